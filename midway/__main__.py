@@ -1,0 +1,5 @@
+import sys
+
+from midway.cli import main
+
+sys.exit(main())

@@ -1,0 +1,169 @@
+"""The job contract: the only thing bot/, worker/ and engines/ share.
+
+Pydantic v2 models that travel through Redis as JSON (never pickle). Every model here must survive
+``model_dump_json`` -> ``model_validate_json`` unchanged; tests/midway/test_contract.py checks that.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Operation(StrEnum):
+    imagine = "imagine"
+    variation = "variation"
+    upscale = "upscale"
+    reroll = "reroll"
+    zoom = "zoom"
+    pan = "pan"
+    blend = "blend"
+    describe = "describe"
+
+
+class Lane(StrEnum):
+    fast = "fast"
+    relax = "relax"
+    turbo = "turbo"
+
+
+class JobStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+    cancelled = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobStatus.done, JobStatus.failed, JobStatus.cancelled)
+
+
+class EventKind(StrEnum):
+    queued = "queued"
+    started = "started"
+    progress = "progress"
+    done = "done"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+class UpscaleMode(StrEnum):
+    # "subtle" keeps the pixels (high-quality resize); "creative" re-diffuses at low strength.
+    subtle = "subtle"
+    creative = "creative"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False, use_enum_values=False)
+
+
+class GenerationSpec(_Model):
+    """What to generate: everything an engine needs, nothing about Discord or Redis."""
+
+    operation: Operation = Operation.imagine
+    # The prompt text without parameters, as the user sees it echoed (`**<prompt>**`).
+    prompt: str = ""
+    # The whole final prompt including parameters, after suffix/option expansion; echoed in messages.
+    full_prompt: str = ""
+    negative_prompt: str | None = None
+    # `::` multi-prompts as (text, weight) pairs; empty when the prompt has no `::`.
+    weights: list[tuple[str, float]] = Field(default_factory=list)
+    aspect_ratio: str = "1:1"
+    width: int = 1024
+    height: int = 1024
+    seed: int = Field(default=0, ge=0, le=4294967295)
+    # None: the engine's catalogue default.
+    steps: int | None = None
+    guidance: float | None = None
+    chaos: int = Field(default=0, ge=0, le=100)
+    stylize: int = Field(default=100, ge=0, le=1000)
+    quality: float = 1.0
+    stop: int = Field(default=100, ge=10, le=100)
+    tile: bool = False
+    weird: int = Field(default=0, ge=0, le=3000)
+    image_urls: list[str] = Field(default_factory=list)
+    image_weight: float = Field(default=1.0, ge=0, le=3)
+    style: str | None = None
+    # `--v 6` / `--niji 6` as typed ("6", "niji 6"); `engine` is what it resolved to, if anything.
+    version: str | None = None
+    engine: str | None = None
+    lane: Lane = Lane.fast
+    n_images: int = Field(default=4, ge=1, le=16)
+    # Derived operations (variation, upscale): the source image (a blob ref or URL) and strength.
+    init_image: str | None = None
+    strength: float | None = Field(default=None, ge=0, le=1)
+    upscale_factor: int | None = None
+    upscale_mode: UpscaleMode | None = None
+
+
+class Requester(_Model):
+    user_id: str
+    user_name: str = ""
+    guild_id: str | None = None
+    channel_id: str | None = None
+
+
+class MessageRef(_Model):
+    """Where the job's Discord message lives, so any bot process can edit it after a restart."""
+
+    channel_id: str
+    message_id: str | None = None
+    application_id: str | None = None
+    interaction_token: str | None = None
+    # Epoch seconds; interaction tokens die after 15 minutes, channel messages never do.
+    token_expires_at: float | None = None
+
+
+def new_job_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Job(_Model):
+    id: str = Field(default_factory=new_job_id)
+    spec: GenerationSpec
+    requester: Requester
+    message: MessageRef | None = None
+    parent_job_id: str | None = None
+    parent_index: int | None = None
+    # Human label of what this job is, used in the result message ("Variations (Strong)").
+    label: str | None = None
+    lane: Lane = Lane.fast
+    status: JobStatus = JobStatus.queued
+    created_at: float = Field(default_factory=time.time)
+    started_at: float | None = None
+    finished_at: float | None = None
+    attempts: int = 0
+    max_attempts: int = 3
+    worker: str | None = None
+    # Blob refs of the individual images, and of the composed 2x2 grid when there is one.
+    outputs: list[str] = Field(default_factory=list)
+    grid: str | None = None
+    error: str | None = None
+    # GPU (or CPU) seconds the engine spent on the job, for /info accounting.
+    compute_s: float | None = None
+
+
+class Event(_Model):
+    job_id: str
+    kind: EventKind
+    at: float = Field(default_factory=time.time)
+    position: int | None = None
+    step: int | None = None
+    total: int | None = None
+    preview: str | None = None
+    outputs: list[str] = Field(default_factory=list)
+    grid: str | None = None
+    # Text a Discord user may see: never a traceback.
+    error: str | None = None
+    worker: str | None = None
+    attempt: int | None = None
+
+    @property
+    def percent(self) -> int | None:
+        if self.step is None or not self.total:
+            return None
+        return int(100 * self.step / self.total)

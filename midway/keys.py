@@ -1,0 +1,54 @@
+"""Every Redis key and queue name Midway uses, in one place (bot and worker both import this)."""
+
+from __future__ import annotations
+
+from midway.contract import Lane
+
+PREFIX = "midway"
+
+# RQ queue per (engine, lane); workers listen fast before relax.
+LANE_ORDER: tuple[Lane, ...] = (Lane.turbo, Lane.fast, Lane.relax)
+
+
+def queue_name(engine: str, lane: Lane | str) -> str:
+    return f"{PREFIX}:{engine}:{Lane(lane).value}"
+
+
+def job_key(job_id: str) -> str:
+    return f"{PREFIX}:job:{job_id}"
+
+
+def blob_key(ref: str) -> str:
+    return f"{PREFIX}:blob:{ref}"
+
+
+# The append-only stream of Events and the consumer group the bot reads it with.
+EVENTS_STREAM = f"{PREFIX}:events"
+BOT_GROUP = "bot"
+
+
+def worker_heartbeat_key(worker_name: str) -> str:
+    return f"{PREFIX}:worker:{worker_name}"
+
+
+WORKERS_SET = f"{PREFIX}:workers"
+
+
+def cancel_key(job_id: str) -> str:
+    return f"{PREFIX}:cancel:{job_id}"
+
+
+def channel_settings_key(channel_id: str) -> str:
+    return f"{PREFIX}:channel:{channel_id}"
+
+
+def guild_settings_key(guild_id: str) -> str:
+    return f"{PREFIX}:guild:{guild_id}"
+
+
+def user_settings_key(user_id: str) -> str:
+    return f"{PREFIX}:user:{user_id}"
+
+
+def user_jobs_key(user_id: str) -> str:
+    return f"{PREFIX}:userjobs:{user_id}"
