@@ -16,7 +16,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MIDWAY_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="MIDWAY_", env_file=".env", extra="ignore", env_ignore_empty=True)
 
     # Connections and secrets. SecretStr keeps the token out of reprs and logs.
     discord_token: SecretStr | None = Field(

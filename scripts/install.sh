@@ -52,7 +52,7 @@ if ! .venv/bin/python -c 'import torch' 2>/dev/null; then
   fi
 fi
 
-if ((dev)); then target='.[dev]'; else target='.'; fi
+if ((dev)); then target='.[engines,dev]'; else target='.[engines]'; fi
 log "installing midway ($target)"
 "${pip[@]}" -e "$target"
 echo "$want" > "$stamp"

@@ -1,0 +1,14 @@
+# The bot: discord.py + Redis client only. No torch, no CUDA (the core package is torch-free).
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY midway ./midway
+COPY bot ./bot
+COPY engines ./engines
+COPY worker ./worker
+COPY playground ./playground
+RUN pip install .
+RUN useradd --create-home midway
+USER midway
+CMD ["midway", "bot"]

@@ -1,0 +1,147 @@
+"""`midway up`: Redis, a worker, the playground (without a Discord token) and the bot, on one machine."""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from midway.discord_invite import application_id_from_token, invite_url
+from midway.redis_server import LocalRedis, RedisUnavailable
+from midway.settings import Settings, get_settings
+from midway.supervisor import Child, Supervisor
+
+EMBEDDED_REDIS_PORT = 6390
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=None, help="the playground's port (default from settings)")
+    parser.add_argument("--engines", default=None, help="engines the worker serves (default MIDWAY_ENGINES)")
+    parser.add_argument("--ready-timeout", type=float, default=180.0, help="seconds to wait for start-up")
+
+
+def log(message: str) -> None:
+    print(f"\033[1m[midway]\033[0m {message}", flush=True)
+
+
+def _take_lock(state_dir: Path):
+    """One `midway up` per state folder: a second one reports the first instead of fighting over ports."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(state_dir / "up.lock", "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        return None, handle.read().strip()
+    handle.seek(0)
+    handle.truncate()
+    return handle, ""
+
+
+def _python_midway(*args: str) -> list[str]:
+    return [sys.executable, "-m", "midway", *args]
+
+
+def _get_json(url: str):
+    with urllib.request.urlopen(url, timeout=2) as response:
+        return json.loads(response.read())
+
+
+def _wait_for(ready, what: str, supervisor: Supervisor, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        dead = supervisor.first_exited()
+        if dead is not None:
+            raise RuntimeError(f"{dead.name} exited (code {dead.process.returncode}) while waiting for {what}")
+        try:
+            if ready():
+                return
+        except OSError:
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+
+
+def _start_redis(settings: Settings) -> tuple[str, LocalRedis | None]:
+    if settings.redis_url:
+        log(f"using Redis at {settings.redis_url.split('@')[-1]}")
+        return settings.redis_url, None
+    server = LocalRedis(port=EMBEDDED_REDIS_PORT, data_dir=settings.state_dir / "redis")
+    log(f"starting redis-server on port {server.port} (data in {server.data_dir})")
+    server.start(persist=True)
+    return server.url, server
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    lock, holder = _take_lock(settings.state_dir)
+    if lock is None:
+        log(f"midway up is already running ({holder or 'another process holds the lock'}); "
+            "stop it with Ctrl-C first.")
+        return 1
+    port = args.port or settings.playground_port
+    engines = args.engines or settings.engines
+    token = settings.discord_token.get_secret_value() if settings.discord_token else None
+    try:
+        redis_url, local_redis = _start_redis(settings)
+    except RedisUnavailable as error:
+        log(str(error))
+        return 1
+    env = {"REDIS_URL": redis_url, "MIDWAY_PLAYGROUND_PORT": str(port), "MIDWAY_ENGINES": engines}
+    page = f"http://{settings.playground_host}:{port}/"
+    lock.write(f"pid {os.getpid()}, {page if not token else 'Discord'}\n")
+    lock.flush()
+    supervisor = Supervisor()
+    try:
+        return _run_children(supervisor, env, engines, token, port, page, args.ready_timeout, redis_url)
+    except KeyboardInterrupt:
+        log("stopping (Ctrl-C)")
+        return 0
+    except RuntimeError as error:
+        log(f"error: {error}")
+        return 1
+    finally:
+        supervisor.stop_all()
+        if local_redis is not None:
+            local_redis.stop()
+        log("stopped")
+
+
+def _run_children(supervisor, env, engines, token, port, page, timeout_s, redis_url) -> int:
+    if not token:
+        log(f"starting the playground (local Discord emulator) on port {port}")
+        supervisor.start(Child("playground", _python_midway("playground", "--port", str(port)), env))
+        _wait_for(lambda: _get_json(page + "_playground/state"), "the playground", supervisor, timeout_s)
+    log(f"starting a worker for engines: {engines} (first start builds/loads the models)")
+    supervisor.start(Child("worker", _python_midway("worker", "--engines", engines), env))
+    log("starting the bot")
+    supervisor.start(Child("bot", _python_midway("bot"), env))
+    _wait_for(lambda: _worker_live(redis_url), "the worker to load its engines", supervisor, timeout_s)
+    if token:
+        app_id = application_id_from_token(token)
+        log("connected to Discord. Invite the bot with: " + (invite_url(app_id) if app_id else "(bad token?)"))
+    else:
+        _wait_for(lambda: _get_json(page + "_playground/state").get("commands"), "the bot to register commands",
+                  supervisor, timeout_s)
+        log(f"Midway is up: open {page} and type  /imagine a red fox --ar 16:9   (Ctrl-C stops everything)")
+    while (dead := supervisor.first_exited()) is None:
+        time.sleep(0.5)
+    log(f"{dead.name} exited with code {dead.process.returncode}; stopping the rest")
+    return 1
+
+
+def _worker_live(redis_url: str) -> bool:
+    import redis
+
+    from midway.keys import PREFIX
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return any(True for _ in client.scan_iter(f"{PREFIX}:worker:*", count=100))
+    finally:
+        client.close()
