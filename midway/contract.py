@@ -116,6 +116,8 @@ class MessageRef(_Model):
     interaction_token: str | None = None
     # Epoch seconds; interaction tokens die after 15 minutes, channel messages never do.
     token_expires_at: float | None = None
+    # The interaction's `attachment_size_limit` (bytes): results are encoded to fit it (bot/delivery.py).
+    attachment_size_limit: int | None = None
 
 
 def new_job_id() -> str:

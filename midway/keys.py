@@ -52,3 +52,29 @@ def user_settings_key(user_id: str) -> str:
 
 def user_jobs_key(user_id: str) -> str:
     return f"{PREFIX}:userjobs:{user_id}"
+
+
+# Bot-side state (bot/store.py). A button press claims (job, action, index) once: the value is the job
+# it started, so a second press or a second user gets that job instead of a duplicate.
+def button_claim_key(job_id: str, action: str, index: int | None) -> str:
+    return f"{PREFIX}:claim:{job_id}:{action}:{index or 0}"
+
+
+# The custom_ids already used on a job's result message (rendered blue after any later edit).
+def used_buttons_key(job_id: str) -> str:
+    return f"{PREFIX}:used:{job_id}"
+
+
+# Set once the result of a job has been posted to Discord: delivery is idempotent by job id.
+def delivered_key(job_id: str) -> str:
+    return f"{PREFIX}:delivered:{job_id}"
+
+
+# A permutation / --repeat batch waiting for the user's confirmation.
+def batch_key(batch_id: str) -> str:
+    return f"{PREFIX}:batch:{batch_id}"
+
+
+# Lifetime usage per user for /info: images made and compute seconds.
+def user_stats_key(user_id: str) -> str:
+    return f"{PREFIX}:userstats:{user_id}"

@@ -1,0 +1,77 @@
+"""`midway parse "<prompt>"`: print the GenerationSpecs a Midjourney-style prompt stands for, as JSON.
+
+Exit 0 with a JSON array on stdout; exit 2 with the user-facing message on stderr for a bad prompt.
+Versions (`--v`, `--niji`) resolve through the engine catalogue's aliases when it loads. No torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Mapping
+
+from midway.prompt import ParseOptions, PromptError, parse_prompt
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("text", nargs="+", help="the prompt; quote it (words are joined with spaces)")
+    parser.add_argument(
+        "--engine-base", type=_size, metavar="WxH", help="base size that --ar keeps the area of (default 1024x1024)"
+    )
+    parser.add_argument("--max-permutations", type=int, default=10, metavar="N")
+    parser.add_argument("--max-repeat", type=int, default=4, metavar="N")
+    parser.add_argument("--seed-default", type=int, metavar="N", help="seed for specs without --seed")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        specs = parse_prompt(" ".join(args.text), _options(args))
+    except PromptError as error:
+        print(error.message, file=sys.stderr)
+        return 2
+    print(json.dumps([spec.model_dump(mode="json") for spec in specs], indent=2, ensure_ascii=False))
+    return 0
+
+
+def _options(args: argparse.Namespace) -> ParseOptions:
+    aliases, engine_sizes = _catalogue()
+    base_width, base_height = args.engine_base or (1024, 1024)
+    extra: dict = {}
+    if args.seed_default is not None:
+        seed = args.seed_default
+        extra["seed_source"] = lambda: seed
+    return ParseOptions(
+        base_width=base_width,
+        base_height=base_height,
+        max_permutations=args.max_permutations,
+        max_repeat=args.max_repeat,
+        aliases=aliases,
+        # An explicit --engine-base is what the caller wants to see, whatever engine a version picks.
+        engine_sizes=None if args.engine_base else engine_sizes,
+        **extra,
+    )
+
+
+def _catalogue() -> tuple[Mapping[str, str] | None, dict[str, tuple[int, int, int]] | None]:
+    """Version aliases and engine sizes from the engine catalogue; (None, None) when there is none."""
+    try:
+        from engines.base import EngineError
+        from engines.catalogue import alias_table, load_catalogue
+    except ImportError:
+        return None, None
+    try:
+        catalogue = load_catalogue()
+    except EngineError as error:
+        print(f"warning: engine catalogue not used: {error}", file=sys.stderr)
+        return None, None
+    sizes = {entry.name: (entry.base_width, entry.base_height, entry.size_multiple) for entry in catalogue}
+    return alias_table(catalogue), sizes
+
+
+def _size(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d{1,5})[xX](\d{1,5})", text)
+    if match is None or 0 in (int(match[1]), int(match[2])):
+        raise argparse.ArgumentTypeError(f"expected WxH like 1024x1024, got {text!r}")
+    return int(match[1]), int(match[2])
