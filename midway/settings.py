@@ -26,6 +26,9 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("REDIS_URL", "MIDWAY_REDIS_URL")
     )
 
+    # Port of the redis-server `midway up` starts when REDIS_URL is not set.
+    embedded_redis_port: int = 6390
+
     # Where local state lives (embedded redis data, blob files, tiny model cache, pid files).
     state_dir: Path = PROJECT_ROOT / ".state"
 

@@ -16,8 +16,6 @@ from midway.redis_server import LocalRedis, RedisUnavailable
 from midway.settings import Settings, get_settings
 from midway.supervisor import Child, Supervisor
 
-EMBEDDED_REDIS_PORT = 6390
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=None, help="the playground's port (default from settings)")
@@ -71,7 +69,7 @@ def _start_redis(settings: Settings) -> tuple[str, LocalRedis | None]:
     if settings.redis_url:
         log(f"using Redis at {settings.redis_url.split('@')[-1]}")
         return settings.redis_url, None
-    server = LocalRedis(port=EMBEDDED_REDIS_PORT, data_dir=settings.state_dir / "redis")
+    server = LocalRedis(port=settings.embedded_redis_port, data_dir=settings.state_dir / "redis")
     log(f"starting redis-server on port {server.port} (data in {server.data_dir})")
     server.start(persist=True)
     return server.url, server

@@ -1,0 +1,103 @@
+"""`midway up` end to end: starts, the page's API runs /imagine to a grid, Ctrl-C leaves nothing behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from midway.redis_server import free_port
+
+pytestmark = pytest.mark.slow
+
+
+def _processes_with(marker: str) -> list[int]:
+    """Pids of live processes whose command line or environment mentions `marker`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            text = (entry / "cmdline").read_bytes() + (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().split()[2]
+        except OSError:
+            continue
+        if marker.encode() in text and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def _api(port: int, path: str, body: dict | None = None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+class _Output:
+    """Collects a child's output lines in a thread so the pipe never fills up."""
+
+    def __init__(self, stream) -> None:
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream) -> None:
+        for line in iter(stream.readline, ""):
+            self.lines.append(line)
+
+    def wait_for(self, text: str, timeout_s: float) -> str:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for line in self.lines:
+                if text in line:
+                    return line
+            time.sleep(0.2)
+        raise AssertionError(f"no {text!r} within {timeout_s}s; output:\n{''.join(self.lines[-60:])}")
+
+
+def _grid_message(port: int) -> dict | None:
+    for message in _api(port, "/_playground/messages?channel=general&user=alice"):
+        labels = [button.get("label") for row in message["components"] for button in row]
+        if message["attachments"] and "U1" in labels and "V4" in labels:
+            return message
+    return None
+
+
+def test_up_serves_imagine_and_ctrl_c_stops_every_child(tmp_path):
+    port = free_port()
+    env = {**os.environ, "MIDWAY_STATE_DIR": str(tmp_path / "state"), "MIDWAY_EMBEDDED_REDIS_PORT": str(free_port())}
+    for name in ("REDIS_URL", "DISCORD_TOKEN"):
+        env.pop(name, None)
+    up = subprocess.Popen([sys.executable, "-m", "midway", "up", "--port", str(port)], env=env, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output = _Output(up.stdout)
+    try:
+        assert f"http://127.0.0.1:{port}/" in output.wait_for("Midway is up", timeout_s=240)
+        second = subprocess.run([sys.executable, "-m", "midway", "up", "--port", str(free_port())], env=env,
+                                capture_output=True, text=True, timeout=60)
+        assert second.returncode == 1 and "already running" in second.stdout
+
+        _api(port, "/_playground/slash", {"user": "alice", "channel": "general", "command": "imagine",
+                                          "options": {"prompt": "a red fox --ar 3:2"}})
+        deadline = time.monotonic() + 120
+        while (grid := _grid_message(port)) is None:
+            assert time.monotonic() < deadline, "no grid message:\n" + "".join(output.lines[-40:])
+            time.sleep(0.5)
+        assert grid["content"].startswith("**a red fox")
+        image = urllib.request.urlopen(grid["attachments"][0]["url"], timeout=10).read()
+        assert image[:4] in (b"\x89PNG", b"RIFF")
+    finally:
+        up.send_signal(signal.SIGINT)
+        up.wait(timeout=60)
+    assert up.returncode in (0, 130)
+    time.sleep(0.5)
+    assert _processes_with(str(tmp_path / "state")) == []
