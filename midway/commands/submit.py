@@ -1,0 +1,121 @@
+"""`midway submit "PROMPT --ar 16:9"`: a headless client of the job queue (no Discord, no torch).
+
+    midway submit "a red fox --ar 16:9" --engine tiny --wait -o fox.png
+
+It takes the same path as the bot: parse the prompt, store a Job, enqueue it, follow its events.
+Exit 0 when every job is done, 1 when one failed or was cancelled (or --wait timed out), 2 for a
+prompt error or a usage error. A prompt with `{a, b}` or `--repeat` submits one job per spec; with
+-o the second result goes to NAME-2.png, and so on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from midway.contract import EventKind, GenerationSpec, Job, Lane, Requester
+from midway.settings import Settings, get_settings
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("prompt", nargs="+", help="the prompt with its parameters; quote it")
+    parser.add_argument("--engine", default=None,
+                        help="engine (default MIDWAY_DEFAULT_ENGINE); --v in the prompt may pick another")
+    parser.add_argument("--lane", default=Lane.fast.value, choices=[lane.value for lane in Lane])
+    parser.add_argument("--wait", action="store_true", help="follow the job, printing progress, until it ends")
+    parser.add_argument("-o", "--output", type=Path, default=None,
+                        help="write the grid (or the image) here; implies --wait")
+    parser.add_argument("--timeout", type=float, default=None, help="give up waiting after this many seconds")
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    if not settings.redis_url:
+        print("midway submit: set REDIS_URL (e.g. redis://127.0.0.1:6379/0)", file=sys.stderr)
+        return 2
+    from midway.prompt import PromptError
+
+    engine = args.engine or settings.default_engine
+    try:
+        specs = parse(" ".join(args.prompt), engine, Lane(args.lane), settings)
+    except PromptError as error:
+        print(error.message, file=sys.stderr)
+        return 2
+
+    import redis
+
+    from midway import events
+    from midway.blobs import blob_store
+    from midway.jobs import JobStore
+
+    client = redis.Redis.from_url(settings.redis_url)
+    store = JobStore(client, settings)
+    after = events.last_id(client)
+    jobs = [store.submit(Job(spec=spec, lane=spec.lane, requester=Requester(user_id="cli", user_name="cli")))
+            for spec in specs]
+    for job in jobs:
+        print(f"job {job.id}")
+    if not (args.wait or args.output):
+        return 0
+    status = 0
+    for index, job in enumerate(jobs):
+        final = follow_job(client, job.id, after, args.timeout)
+        if final is None or final.kind is not EventKind.done:
+            status = 1
+            continue
+        if args.output:
+            path = numbered(args.output, index)
+            data = blob_store(settings, client).get(final.grid or final.outputs[0])
+            if data is None:
+                print(f"the result of job {job.id} has already expired", file=sys.stderr)
+                status = 1
+                continue
+            path.write_bytes(data)
+            print(f"wrote {path}")
+    return status
+
+
+def parse(text: str, engine: str, lane: Lane, settings: Settings) -> list[GenerationSpec]:
+    """The prompt's specs, sized for their engine from the catalogue (PromptError for bad input)."""
+    from engines.base import EngineError
+    from engines.catalogue import alias_table, load_catalogue
+    from midway.prompt import ParseOptions, PromptError, parse_prompt
+
+    try:
+        catalogue = load_catalogue()
+        entry = catalogue.get(engine)
+    except EngineError as error:
+        raise PromptError(str(error), engine) from None
+    sizes = {item.name: (item.base_width, item.base_height, item.size_multiple) for item in catalogue}
+    options = ParseOptions(base_width=entry.base_width, base_height=entry.base_height,
+                           size_multiple=entry.size_multiple, max_permutations=settings.max_permutations,
+                           max_repeat=settings.max_repeat, aliases=alias_table(catalogue),
+                           default_engine=entry.name, engine_sizes=sizes, default_lane=lane)
+    return parse_prompt(text, options)
+
+
+def follow_job(client, job_id: str, after: str, timeout_s: float | None):
+    """Print the job's events as they come; returns its terminal event (None on timeout)."""
+    from midway import events
+
+    for event in events.follow(client, job_id, after=after, timeout_s=timeout_s):
+        if event.kind is EventKind.queued:
+            where = f"position {event.position}" if event.position else "no live worker for its engine yet"
+            print(f"queued ({where})", flush=True)
+        elif event.kind is EventKind.started:
+            print("started" if (event.attempt or 1) == 1 else f"started (attempt {event.attempt})", flush=True)
+        elif event.kind is EventKind.progress and event.percent is not None:
+            print(f"{event.percent}%", flush=True)
+        elif event.kind is EventKind.done:
+            print("done", flush=True)
+            return event
+        elif event.kind in (EventKind.failed, EventKind.cancelled):
+            print(f"{event.kind.value}: {event.error}" if event.error else event.kind.value, flush=True)
+            return event
+    print(f"gave up waiting for job {job_id}", file=sys.stderr)
+    return None
+
+
+def numbered(path: Path, index: int) -> Path:
+    return path if index == 0 else path.with_name(f"{path.stem}-{index + 1}{path.suffix}")

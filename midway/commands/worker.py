@@ -1,0 +1,75 @@
+"""`midway worker`: serve generation jobs from Redis with resident engines (one per GPU).
+
+    midway worker --engines tiny,sdxl --lanes fast,relax [--burst] [--name gpu0]
+
+Engines load before the first job, with a log line each. SIGTERM (or Ctrl-C) finishes the current
+job and exits; a second one stops at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from midway.contract import Lane
+from midway.settings import get_settings
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--engines", default=None, help="comma-separated engine names (default MIDWAY_ENGINES)")
+    parser.add_argument("--lanes", default=",".join(lane.value for lane in Lane),
+                        help="comma-separated lanes to serve, from turbo, fast, relax (default all)")
+    parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
+    parser.add_argument("--name", default=None, help="worker name (default host-pid-random)")
+    parser.add_argument("--max-jobs", type=int, default=None, help="exit after this many jobs")
+
+
+def parse_lanes(text: str) -> list[Lane]:
+    lanes = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        try:
+            lanes.append(Lane(item))
+        except ValueError:
+            raise ValueError(f"unknown lane {item!r}; lanes are {', '.join(lane.value for lane in Lane)}") from None
+    if not lanes:
+        raise ValueError("no lanes given")
+    return lanes
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log = logging.getLogger("midway.worker")
+    try:
+        lanes = parse_lanes(args.lanes)
+    except ValueError as error:
+        print(f"midway worker: {error}", file=sys.stderr)
+        return 2
+    names = [name.strip() for name in (args.engines or settings.engines).split(",") if name.strip()]
+    if not settings.redis_url:
+        print("midway worker: set REDIS_URL (e.g. redis://127.0.0.1:6379/0)", file=sys.stderr)
+        return 2
+
+    import redis
+
+    from engines.base import EngineError
+    from engines.registry import get_engine
+    from midway.metrics import serve_metrics
+    from worker.main import build_worker, load_engines
+    from worker.rq_worker import serve
+
+    try:
+        engines = load_engines(names, get_engine)
+    except EngineError as error:
+        print(f"midway worker: {error}", file=sys.stderr)
+        return 1
+    client = redis.Redis.from_url(settings.redis_url)
+    worker = build_worker(client, settings, engines, lanes=lanes, name=args.name)
+    serve_metrics(settings.worker_metrics_port, client)
+    log.info("worker %s serving %s on lanes %s", worker.name, ", ".join(engines),
+             ", ".join(lane.value for lane in lanes))
+    serve(worker, burst=args.burst, max_jobs=args.max_jobs, logging_level=settings.log_level.upper())
+    return 0

@@ -1,0 +1,140 @@
+"""The Event stream: workers append, the bot reads with a consumer group, `midway submit` follows.
+
+One Redis Stream (keys.EVENTS_STREAM); each entry has a single field `event` holding the Event as
+JSON. Delivery to a consumer group is at-least-once: a consumer acks an entry only after acting on
+it, and after a restart it first gets back what it had read but not acked. Consumers dedupe by
+job id (terminal events are published once per job, but a bot may crash between acting and acking).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+
+import redis
+from pydantic import ValidationError
+
+from midway import keys
+from midway.contract import Event, EventKind
+
+log = logging.getLogger(__name__)
+
+# Old entries are trimmed (approximately, which is cheap) so the stream cannot grow without bound.
+STREAM_MAXLEN = 100_000
+TERMINAL_KINDS = frozenset({EventKind.done, EventKind.failed, EventKind.cancelled})
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def event_fields(event: Event) -> dict[str, str]:
+    return {"event": event.model_dump_json(exclude_none=True)}
+
+
+def publish(client: redis.Redis, event: Event) -> str:
+    """Append an event; returns its stream entry id."""
+    entry_id = client.xadd(keys.EVENTS_STREAM, event_fields(event), maxlen=STREAM_MAXLEN, approximate=True)
+    return _text(entry_id)
+
+
+def add_to_pipeline(pipe: redis.client.Pipeline, event: Event) -> None:
+    """Queue an XADD on a pipeline, so an event commits atomically with the job record it reports."""
+    pipe.xadd(keys.EVENTS_STREAM, event_fields(event), maxlen=STREAM_MAXLEN, approximate=True)
+
+
+def parse_entry(fields: dict) -> Event | None:
+    raw = fields.get(b"event", fields.get("event"))
+    if raw is None:
+        return None
+    try:
+        return Event.model_validate_json(raw)
+    except ValidationError:
+        return None
+
+
+def last_id(client: redis.Redis) -> str:
+    """The id of the newest entry ("0-0" when empty): follow from here to see only new events."""
+    newest = client.xrevrange(keys.EVENTS_STREAM, count=1)
+    return _text(newest[0][0]) if newest else "0-0"
+
+
+class EventConsumer:
+    """One named consumer in a consumer group on the event stream (the group is created if missing)."""
+
+    def __init__(self, client: redis.Redis, group: str, consumer: str, *, start_id: str = "0") -> None:
+        self.client = client
+        self.group = group
+        self.consumer = consumer
+        # Until the backlog is drained we read this consumer's own pending entries (id cursor), then
+        # switch to ">" (never-delivered entries).
+        self._pending_cursor: str | None = "0"
+        self._ensure_group(start_id)
+
+    def _ensure_group(self, start_id: str) -> None:
+        try:
+            self.client.xgroup_create(keys.EVENTS_STREAM, self.group, id=start_id, mkstream=True)
+        except redis.ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+
+    def read(self, block_ms: int = 1000, count: int = 100) -> list[tuple[str, Event]]:
+        """Entries to act on: first this consumer's un-acked ones (after a restart), then new ones."""
+        if self._pending_cursor is not None:
+            entries = self._read_group(self._pending_cursor, None, count)
+            if entries:
+                self._pending_cursor = entries[-1][0]
+                return self._parse(entries)
+            self._pending_cursor = None
+        return self._parse(self._read_group(">", block_ms, count))
+
+    def ack(self, entry_id: str) -> None:
+        self.client.xack(keys.EVENTS_STREAM, self.group, entry_id)
+
+    def _read_group(self, cursor: str, block_ms: int | None, count: int) -> list[tuple[str, dict]]:
+        try:
+            reply = self.client.xreadgroup(self.group, self.consumer, {keys.EVENTS_STREAM: cursor},
+                                           count=count, block=block_ms)
+        except redis.ResponseError as error:
+            # The stream or group was deleted under us (FLUSHALL in tests, an operator): recreate.
+            if "NOGROUP" not in str(error):
+                raise
+            self._ensure_group("0")
+            return []
+        if not reply:
+            return []
+        # redis-py returns [[stream, [(id, fields), ...]]] (RESP2) or {stream: [[...]]} (RESP3).
+        streams = reply.items() if isinstance(reply, dict) else reply
+        return [(_text(entry_id), fields or {}) for _, items in streams for entry_id, fields in items]
+
+    def _parse(self, entries: list[tuple[str, dict]]) -> list[tuple[str, Event]]:
+        parsed: list[tuple[str, Event]] = []
+        for entry_id, fields in entries:
+            event = parse_entry(fields)
+            if event is None:
+                # Unreadable entries (trimmed, or written by a newer version) would block forever.
+                log.warning("skipping unreadable event stream entry %s", entry_id)
+                self.ack(entry_id)
+                continue
+            parsed.append((entry_id, event))
+        return parsed
+
+
+def follow(client: redis.Redis, job_id: str, *, after: str = "0-0", block_ms: int = 1000,
+           timeout_s: float | None = None) -> Iterator[Event]:
+    """Yield one job's events (plain XREAD, no group) until its terminal event or the timeout."""
+    cursor = after
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    while deadline is None or time.monotonic() < deadline:
+        reply = client.xread({keys.EVENTS_STREAM: cursor}, count=100, block=block_ms)
+        streams = reply.items() if isinstance(reply, dict) else (reply or [])
+        for _, items in streams:
+            for entry_id, fields in items:
+                cursor = _text(entry_id)
+                event = parse_entry(fields or {})
+                if event is None or event.job_id != job_id:
+                    continue
+                yield event
+                if event.kind in TERMINAL_KINDS:
+                    return

@@ -1,0 +1,269 @@
+"""Job records, enqueueing, cancellation, queue positions and live workers (no torch here).
+
+The bot and `midway submit` use this; so does the worker. A Job lives at keys.job_key as JSON. It is
+enqueued as an RQ job whose id is the Job id and whose only argument is that id, calling
+`worker.tasks.run_job` by dotted name, so nothing here imports the worker or torch.
+
+RQ needs a Redis client without decode_responses (it reads bytes); pass one to JobStore.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+import redis
+from pydantic import BaseModel, ValidationError
+from rq import Queue, Retry
+from rq.job import Job as RQJob
+from rq.serializers import JSONSerializer
+
+from midway import events, keys
+from midway.contract import Event, EventKind, Job, JobStatus, Lane
+from midway.fairness import fair_insert_index
+from midway.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+TASK = "worker.tasks.run_job"
+# Job records outlive their images: buttons on old messages must still find their job.
+MIN_JOB_TTL_S = 30 * 24 * 3600
+RQ_RESULT_TTL_S = 3600
+
+# Move a job from the tail of a queue to just before a pivot; if the pivot left the queue meanwhile
+# (it and everything before it was dequeued), the job goes to the head. A job already dequeued stays.
+_REPOSITION = """
+if redis.call('LREM', KEYS[1], -1, ARGV[1]) == 1 then
+  if redis.call('LINSERT', KEYS[1], 'BEFORE', ARGV[2], ARGV[1]) == -1 then
+    redis.call('LPUSH', KEYS[1], ARGV[1])
+  end
+  return 1
+end
+return 0
+"""
+
+
+class WorkerHeartbeat(BaseModel):
+    """What a live worker publishes at keys.worker_heartbeat_key (JSON, with a TTL)."""
+
+    name: str
+    engines: list[str]
+    lanes: list[Lane]
+    host: str = ""
+    pid: int = 0
+    started_at: float = 0.0
+    at: float = 0.0
+    job_id: str | None = None
+
+
+def rq_queue(client: redis.Redis, engine: str, lane: Lane | str) -> Queue:
+    return Queue(keys.queue_name(engine, lane), connection=client, serializer=JSONSerializer)
+
+
+class JobStore:
+    def __init__(self, redis: redis.Redis, settings: Settings | None = None) -> None:
+        self.redis = redis
+        self.settings = settings or get_settings()
+        self.job_ttl_s = max(MIN_JOB_TTL_S, self.settings.image_ttl_s)
+
+    # -- records ---------------------------------------------------------------------------------
+
+    def get(self, job_id: str) -> Job | None:
+        raw = self.redis.get(keys.job_key(job_id))
+        if raw is None:
+            return None
+        try:
+            return Job.model_validate_json(raw)
+        except ValidationError:
+            log.warning("job record %s is unreadable", job_id)
+            return None
+
+    def save(self, job: Job) -> None:
+        self.redis.set(keys.job_key(job.id), job.model_dump_json(), ex=self.job_ttl_s)
+
+    def engine_of(self, job: Job) -> str:
+        return job.spec.engine or self.settings.default_engine
+
+    # -- submitting ------------------------------------------------------------------------------
+
+    def submit(self, job: Job) -> Job:
+        """Save the job, publish `queued` with its position, enqueue it fairly on its (engine, lane) queue.
+
+        `queued` goes out before the RQ push so no worker can publish `started` ahead of it.
+        """
+        job.status = JobStatus.queued
+        job.spec.engine = self.engine_of(job)
+        job.spec.lane = job.lane
+        self.save(job)
+        queue = rq_queue(self.redis, job.spec.engine, job.lane)
+        others = [_text(value) for value in self.redis.lrange(queue.key, 0, -1)]
+        index = fair_insert_index(self._users_of(others), job.requester.user_id)
+        ahead = self._ahead_in_other_lanes(job)
+        position = None if ahead is None else ahead + index + 1
+        events.publish(self.redis, Event(job_id=job.id, kind=EventKind.queued, position=position))
+        # A job a worker died on is retried by RQ (Retry) at the head of its queue; run_job counts
+        # attempts against job.max_attempts and fails the job past it, so RQ's retries are a ceiling.
+        queue.enqueue(TASK, job.id, job_id=job.id, job_timeout=self.settings.job_timeout_s,
+                      retry=Retry(max=max(1, job.max_attempts), enqueue_at_front=True),
+                      result_ttl=RQ_RESULT_TTL_S, failure_ttl=RQ_RESULT_TTL_S,
+                      description=f"midway job {job.id}")
+        if index < len(others):
+            self.redis.eval(_REPOSITION, 1, queue.key, job.id, others[index])
+        return job
+
+    def _users_of(self, job_ids: list[str]) -> list[str]:
+        raws = self.redis.mget([keys.job_key(job_id) for job_id in job_ids])
+        users = []
+        for job_id, raw in zip(job_ids, raws, strict=True):
+            try:
+                users.append(Job.model_validate_json(raw).requester.user_id if raw else f"?{job_id}")
+            except ValidationError:
+                users.append(f"?{job_id}")
+        return users
+
+    # -- cancelling ------------------------------------------------------------------------------
+
+    def cancel(self, job_id: str) -> Job | None:
+        """Queued: it never runs (cancelled now). Running: the engine stops at its next step and the
+        worker publishes `cancelled`. Finished: unchanged. Returns the job as it now stands."""
+        job = self.get(job_id)
+        if job is None or job.status.finished:
+            return job
+        self.redis.set(keys.cancel_key(job_id), "1", ex=max(60, self.settings.job_timeout_s * 2))
+        if job.status is JobStatus.queued:
+            queue = rq_queue(self.redis, self.engine_of(job), job.lane)
+            if self.redis.lrem(queue.key, 0, job_id):
+                with contextlib.suppress(Exception):
+                    RQJob.fetch(job_id, connection=self.redis, serializer=JSONSerializer).delete(
+                        remove_from_queue=False)
+            # If a worker popped it meanwhile, run_job sees the cancelled record and skips it.
+            self.finish(job_id, JobStatus.cancelled, only_from=(JobStatus.queued,))
+        return self.get(job_id)
+
+    def cancel_requested(self, job_id: str) -> bool:
+        return bool(self.redis.exists(keys.cancel_key(job_id)))
+
+    # -- transitions (used by the worker) ----------------------------------------------------------
+
+    def update(self, job_id: str, change: Callable[[Job], list[Event] | None]) -> Job | None:
+        """Atomically apply `change` to the stored job and publish the events it returns.
+
+        `change` mutates the job in place and returns the events to publish, or None to leave the
+        record untouched. Record and events commit in one MULTI, so a terminal event goes out once.
+        """
+        key = keys.job_key(job_id)
+        with self.redis.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    raw = pipe.get(key)
+                    if raw is None:
+                        return None
+                    job = Job.model_validate_json(raw)
+                    published = change(job)
+                    if published is None:
+                        pipe.unwatch()
+                        return None
+                    pipe.multi()
+                    pipe.set(key, job.model_dump_json(), ex=self.job_ttl_s)
+                    for event in published:
+                        events.add_to_pipeline(pipe, event)
+                    pipe.execute()
+                    return job
+                except redis.WatchError:
+                    continue
+
+    def start(self, job_id: str, worker: str) -> Job | None:
+        """Claim a job for `worker`: running, attempts + 1, `started` published. None: don't run it."""
+
+        def change(job: Job) -> list[Event] | None:
+            if job.status.finished:
+                return None
+            job.status = JobStatus.running
+            job.attempts += 1
+            job.worker = worker
+            job.started_at = time.time()
+            job.error = None
+            return [Event(job_id=job.id, kind=EventKind.started, worker=worker, attempt=job.attempts)]
+
+        return self.update(job_id, change)
+
+    def finish(self, job_id: str, status: JobStatus, *, error: str | None = None,
+               outputs: list[str] | None = None, grid: str | None = None, compute_s: float | None = None,
+               only_from: tuple[JobStatus, ...] | None = None) -> Job | None:
+        """Move a job to a terminal status and publish its terminal event, exactly once per job.
+
+        Returns the finished job, or None when it had already finished (or was not in `only_from`)."""
+        kind = EventKind(status.value)
+
+        def change(job: Job) -> list[Event] | None:
+            if job.status.finished or (only_from is not None and job.status not in only_from):
+                return None
+            job.status = status
+            job.finished_at = time.time()
+            job.error = error
+            job.outputs = list(outputs or [])
+            job.grid = grid
+            job.compute_s = compute_s
+            return [Event(job_id=job.id, kind=kind, outputs=job.outputs, grid=grid, error=error,
+                          worker=job.worker, attempt=job.attempts or None)]
+
+        return self.update(job_id, change)
+
+    # -- positions and live workers ----------------------------------------------------------------
+
+    def live_workers(self) -> list[WorkerHeartbeat]:
+        names = sorted(_text(name) for name in self.redis.smembers(keys.WORKERS_SET))
+        if not names:
+            return []
+        raws = self.redis.mget([keys.worker_heartbeat_key(name) for name in names])
+        live = []
+        for name, raw in zip(names, raws, strict=True):
+            if raw is None:
+                # Its heartbeat expired: the worker is gone (or stuck); forget it.
+                self.redis.srem(keys.WORKERS_SET, name)
+                continue
+            with contextlib.suppress(ValidationError):
+                live.append(WorkerHeartbeat.model_validate_json(raw))
+        return live
+
+    def live_engines(self) -> dict[str, list[str]]:
+        engines: dict[str, list[str]] = {}
+        for worker in self.live_workers():
+            for engine in worker.engines:
+                engines.setdefault(engine, []).append(worker.name)
+        return engines
+
+    def queue_position(self, job_id: str) -> int | None:
+        """1 = next to start. Counts only jobs a live worker for the job's engine will take first
+        (its own queue, and the lanes ahead of its lane that such a worker serves); None when the job
+        is not waiting in a queue or no live worker serves its engine and lane."""
+        job = self.get(job_id)
+        if job is None or job.status is not JobStatus.queued:
+            return None
+        ahead = self._ahead_in_other_lanes(job)
+        index = self.redis.lpos(rq_queue(self.redis, self.engine_of(job), job.lane).key, job_id)
+        if ahead is None or index is None:
+            return None
+        return ahead + index + 1
+
+    def _ahead_in_other_lanes(self, job: Job) -> int | None:
+        """Jobs in earlier lanes (turbo before fast before relax) that a live worker of the job's
+        engine serves, so it takes them first; None when no live worker serves the job's lane."""
+        engine = self.engine_of(job)
+        served = {lane for worker in self.live_workers() if engine in worker.engines for lane in worker.lanes}
+        if job.lane not in served:
+            return None
+        ahead = 0
+        for lane in keys.LANE_ORDER:
+            if lane == job.lane:
+                break
+            if lane in served:
+                ahead += self.redis.llen(rq_queue(self.redis, engine, lane).key)
+        return ahead
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,124 @@
+"""Workers as real processes: SIGKILL mid-job, SIGTERM mid-job, and `midway submit --wait`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from midway import keys
+from midway.blobs import RedisBlobStore
+from midway.cli import main as midway_main
+from midway.contract import EventKind, JobStatus
+from midway.events import EventConsumer, follow, last_id
+from midway.settings import get_settings
+from worker.rq_worker import serve
+
+from .conftest import decode, new_job
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def spawn_worker(redis_url, state_dir, tmp_path, store):
+    """Start `midway worker --engines tiny` as a subprocess and wait until its heartbeat is live."""
+    started: list[subprocess.Popen] = []
+
+    def spawn(name: str) -> subprocess.Popen:
+        env = {**os.environ, "REDIS_URL": redis_url, "MIDWAY_STATE_DIR": str(state_dir),
+               "MIDWAY_HEARTBEAT_S": "0.5", "MIDWAY_PROGRESS_INTERVAL_S": "0.05", "OMP_NUM_THREADS": "1"}
+        log = open(tmp_path / f"{name}.log", "wb")  # closed in the teardown below
+        process = subprocess.Popen([sys.executable, "-m", "midway", "worker", "--engines", "tiny", "--name", name],
+                                   cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        process.log_file = log
+        started.append(process)
+        deadline = time.monotonic() + 120
+        while name not in store.live_engines().get("tiny", []):
+            assert process.poll() is None, (tmp_path / f"{name}.log").read_text()
+            assert time.monotonic() < deadline, "worker did not come up"
+            time.sleep(0.1)
+        return process
+
+    yield spawn
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        process.log_file.close()
+
+
+def wait_for_progress(client, job_id: str, after: str) -> None:
+    for event in follow(client, job_id, after=after, block_ms=100, timeout_s=120):
+        if event.kind is EventKind.progress:
+            return
+        assert event.kind not in (EventKind.done, EventKind.failed), f"job ended before it could be killed: {event}"
+    raise AssertionError("no progress event")
+
+
+def test_sigkill_mid_job_another_worker_completes_it(spawn_worker, store, redis_client, make_worker,
+                                                       tiny_engine):
+    consumer = EventConsumer(redis_client, "bot", "bot-1")
+    doomed = spawn_worker("doomed")
+    after = last_id(redis_client)
+    job = store.submit(new_job(size=128, steps=40))
+    wait_for_progress(redis_client, job.id, after)
+    doomed.kill()
+    doomed.wait()
+    assert store.get(job.id).status is JobStatus.running
+
+    rescuer = make_worker({"tiny": tiny_engine})
+    serve(rescuer, max_jobs=1, max_idle_s=60)
+
+    finals: dict[str, list] = {}
+    for entry_id, event in consumer.read(block_ms=10, count=10_000):
+        if event.kind in (EventKind.done, EventKind.failed, EventKind.cancelled):
+            finals.setdefault(event.job_id, []).append(event)
+        consumer.ack(entry_id)
+    assert [event.kind for event in finals[job.id]] == [EventKind.done]
+    record = store.get(job.id)
+    assert record.status is JobStatus.done and record.attempts == 2 and record.worker == rescuer.name
+    blobs = RedisBlobStore(redis_client, 60)
+    assert [decode(blobs.get(ref)).size for ref in record.outputs] == [(128, 128)] * 4
+
+
+def test_sigterm_finishes_the_current_job_then_exits(spawn_worker, store, redis_client):
+    worker = spawn_worker("polite")
+    after = last_id(redis_client)
+    job = store.submit(new_job(size=128, steps=30))
+    wait_for_progress(redis_client, job.id, after)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=120) == 0
+    assert store.get(job.id).status is JobStatus.done
+    assert not redis_client.exists(keys.worker_heartbeat_key("polite"))
+
+
+def test_submit_wait_writes_the_grid(spawn_worker, redis_url, state_dir, tmp_path, monkeypatch, capsys):
+    worker = spawn_worker("cli")
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("MIDWAY_STATE_DIR", str(state_dir))
+    get_settings.cache_clear()
+    output = tmp_path / "grid.png"
+    try:
+        code = midway_main(["submit", "a lighthouse at dusk --ar 2:1", "--engine", "tiny", "--wait",
+                            "-o", str(output)])
+        bad = midway_main(["submit", "a lighthouse --ar 1.5:1", "--engine", "tiny", "--wait"])
+    finally:
+        get_settings.cache_clear()
+    printed = capsys.readouterr()
+    assert code == 0, printed
+    lines = printed.out.splitlines()
+    assert "queued (position 1)" in lines and "started" in lines and "done" in lines
+    assert any(line.endswith("%") for line in lines)
+    grid = decode(output.read_bytes())
+    assert grid.width > grid.height and grid.width % 2 == 0
+    assert bad == 2 and "1.5:1" in printed.err
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=60) == 0
+    assert redis.Redis.from_url(redis_url).exists(keys.worker_heartbeat_key("cli")) == 0

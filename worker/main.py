@@ -1,0 +1,65 @@
+"""Assembling a worker: load the engines (once, before taking jobs), install the runner, build RQ's side."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Sequence
+
+import redis
+
+from engines.base import Engine
+from midway.blobs import FileBlobStore
+from midway.contract import Lane
+from midway.settings import Settings
+from worker import tasks
+from worker.rq_worker import MidwayWorker
+from worker.runtime import JobRunner
+
+log = logging.getLogger(__name__)
+
+
+def default_name() -> str:
+    # Unique per process: a restarted worker must not collide with its dead predecessor's records.
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def load_engines(names: Sequence[str], load: Callable[[str], Engine]) -> dict[str, Engine]:
+    """Load every engine up front, so the first job does not pay for it and a bad one fails fast."""
+    engines: dict[str, Engine] = {}
+    for name in names:
+        log.info("loading engine %s ...", name)
+        started = time.perf_counter()
+        engines[name] = load(name)
+        log.info("engine %s ready in %.1f s", name, time.perf_counter() - started)
+    return engines
+
+
+def build_worker(client: redis.Redis, settings: Settings, engines: dict[str, Engine], *,
+                 lanes: Sequence[Lane] = tuple(Lane), name: str | None = None,
+                 load_engine: Callable[[str], Engine] | None = None) -> MidwayWorker:
+    """A worker serving `engines` (already loaded) on `lanes`; its runner becomes the RQ task's runner."""
+    name = name or default_name()
+    runner = JobRunner(client, settings, engines, worker_name=name, load_engine=load_engine)
+    tasks.install(runner)
+    return MidwayWorker(client, name=name, engines=list(engines), lanes=list(lanes),
+                        heartbeat_s=settings.heartbeat_s, on_maintenance=purger(runner.blobs))
+
+
+def purger(blobs: object, every_s: float = 600.0) -> Callable[[], None] | None:
+    """For a filesystem blob store, delete expired files now and then (Redis expires keys itself)."""
+    if not isinstance(blobs, FileBlobStore):
+        return None
+    last = [0.0]
+
+    def purge() -> None:
+        if time.monotonic() - last[0] >= every_s:
+            last[0] = time.monotonic()
+            removed = blobs.purge_expired()
+            if removed:
+                log.info("deleted %d expired image files", removed)
+
+    return purge

@@ -1,0 +1,79 @@
+"""Progress events from an engine's per-step callback: throttled, each with a small preview image.
+
+The bot edits a Discord message per progress event, and Discord rate-limits message edits, so we
+publish at most one event per settings.progress_interval_s. The preview is a small lossy image with
+a short TTL: it is only interesting until the result arrives.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from collections.abc import Callable
+
+from PIL import Image
+
+from midway.contract import Event, EventKind
+
+log = logging.getLogger(__name__)
+
+PREVIEW_MAX_SIDE = 384
+PREVIEW_QUALITY = 70
+PREVIEW_TTL_S = 3600
+
+
+def encode_preview(image: Image.Image) -> bytes:
+    """A small WebP of the preview (a few KB): cheap to store and to attach to a message edit."""
+    small = image.convert("RGB")
+    small.thumbnail((PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE), Image.Resampling.BILINEAR)
+    buffer = io.BytesIO()
+    small.save(buffer, format="WEBP", quality=PREVIEW_QUALITY)
+    return buffer.getvalue()
+
+
+class ProgressReporter:
+    """The `on_progress(step, total, preview)` callback an engine calls after each step."""
+
+    def __init__(
+        self,
+        job_id: str,
+        *,
+        publish: Callable[[Event], object],
+        put_preview: Callable[[bytes], str],
+        interval_s: float,
+        attempt: int | None = None,
+        worker: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.job_id = job_id
+        self.publish = publish
+        self.put_preview = put_preview
+        self.interval_s = interval_s
+        self.attempt = attempt
+        self.worker = worker
+        self.clock = clock
+        self._last_at: float | None = None
+        self.published = 0
+
+    def __call__(self, step: int, total: int, preview: Image.Image | None) -> None:
+        # The final step is followed at once by `done`, which carries the real images.
+        if total <= 0 or step >= total:
+            return
+        now = self.clock()
+        if self._last_at is not None and now - self._last_at < self.interval_s:
+            return
+        self._last_at = now
+        self.publish(Event(job_id=self.job_id, kind=EventKind.progress, step=step, total=total,
+                           preview=self._store(preview), attempt=self.attempt, worker=self.worker))
+        self.published += 1
+
+    def _store(self, preview: Image.Image | None) -> str | None:
+        if preview is None:
+            return None
+        try:
+            return self.put_preview(encode_preview(preview))
+        except Exception:
+            # A preview is a nicety: never fail a job because one could not be stored.
+            log.warning("could not store a preview for job %s", self.job_id, exc_info=True)
+            return None

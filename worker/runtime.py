@@ -1,0 +1,145 @@
+"""Running one job: claim it, run its engine, store the images, publish what happened.
+
+`JobRunner.run(job_id)` is what the RQ task calls. It never raises for a job's own failure: every
+outcome becomes the job's status plus exactly one terminal event (JobStore.finish is atomic), so
+RQ only ever sees an exception when Redis itself is gone.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import time
+from collections.abc import Callable, Mapping
+
+import redis
+from PIL.Image import Image
+from rq.timeouts import JobTimeoutException
+
+from engines.base import Engine, EngineError, EngineOutOfMemory, GenerationCancelled
+from midway import events, metrics
+from midway.blobs import BlobStore, blob_store
+from midway.contract import Job, JobStatus
+from midway.imaging import compose_grid, encode_image
+from midway.jobs import JobStore
+from midway.settings import Settings
+from worker.progress import PREVIEW_TTL_S, ProgressReporter
+from worker.sources import SourceImages
+
+log = logging.getLogger(__name__)
+
+_CONTENT_TYPES = {"png": "image/png", "webp": "image/webp", "jpeg": "image/jpeg"}
+
+
+class JobRunner:
+    """Runs jobs on resident engines. `engines` are loaded already; `load_engine` (optional) loads
+    one on first use, for RQ workers started without preloading."""
+
+    def __init__(self, client: redis.Redis, settings: Settings, engines: Mapping[str, Engine], *,
+                 worker_name: str, load_engine: Callable[[str], Engine] | None = None) -> None:
+        self.client = client
+        self.settings = settings
+        self.engines = dict(engines)
+        self.worker_name = worker_name
+        self.load_engine = load_engine
+        self.store = JobStore(client, settings)
+        self.blobs: BlobStore = blob_store(settings, client)
+        self.sources = SourceImages(self.store, self.blobs, self.engine_for)
+
+    def engine_for(self, name: str) -> Engine:
+        if name not in self.engines:
+            if self.load_engine is None:
+                raise EngineError(f"This worker does not run the engine {name!r}.")
+            self.engines[name] = self.load_engine(name)
+        return self.engines[name]
+
+    def run(self, job_id: str) -> str:
+        """Run the job if it still needs running; returns its final status (RQ keeps it as the result)."""
+        job = self.store.get(job_id)
+        if job is None:
+            log.warning("job %s has no record (expired?); skipping", job_id)
+            return "missing"
+        if job.status.finished:
+            return job.status.value
+        if job.status is JobStatus.running and job.attempts >= job.max_attempts:
+            # Every earlier attempt died with its worker (RQ re-delivered it after the heartbeat lapsed).
+            reason = (f"The worker running this job stopped {job.attempts} times; giving up. "
+                      "Try again, perhaps with a smaller size.")
+            return self._finish(job_id, JobStatus.failed, error=reason)
+        if self.store.cancel_requested(job_id):
+            return self._finish(job_id, JobStatus.cancelled)
+        claimed = self.store.start(job_id, self.worker_name)
+        if claimed is None:
+            return "skipped"
+        log.info("job %s: started (attempt %d of %d, engine %s, %dx%d)", job_id, claimed.attempts,
+                 claimed.max_attempts, claimed.spec.engine, claimed.spec.width, claimed.spec.height)
+        return self._execute(claimed)
+
+    def _execute(self, job: Job) -> str:
+        try:
+            outputs, grid, compute_s = self._generate(job)
+        except GenerationCancelled:
+            return self._finish(job.id, JobStatus.cancelled)
+        except EngineError as error:
+            return self._finish(job.id, JobStatus.failed, error=str(error))
+        except JobTimeoutException:
+            return self._finish(job.id, JobStatus.failed,
+                                error=f"The job took longer than {self.settings.job_timeout_s} s and was stopped.")
+        except Exception:
+            log.exception("job %s: unexpected error", job.id)
+            return self._finish(job.id, JobStatus.failed, error="Something went wrong on the worker; try again.")
+        return self._finish(job.id, JobStatus.done, outputs=outputs, grid=grid, compute_s=compute_s)
+
+    def _finish(self, job_id: str, status: JobStatus, **fields) -> str:
+        finished = self.store.finish(job_id, status, **fields)
+        if finished is None:
+            # Someone else finished it first (a cancel while queued, a duplicate delivery).
+            log.info("job %s: already finished elsewhere; not publishing %s", job_id, status.value)
+            return status.value
+        log.info("job %s: %s%s", job_id, status.value, f" ({fields['error']})" if fields.get("error") else "")
+        _observe(finished, status)
+        return status.value
+
+    def _generate(self, job: Job) -> tuple[list[str], str | None, float]:
+        engine = self.engine_for(job.spec.engine or self.settings.default_engine)
+        init_image = self.sources.for_job(job)
+        progress = ProgressReporter(
+            job.id,
+            publish=lambda event: events.publish(self.client, event),
+            put_preview=lambda data: self.blobs.put(data, content_type="image/webp", ttl_s=PREVIEW_TTL_S),
+            interval_s=self.settings.progress_interval_s, attempt=job.attempts, worker=self.worker_name)
+        started = time.perf_counter()
+        images = self._run_engine(engine, job, init_image, progress)
+        compute_s = time.perf_counter() - started
+        outputs = [self._put(image) for image in images]
+        grid = self._put(compose_grid(images)) if 2 <= len(images) <= 4 else None
+        return outputs, grid, compute_s
+
+    def _run_engine(self, engine: Engine, job: Job, init_image: Image | None,
+                    progress: ProgressReporter) -> list[Image]:
+        """Run once with the engine's own batching; after an out-of-memory error, once more one image
+        at a time (the engine's result does not depend on max_batch), then give up with a reason."""
+
+        def should_cancel() -> bool:
+            return self.store.cancel_requested(job.id)
+
+        for max_batch in (None, 1):
+            try:
+                return engine.run(job.spec, init_image=init_image, on_progress=progress,
+                                  should_cancel=should_cancel, max_batch=max_batch)
+            except EngineOutOfMemory:
+                log.warning("job %s: out of memory with max_batch=%s", job.id, max_batch)
+                gc.collect()
+        raise EngineError(f"Out of GPU memory even one image at a time at {job.spec.width}x{job.spec.height}; "
+                          "try a smaller aspect ratio or fewer images.")
+
+    def _put(self, image: Image) -> str:
+        data, fmt = encode_image(image)
+        return self.blobs.put(data, content_type=_CONTENT_TYPES[fmt])
+
+
+def _observe(job: Job, status: JobStatus) -> None:
+    try:
+        metrics.observe_finished_job(job, reason="error" if status is JobStatus.failed else None)
+    except Exception:  # metrics must never break a job
+        log.debug("metrics unavailable", exc_info=True)

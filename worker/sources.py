@@ -1,0 +1,83 @@
+"""The source image of a derived job (variation, upscale): from the blob store, a URL, or re-derived.
+
+Images expire from the blob store after settings.image_ttl_s. A U/V button on an old message still
+works: the engine makes image i from seed (seed, i), so rerunning the parent's spec for images
+0..i reproduces image i exactly (same hardware), and the parent's own source is re-derived the same
+way when it was itself a derived job.
+"""
+
+from __future__ import annotations
+
+import logging
+import urllib.request
+from collections.abc import Callable
+
+from PIL.Image import Image
+
+from engines.base import Engine, EngineError
+from midway.blobs import BlobStore, is_ref
+from midway.contract import Job
+from midway.imaging import image_from_bytes
+from midway.jobs import JobStore
+
+log = logging.getLogger(__name__)
+
+MAX_DOWNLOAD_BYTES = 25 * 1024 * 1024
+DOWNLOAD_TIMEOUT_S = 20
+# Variation of a variation of ...: each level reruns its parent; stop before it gets silly.
+MAX_REDERIVE_DEPTH = 4
+
+
+class SourceImages:
+    def __init__(self, store: JobStore, blobs: BlobStore, engine_for: Callable[[str], Engine]) -> None:
+        self.store = store
+        self.blobs = blobs
+        self.engine_for = engine_for
+
+    def for_job(self, job: Job, depth: int = 0) -> Image | None:
+        """The image `job` starts from, or None for text-to-image jobs."""
+        ref = job.spec.init_image
+        if not ref:
+            return None
+        if ref.startswith(("http://", "https://")):
+            return decode(download(ref))
+        if is_ref(ref):
+            data = self.blobs.get(ref)
+            if data is not None:
+                return decode(data)
+        log.info("source image of job %s expired; re-deriving it from job %s image %s",
+                 job.id, job.parent_job_id, job.parent_index)
+        return self.rederive(job.parent_job_id, job.parent_index, depth)
+
+    def rederive(self, parent_id: str | None, index: int | None, depth: int = 0) -> Image:
+        parent = self.store.get(parent_id) if parent_id else None
+        if parent is None or index is None or depth >= MAX_REDERIVE_DEPTH:
+            raise EngineError("The source image has expired and cannot be re-made: run the prompt again.")
+        if index < len(parent.outputs):
+            data = self.blobs.get(parent.outputs[index])
+            if data is not None:
+                return decode(data)
+        spec = parent.spec.model_copy(update={"n_images": index + 1})
+        engine = self.engine_for(spec.engine or self.store.settings.default_engine)
+        images = engine.run(spec, init_image=self.for_job(parent, depth + 1))
+        return images[index]
+
+
+def decode(data: bytes) -> Image:
+    try:
+        return image_from_bytes(data)
+    except OSError:
+        raise EngineError("The source image could not be read (not an image, or damaged).") from None
+
+
+def download(url: str) -> bytes:
+    """Fetch a source image by URL (a Discord attachment, say), refusing anything huge."""
+    request = urllib.request.Request(url, headers={"User-Agent": "midway-worker"})
+    try:
+        with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response:
+            data = response.read(MAX_DOWNLOAD_BYTES + 1)
+    except OSError as error:
+        raise EngineError(f"Could not download the image {url}: {error}") from None
+    if len(data) > MAX_DOWNLOAD_BYTES:
+        raise EngineError(f"The image {url} is larger than {MAX_DOWNLOAD_BYTES // (1024 * 1024)} MB.")
+    return data
