@@ -1,0 +1,209 @@
+"""The engine catalogue: a TOML file mapping engine names to how to load and drive them.
+
+Imported by the bot and `midway parse`, so it must never import torch or diffusers. A bad entry
+raises CatalogueError naming the entry; nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from engines.base import CatalogueError, EngineNotFound
+from midway.contract import Operation
+
+SHIPPED_CATALOGUE = Path(__file__).with_name("catalogue.toml")
+
+KINDS = ("sd", "sdxl", "flux", "unclip", "tiny")
+# The pipeline families a `tiny` entry can build (random weights, real classes).
+TINY_FAMILIES = ("sd", "sdxl", "unclip")
+DTYPES = ("float32", "float16", "bfloat16", "auto")
+DEFAULT_CAPABILITIES = ("imagine", "variation", "upscale", "reroll")
+
+
+@dataclass(frozen=True)
+class EngineEntry:
+    name: str
+    kind: str
+    # Hub id, local folder or single `.safetensors` file. Empty for `tiny` (built into the cache).
+    model: str = ""
+    # The pipeline family that runs it: the kind itself, or for `tiny` the family it imitates.
+    family: str = ""
+    dtype: str = "auto"
+    base_width: int = 1024
+    base_height: int = 1024
+    steps: int = 30
+    guidance: float = 7.0
+    size_multiple: int = 64
+    capabilities: frozenset[Operation] = field(default_factory=lambda: frozenset(map(Operation, DEFAULT_CAPABILITIES)))
+    aliases: tuple[str, ...] = ()
+    variation_strength_subtle: float = 0.35
+    variation_strength_strong: float = 0.7
+    # Strength of the low-strength img2img pass of a "creative" upscale.
+    upscale_strength: float = 0.3
+    description: str = ""
+    # unclip: the prior pipeline (CLIP text embedding -> CLIP image embedding); `model` is the decoder.
+    prior: str = ""
+    prior_steps: int = 25
+    # An upscaler pipeline (e.g. stabilityai/stable-diffusion-x4-upscaler) used for 4x when present.
+    upscaler: str = ""
+    scheduler: str = "euler"
+    # GPU performance switches; ignored on CPU, where everything stays float32 and eager.
+    channels_last: bool = True
+    fuse_qkv: bool = False
+    compile: bool = False
+
+    @property
+    def is_tiny(self) -> bool:
+        return self.kind == "tiny"
+
+
+_INT_FIELDS = ("base_width", "base_height", "steps", "size_multiple", "prior_steps")
+_FLOAT_FIELDS = ("guidance", "variation_strength_subtle", "variation_strength_strong", "upscale_strength")
+_BOOL_FIELDS = ("channels_last", "fuse_qkv", "compile")
+_STR_FIELDS = ("model", "family", "dtype", "description", "prior", "upscaler", "scheduler")
+
+
+class Catalogue:
+    def __init__(self, entries: dict[str, EngineEntry], source: Path | None = None) -> None:
+        self._entries = dict(entries)
+        self.source = source
+
+    def get(self, name: str) -> EngineEntry:
+        try:
+            return self._entries[name]
+        except KeyError:
+            known = ", ".join(self.names()) or "(none)"
+            raise EngineNotFound(f"unknown engine {name!r}; known engines: {known}") from None
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self):
+        return iter(self._entries.values())
+
+
+def alias_table(catalogue: Catalogue) -> dict[str, str]:
+    """Midjourney version strings ("6", "niji 6") -> engine name, for the prompt parser."""
+    table: dict[str, str] = {}
+    for entry in catalogue:
+        for alias in entry.aliases:
+            table[alias] = entry.name
+    return table
+
+
+def catalogue_path() -> Path:
+    """MIDWAY_CATALOGUE (via settings) wins; otherwise the catalogue shipped next to this module."""
+    env = os.environ.get("MIDWAY_CATALOGUE")
+    if env:
+        return Path(env)
+    from midway.settings import get_settings
+
+    return get_settings().catalogue or SHIPPED_CATALOGUE
+
+
+def load_catalogue(path: Path | None = None) -> Catalogue:
+    path = Path(path) if path is not None else catalogue_path()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CatalogueError(f"engine catalogue not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogueError(f"engine catalogue {path} is not valid TOML: {exc}") from None
+    tables = raw.get("engines", raw)
+    if not isinstance(tables, dict):
+        raise CatalogueError(f"engine catalogue {path}: expected [engines.<name>] tables")
+    entries = {name: parse_entry(name, table) for name, table in tables.items()}
+    return Catalogue(entries, source=path)
+
+
+def parse_entry(name: str, table: object) -> EngineEntry:
+    """One `[engines.<name>]` table -> EngineEntry; every complaint names the entry and the bad value."""
+    if not isinstance(table, dict):
+        raise CatalogueError(f"engine {name!r}: expected a table, got {table!r}")
+
+    def fail(message: str) -> CatalogueError:
+        return CatalogueError(f"engine {name!r}: {message}")
+
+    known = {f for f in EngineEntry.__dataclass_fields__ if f != "name"}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise fail(f"unknown keys {unknown}")
+    kind = table.get("kind")
+    if kind not in KINDS:
+        raise fail(f"kind must be one of {list(KINDS)}, got {kind!r}")
+    values: dict[str, object] = {"name": name, "kind": kind}
+    for key in _INT_FIELDS:
+        if key in table:
+            values[key] = _positive_int(table[key], key, fail)
+    for key in _FLOAT_FIELDS:
+        if key in table:
+            values[key] = _number(table[key], key, fail)
+    for key in _BOOL_FIELDS:
+        if key in table:
+            if not isinstance(table[key], bool):
+                raise fail(f"{key} must be true or false, got {table[key]!r}")
+            values[key] = table[key]
+    for key in _STR_FIELDS:
+        if key in table:
+            if not isinstance(table[key], str):
+                raise fail(f"{key} must be a string, got {table[key]!r}")
+            values[key] = table[key]
+    values["capabilities"] = _capabilities(table.get("capabilities", list(DEFAULT_CAPABILITIES)), fail)
+    aliases = table.get("aliases", [])
+    if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+        raise fail(f"aliases must be a list of strings, got {aliases!r}")
+    values["aliases"] = tuple(aliases)
+    return _check(EngineEntry(**values), fail)
+
+
+def _check(entry: EngineEntry, fail) -> EngineEntry:
+    family = entry.family or (entry.kind if entry.kind != "tiny" else "")
+    if entry.kind == "tiny" and family not in TINY_FAMILIES:
+        raise fail(f"a tiny engine needs family = one of {list(TINY_FAMILIES)}, got {entry.family!r}")
+    if entry.kind != "tiny" and family != entry.kind:
+        raise fail(f"family {entry.family!r} does not match kind {entry.kind!r}")
+    if entry.kind != "tiny" and not entry.model:
+        raise fail("model is required (a hub id, a folder or a .safetensors file)")
+    if entry.kind == "unclip" and not entry.prior:
+        raise fail("an unclip engine needs prior = the prior pipeline (hub id or folder)")
+    if entry.dtype not in DTYPES:
+        raise fail(f"dtype must be one of {list(DTYPES)}, got {entry.dtype!r}")
+    if entry.base_width % entry.size_multiple or entry.base_height % entry.size_multiple:
+        raise fail(f"base size {entry.base_width}x{entry.base_height} is not a multiple of {entry.size_multiple}")
+    for key in ("variation_strength_subtle", "variation_strength_strong", "upscale_strength"):
+        if not 0 < getattr(entry, key) <= 1:
+            raise fail(f"{key} must be in (0, 1], got {getattr(entry, key)!r}")
+    return replace(entry, family=family)
+
+
+def _positive_int(value: object, key: str, fail) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise fail(f"{key} must be a positive integer, got {value!r}")
+    return value
+
+
+def _number(value: object, key: str, fail) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise fail(f"{key} must be a non-negative number, got {value!r}")
+    return float(value)
+
+
+def _capabilities(value: object, fail) -> frozenset[Operation]:
+    if not isinstance(value, list):
+        raise fail(f"capabilities must be a list, got {value!r}")
+    try:
+        return frozenset(Operation(v) for v in value)
+    except ValueError:
+        choices = [op.value for op in Operation]
+        raise fail(f"capabilities {value!r} must be among {choices}") from None
+
+
+def engine_sizes(catalogue: Catalogue) -> dict[str, tuple[int, int, int]]:
+    """Engine name -> (base_width, base_height, size_multiple), for ParseOptions(engine_sizes=...)."""
+    return {entry.name: (entry.base_width, entry.base_height, entry.size_multiple) for entry in catalogue}

@@ -1,0 +1,177 @@
+"""What every diffusers-backed engine shares: operations, chunking, seeds, tiling, upscales, OOM.
+
+A family subclass (stable_diffusion.py, flux.py, unclip.py) supplies `generate_chunk`, which runs
+the model over a few image indices; this module decides which indices, with which settings.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from PIL import Image
+
+from engines.base import (
+    CancelCheck,
+    Engine,
+    EngineError,
+    EngineOutOfMemory,
+    ProgressCallback,
+    UnsupportedOperation,
+)
+from engines.catalogue import EngineEntry
+from engines.monitor import StepMonitor
+from engines.params import (
+    guidance_scale,
+    image_seed,
+    step_count,
+    stop_steps,
+    upscale_strength,
+    variation_strength,
+)
+from engines.tiling import circular_padding
+from midway.contract import GenerationSpec, Operation, UpscaleMode
+
+_OOM_ERRORS: tuple[type[BaseException], ...] = tuple(
+    cls for cls in (getattr(torch, "OutOfMemoryError", None), getattr(torch.cuda, "OutOfMemoryError", None)) if cls
+)
+
+
+@dataclass
+class Plan:
+    """The sampler settings of one job, resolved from the spec and the catalogue."""
+
+    steps: int  # num_inference_steps passed to the pipeline
+    executed: int  # steps the pipeline actually runs (img2img runs steps * strength)
+    stop_after: int  # --stop
+    guidance: float
+    strength: float | None  # img2img strength, None for text-to-image
+
+
+class DiffusionEngine(Engine):
+    family: str = ""
+
+    def __init__(self, entry: EngineEntry, device: torch.device, dtype: torch.dtype) -> None:
+        self.entry = entry
+        self.name = entry.name
+        self.capabilities = frozenset(entry.capabilities)
+        self.device = device
+        self.dtype = dtype
+
+    # --- hooks for the families -------------------------------------------------------------------
+    def generate_chunk(self, spec: GenerationSpec, indices: list[int], init_image: Image.Image | None,
+                       plan: Plan, monitor: StepMonitor) -> list[Image.Image]:
+        raise NotImplementedError
+
+    def denoisers(self) -> list[Any]:
+        """The modules whose convolutions `--tile` makes circular."""
+        return []
+
+    def prelude_steps(self, plan: Plan) -> int:
+        """Steps reported before the denoising loop of each chunk (the unCLIP prior)."""
+        return 0
+
+    # --- the Engine API ---------------------------------------------------------------------------
+    def run(self, spec: GenerationSpec, *, init_image: Image.Image | None = None,
+            on_progress: ProgressCallback | None = None, should_cancel: CancelCheck | None = None,
+            max_batch: int | None = None) -> list[Image.Image]:
+        operation = Operation.imagine if spec.operation == Operation.reroll else spec.operation
+        if spec.operation not in self.capabilities and operation not in self.capabilities:
+            supported = ", ".join(sorted(op.value for op in self.capabilities))
+            raise UnsupportedOperation(f"engine {self.name!r} cannot {spec.operation.value} (it can: {supported})")
+        if operation in (Operation.variation, Operation.upscale) and init_image is None:
+            raise EngineError(f"{operation.value} needs a source image")
+        try:
+            with torch.inference_mode(), circular_padding(self.denoisers(), spec.tile):
+                if operation == Operation.upscale:
+                    return self.upscale(spec, init_image, on_progress, should_cancel)
+                if operation not in (Operation.imagine, Operation.variation):
+                    raise UnsupportedOperation(f"engine {self.name!r} cannot {operation.value} yet")
+                return self.generate(spec, init_image, on_progress, should_cancel, max_batch)
+        except _OOM_ERRORS as exc:
+            raise EngineOutOfMemory(f"engine {self.name!r} ran out of GPU memory") from exc
+
+    def plan(self, spec: GenerationSpec, init_image: Image.Image | None) -> Plan:
+        steps = step_count(spec, self.entry)
+        strength = None
+        if init_image is not None:
+            strength = variation_strength(spec, self.entry)
+            # img2img runs int(steps * strength) steps; keep at least one (diffusers breaks on zero).
+            steps = max(steps, math.ceil(1 / max(strength, 1e-3)))
+        executed = steps if strength is None else max(1, min(steps, int(steps * strength)))
+        return Plan(steps=steps, executed=executed, stop_after=stop_steps(executed, spec.stop),
+                    guidance=guidance_scale(spec, self.entry), strength=strength)
+
+    def generate(self, spec: GenerationSpec, init_image: Image.Image | None, on_progress: ProgressCallback | None,
+                 should_cancel: CancelCheck | None, max_batch: int | None) -> list[Image.Image]:
+        """Images 0..n-1 in chunks of at most `max_batch`; image i depends only on (seed, i)."""
+        plan = self.plan(spec, init_image)
+        size = max(1, max_batch or spec.n_images)
+        chunks = [list(range(start, min(spec.n_images, start + size))) for start in range(0, spec.n_images, size)]
+        per_chunk = self.prelude_steps(plan) + plan.executed
+        images: list[Image.Image] = []
+        for number, indices in enumerate(chunks):
+            monitor = StepMonitor(steps=plan.executed, offset=number * per_chunk + self.prelude_steps(plan),
+                                  total=per_chunk * len(chunks), stop_after=plan.stop_after,
+                                  on_progress=on_progress, should_cancel=should_cancel,
+                                  preview=self.preview)
+            images.extend(self.generate_chunk(spec, indices, init_image, plan, monitor))
+        return images
+
+    def preview(self, latents: torch.Tensor) -> Image.Image | None:
+        from engines.preview import preview_image
+
+        return preview_image(latents, self.family)
+
+    def generators(self, spec: GenerationSpec, indices: list[int]) -> list[torch.Generator]:
+        # CPU generators: the same seed gives the same noise on any GPU (diffusers moves it across).
+        return [torch.Generator("cpu").manual_seed(image_seed(spec.seed, index)) for index in indices]
+
+    # --- upscale ----------------------------------------------------------------------------------
+    def upscale(self, spec: GenerationSpec, image: Image.Image, on_progress: ProgressCallback | None,
+                should_cancel: CancelCheck | None) -> list[Image.Image]:
+        """2x/4x of one image: "subtle" resizes (Lanczos), "creative" re-diffuses at low strength."""
+        factor = spec.upscale_factor or 2
+        if factor not in (2, 4):
+            raise EngineError(f"upscale factor must be 2 or 4, got {factor}")
+        target = (image.width * factor, image.height * factor)
+        resized = image.convert("RGB").resize(target, Image.Resampling.LANCZOS)
+        if (spec.upscale_mode or UpscaleMode.subtle) == UpscaleMode.subtle:
+            if on_progress is not None:
+                on_progress(1, 1, None)
+            return [resized]
+        if factor == 4 and self.entry.upscaler:
+            return [self.upscale_with_pipeline(spec, image, on_progress, should_cancel)]
+        creative = spec.model_copy(update={
+            "operation": Operation.variation, "n_images": 1, "width": target[0], "height": target[1],
+            "strength": upscale_strength(spec, self.entry), "chaos": 0, "stop": 100,
+        })
+        result = self.generate(creative, resized, on_progress, should_cancel, max_batch=1)[0]
+        return [result if result.size == target else result.resize(target, Image.Resampling.LANCZOS)]
+
+    def upscale_with_pipeline(self, spec: GenerationSpec, image: Image.Image, on_progress: ProgressCallback | None,
+                              should_cancel: CancelCheck | None) -> Image.Image:
+        """4x through the catalogue's upscaler (a text-guided latent upscaler such as SD x4), loaded on
+        first use and kept."""
+        if getattr(self, "_upscaler", None) is None:
+            from diffusers import StableDiffusionUpscalePipeline
+
+            from engines.loading import load_pipeline, optimise
+
+            pipe = load_pipeline(StableDiffusionUpscalePipeline, self.entry, self.entry.upscaler, self.dtype)
+            self._upscaler = optimise(pipe, self.entry, self.device)
+            self._upscaler.vae.enable_tiling()  # the decoded 4x image is where memory runs out
+        steps = step_count(spec.model_copy(update={"quality": 1.0}), self.entry)
+        monitor = StepMonitor(steps=steps, on_progress=on_progress, should_cancel=should_cancel)
+        pipe = self._upscaler
+
+        # This pipeline still has only the legacy per-step `callback(step, timestep, latents)`.
+        def callback(index: int, timestep: Any, latents: torch.Tensor) -> None:
+            monitor(pipe, index, timestep, {"latents": latents})
+
+        with monitor.attached(pipe):
+            return pipe(prompt=spec.prompt, negative_prompt=spec.negative_prompt, image=image.convert("RGB"),
+                        num_inference_steps=steps, generator=self.generators(spec, [0])[0],
+                        callback=callback, callback_steps=1).images[0]

@@ -1,0 +1,54 @@
+"""FLUX.1 (schnell/dev): a rectified-flow transformer with CLIP + T5 text encoders, via FluxPipeline.
+
+Flux is guidance-distilled: `guidance` is an input of the model (dev) or ignored (schnell), so there
+is no unconditional pass. `--no` therefore switches on diffusers' "true CFG" with TRUE_CFG_SCALE,
+which doubles the compute of that job.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from PIL import Image
+
+from engines import conditioning as cond
+from engines.diffusion import Plan
+from engines.monitor import StepMonitor
+from engines.stable_diffusion import LatentDiffusionEngine
+from midway.contract import GenerationSpec
+
+TRUE_CFG_SCALE = 4.0
+
+
+class FluxEngine(LatentDiffusionEngine):
+    family = "flux"
+    _size: tuple[int, int] = (1024, 1024)
+
+    def encode(self, text: str) -> cond.Conditioning:
+        embeds, pooled, _ = self.pipe.encode_prompt(prompt=text, prompt_2=None, device=self.device,
+                                                    num_images_per_prompt=1)
+        return {"prompt_embeds": embeds, "pooled_prompt_embeds": pooled}
+
+    def conditioning_kwargs(self, spec: GenerationSpec, indices: list[int], plan: Plan) -> dict[str, Any]:
+        positive = cond.encode_weighted(self.encode, cond.positive_parts(spec))
+        kwargs = cond.batch(cond.per_image(positive, spec, indices))
+        negatives = cond.negative_parts(spec)
+        if negatives:
+            negative = cond.encode_weighted(self.encode, negatives)
+            kwargs.update(cond.batch([negative] * len(indices), prefix="negative_"))
+            kwargs["true_cfg_scale"] = TRUE_CFG_SCALE
+        return kwargs
+
+    def generate_chunk(self, spec: GenerationSpec, indices: list[int], init_image: Image.Image | None,
+                       plan: Plan, monitor: StepMonitor) -> list[Image.Image]:
+        self._size = (spec.width, spec.height)
+        return super().generate_chunk(spec, indices, init_image, plan, monitor)
+
+    def preview(self, latents: torch.Tensor) -> Image.Image | None:
+        from engines.preview import preview_image
+
+        # Flux latents travel packed as 2x2 patches: (B, tokens, 64) -> (B, 16, h, w).
+        width, height = self._size
+        spatial = self.pipe._unpack_latents(latents, height, width, self.pipe.vae_scale_factor)
+        return preview_image(spatial, self.family)

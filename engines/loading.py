@@ -1,0 +1,92 @@
+"""Loading diffusers pipelines for a catalogue entry: hub id, folder or single file; device and dtype.
+
+Every failure becomes an EngineError naming the entry, so a worker reports it instead of crashing.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from engines.base import EngineError
+from engines.catalogue import EngineEntry
+
+log = logging.getLogger(__name__)
+
+_SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt")
+_DEFAULT_GPU_DTYPE = {"flux": torch.bfloat16}
+
+
+def pick_device() -> torch.device:
+    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+
+
+def pick_dtype(entry: EngineEntry, device: torch.device) -> torch.dtype:
+    """Half precision on GPUs per the catalogue; always float32 on CPU (half is slow or unsupported)."""
+    if device.type == "cpu" or entry.dtype == "float32":
+        return torch.float32
+    if entry.dtype == "auto":
+        return _DEFAULT_GPU_DTYPE.get(entry.family, torch.float16)
+    return getattr(torch, entry.dtype)
+
+
+def _looks_local(source: str) -> bool:
+    return source.startswith(("/", ".", "~")) or Path(source).exists()
+
+
+def load_pipeline(pipeline_cls: Any, entry: EngineEntry, source: str, dtype: torch.dtype, **kwargs: Any) -> Any:
+    """`from_single_file` for a .safetensors/.ckpt file, else `from_pretrained` (hub id or folder)."""
+    path = Path(source).expanduser()
+    try:
+        if source.endswith(_SINGLE_FILE_SUFFIXES):
+            if not path.is_file():
+                raise EngineError(f"engine {entry.name!r}: model file not found: {source}")
+            return pipeline_cls.from_single_file(str(path), dtype=dtype, **kwargs)
+        if _looks_local(source) and not path.is_dir():
+            raise EngineError(f"engine {entry.name!r}: model folder not found: {source}")
+        return pipeline_cls.from_pretrained(str(path) if path.is_dir() else source, dtype=dtype, **kwargs)
+    except EngineError:
+        raise
+    except (OSError, ValueError) as exc:
+        # Offline hub ids land here quickly (HF_HUB_OFFLINE=1 or no network); say what to do.
+        reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        raise EngineError(
+            f"engine {entry.name!r}: cannot load {source!r} ({reason}). Download it first "
+            f"(huggingface-cli download {source}) or point the catalogue's model at a local folder or file."
+        ) from exc
+
+
+def set_scheduler(pipe: Any, name: str) -> None:
+    """Swap the sampler; the sigma-space ones also let `--stop` and previews use the x0 estimate."""
+    from diffusers import DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler, EulerDiscreteScheduler
+
+    choices = {
+        "euler": EulerDiscreteScheduler,
+        "euler_a": EulerAncestralDiscreteScheduler,
+        "dpm++": DPMSolverMultistepScheduler,
+    }
+    if name == "default" or not hasattr(pipe, "scheduler"):
+        return
+    if name not in choices:
+        raise EngineError(f"unknown scheduler {name!r}; choose one of {sorted(choices)} or 'default'")
+    pipe.scheduler = choices[name].from_config(pipe.scheduler.config)
+
+
+def optimise(pipe: Any, entry: EngineEntry, device: torch.device) -> Any:
+    """Move to the device and apply the catalogue's GPU switches (SDPA is diffusers' default)."""
+    pipe = pipe.to(device)
+    pipe.set_progress_bar_config(disable=True)
+    if device.type != "cuda":
+        return pipe
+    denoiser = getattr(pipe, "unet", None) or getattr(pipe, "transformer", None)
+    if entry.channels_last and getattr(pipe, "unet", None) is not None:
+        pipe.unet.to(memory_format=torch.channels_last)
+    if entry.fuse_qkv and hasattr(pipe, "fuse_qkv_projections"):
+        pipe.fuse_qkv_projections()
+    if entry.compile and denoiser is not None:
+        compiled = torch.compile(denoiser, mode="max-autotune", fullgraph=True)
+        setattr(pipe, "unet" if getattr(pipe, "unet", None) is not None else "transformer", compiled)
+    return pipe

@@ -1,0 +1,68 @@
+"""Midjourney parameters -> sampler settings. Pure functions, no torch: the bot may show these too.
+
+The mappings are documented here and nowhere else:
+- seeds: image i of a job with seed s uses seed (s + i) mod 2**32, for its latent noise and for its
+  chaos perturbation alike, so image i re-runs alone as a single-image job with seed s + i;
+- `--q` scales the step count (Midjourney: "only changes GPU time");
+- `--s` maps to guidance: guidance = base * (0.5 + 0.5 * sqrt(s / 100)), so s=100 keeps the
+  catalogue's guidance, s=0 halves it and s=1000 roughly doubles it (more "opinionated" images);
+  an engine whose base guidance is 0 (turbo, schnell) stays at 0;
+- `--stop N` runs ceil(steps * N / 100) steps, then decodes the model's denoised estimate;
+- `--chaos C` perturbs each image's text embedding by C/100 * CHAOS_SCALE of its spread, with noise
+  from that image's seed, so the four images drift apart as C grows.
+"""
+
+from __future__ import annotations
+
+import math
+
+from engines.catalogue import EngineEntry
+from midway.contract import GenerationSpec, Operation
+
+SEED_MODULUS = 2**32
+# Relative std of the per-image embedding noise at --chaos 100.
+CHAOS_SCALE = 0.6
+# Offset that keeps the chaos generator's stream apart from the latent-noise stream of the same seed.
+CHAOS_STREAM = 0x9E3779B9
+
+
+def image_seed(seed: int, index: int) -> int:
+    """The seed of image `index` of a job seeded `seed`."""
+    return (seed + index) % SEED_MODULUS
+
+
+def chaos_seed(seed: int, index: int) -> int:
+    return (image_seed(seed, index) ^ CHAOS_STREAM) % SEED_MODULUS
+
+
+def chaos_amount(chaos: int) -> float:
+    return CHAOS_SCALE * max(0, min(chaos, 100)) / 100
+
+
+def step_count(spec: GenerationSpec, entry: EngineEntry) -> int:
+    """Steps before `--stop`: the spec's steps or the catalogue's, scaled by `--q`."""
+    base = spec.steps or entry.steps
+    quality = spec.quality if spec.operation in (Operation.imagine, Operation.reroll) else 1.0
+    return max(1, round(base * quality))
+
+
+def stop_steps(total: int, stop: int) -> int:
+    """How many of `total` steps run under `--stop` (10-100 percent)."""
+    return max(1, min(total, math.ceil(total * stop / 100)))
+
+
+def guidance_scale(spec: GenerationSpec, entry: EngineEntry) -> float:
+    if spec.guidance is not None:
+        return spec.guidance
+    return round(entry.guidance * (0.5 + 0.5 * math.sqrt(spec.stylize / 100)), 4)
+
+
+def variation_strength(spec: GenerationSpec, entry: EngineEntry) -> float:
+    """Img2img strength of a variation; Midjourney's default variation mode is High (strong)."""
+    if spec.strength is not None:
+        return spec.strength
+    return entry.variation_strength_strong
+
+
+def upscale_strength(spec: GenerationSpec, entry: EngineEntry) -> float:
+    return spec.strength if spec.strength is not None else entry.upscale_strength

@@ -1,0 +1,95 @@
+"""Engines by name: each is loaded once per process and then reused by every job.
+
+A worker keeps its pipelines resident; `load_count` lets tests prove a second job did not reload.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+from engines.base import Engine
+from engines.catalogue import Catalogue, EngineEntry, load_catalogue
+
+_engines: dict[str, Engine] = {}
+_loads: Counter[str] = Counter()
+_lock = threading.Lock()
+
+
+def get_engine(name: str, catalogue: Catalogue | None = None) -> Engine:
+    """The loaded engine `name` (EngineNotFound / EngineError with a clear message otherwise)."""
+    with _lock:
+        if name not in _engines:
+            entry = (catalogue or load_catalogue()).get(name)
+            _engines[name] = load_engine(entry)
+            _loads[name] += 1
+        return _engines[name]
+
+
+def load_count(name: str) -> int:
+    return _loads[name]
+
+
+def unload(name: str | None = None) -> None:
+    """Forget one loaded engine (or all), e.g. when a worker is told to free its GPU."""
+    with _lock:
+        for key in [name] if name else list(_engines):
+            _engines.pop(key, None)
+
+
+def load_engine(entry: EngineEntry) -> Engine:
+    """Build the engine of a catalogue entry through diffusers' `from_pretrained`/`from_single_file`."""
+    from engines.loading import pick_device, pick_dtype
+
+    device = pick_device()
+    dtype = pick_dtype(entry, device)
+    if entry.family == "unclip":
+        return _load_unclip(entry, device, dtype)
+    return _load_latent(entry, device, dtype)
+
+
+def _sources(entry: EngineEntry) -> tuple[str, str, dict[str, Any]]:
+    """(model, prior, extra from_pretrained kwargs): tiny engines resolve to their built cache folder."""
+    if not entry.is_tiny:
+        return entry.model, entry.prior, {}
+    from engines.tiny import ensure_tiny
+
+    folder = ensure_tiny(entry)
+    if entry.family == "unclip":
+        return str(folder / "decoder"), str(folder / "prior"), {"local_files_only": True}
+    return str(folder), "", {"local_files_only": True}
+
+
+def _load_latent(entry: EngineEntry, device: Any, dtype: Any) -> Engine:
+    from diffusers import FluxPipeline, StableDiffusionPipeline, StableDiffusionXLPipeline
+
+    from engines.flux import FluxEngine
+    from engines.loading import load_pipeline, optimise, set_scheduler
+    from engines.stable_diffusion import StableDiffusionEngine, StableDiffusionXLEngine
+
+    families = {
+        "sd": (StableDiffusionPipeline, StableDiffusionEngine),
+        "sdxl": (StableDiffusionXLPipeline, StableDiffusionXLEngine),
+        "flux": (FluxPipeline, FluxEngine),
+    }
+    pipeline_cls, engine_cls = families[entry.family]
+    model, _, kwargs = _sources(entry)
+    if entry.family == "sd":
+        # Moderation is the bot's policy layer (banned words); the checker would only black out images.
+        kwargs.update(safety_checker=None, requires_safety_checker=False)
+    pipe = load_pipeline(pipeline_cls, entry, model, dtype, **kwargs)
+    set_scheduler(pipe, entry.scheduler)
+    return engine_cls(entry, optimise(pipe, entry, device), device, dtype)
+
+
+def _load_unclip(entry: EngineEntry, device: Any, dtype: Any) -> Engine:
+    from diffusers import KandinskyV22Pipeline, KandinskyV22PriorPipeline
+
+    from engines.loading import load_pipeline, optimise
+    from engines.unclip import UnclipEngine
+
+    decoder_source, prior_source, kwargs = _sources(entry)
+    prior = load_pipeline(KandinskyV22PriorPipeline, entry, prior_source, dtype, **kwargs)
+    decoder = load_pipeline(KandinskyV22Pipeline, entry, decoder_source, dtype, **kwargs)
+    return UnclipEngine(entry, optimise(prior, entry, device), optimise(decoder, entry, device), device, dtype)

@@ -1,0 +1,103 @@
+"""Stable Diffusion 1.x/2.x and SDXL: latent diffusion with CLIP text encoders and cross-attention.
+
+Both share one driver: conditioning is computed here (weights, `--no`, chaos), then the stock
+diffusers text-to-image or image-to-image pipeline runs with per-image generators and our monitor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from PIL import Image
+
+from engines import conditioning as cond
+from engines.catalogue import EngineEntry
+from engines.diffusion import DiffusionEngine, Plan
+from engines.monitor import StepMonitor
+from midway.contract import GenerationSpec
+
+
+class LatentDiffusionEngine(DiffusionEngine):
+    """A text-to-image pipeline plus the image-to-image pipeline sharing its modules."""
+
+    def __init__(self, entry: EngineEntry, pipe: Any, device: torch.device, dtype: torch.dtype) -> None:
+        super().__init__(entry, device, dtype)
+        self.pipe = pipe
+        self._img2img: Any = None
+
+    @property
+    def img2img(self) -> Any:
+        if self._img2img is None:
+            from diffusers import AutoPipelineForImage2Image
+
+            # from_pipe shares the loaded modules: no second copy of the weights.
+            self._img2img = AutoPipelineForImage2Image.from_pipe(self.pipe)
+            self._img2img.set_progress_bar_config(disable=True)
+        return self._img2img
+
+    def denoisers(self) -> list[Any]:
+        return [getattr(self.pipe, "unet", None), getattr(self.pipe, "transformer", None), self.pipe.vae]
+
+    # Family hooks: one text -> conditioning dict, and the negative side when no text is given.
+    def encode(self, text: str) -> cond.Conditioning:
+        raise NotImplementedError
+
+    def empty_negative(self) -> cond.Conditioning:
+        return self.encode("")
+
+    def extra_kwargs(self, spec: GenerationSpec, has_negative: bool) -> dict[str, Any]:
+        return {}
+
+    def conditioning_kwargs(self, spec: GenerationSpec, indices: list[int], plan: Plan) -> dict[str, Any]:
+        positive = cond.encode_weighted(self.encode, cond.positive_parts(spec))
+        kwargs = cond.batch(cond.per_image(positive, spec, indices))
+        negatives = cond.negative_parts(spec)
+        if plan.guidance > 1 or negatives:
+            negative = cond.encode_weighted(self.encode, negatives) if negatives else self.empty_negative()
+            kwargs.update(cond.batch([negative] * len(indices), prefix="negative_"))
+        kwargs.update(self.extra_kwargs(spec, bool(negatives)))
+        return kwargs
+
+    def generate_chunk(self, spec: GenerationSpec, indices: list[int], init_image: Image.Image | None,
+                       plan: Plan, monitor: StepMonitor) -> list[Image.Image]:
+        kwargs = self.conditioning_kwargs(spec, indices, plan)
+        kwargs.update(
+            num_inference_steps=plan.steps, guidance_scale=plan.guidance, generator=self.generators(spec, indices),
+            callback_on_step_end=monitor, callback_on_step_end_tensor_inputs=["latents"], output_type="pil",
+        )
+        pipe = self.pipe
+        if init_image is not None:
+            pipe = self.img2img
+            source = init_image.convert("RGB")
+            if source.size != (spec.width, spec.height):
+                source = source.resize((spec.width, spec.height), Image.Resampling.LANCZOS)
+            kwargs.update(image=source, strength=plan.strength)
+        else:
+            kwargs.update(width=spec.width, height=spec.height)
+        with monitor.attached(pipe):
+            return list(pipe(**kwargs).images)
+
+
+class StableDiffusionEngine(LatentDiffusionEngine):
+    family = "sd"
+
+    def encode(self, text: str) -> cond.Conditioning:
+        embeds, _ = self.pipe.encode_prompt(text, self.device, 1, False)
+        return {"prompt_embeds": embeds}
+
+
+class StableDiffusionXLEngine(LatentDiffusionEngine):
+    family = "sdxl"
+
+    def encode(self, text: str) -> cond.Conditioning:
+        embeds, _, pooled, _ = self.pipe.encode_prompt(
+            prompt=text, device=self.device, num_images_per_prompt=1, do_classifier_free_guidance=False
+        )
+        return {"prompt_embeds": embeds, "pooled_prompt_embeds": pooled}
+
+    def empty_negative(self) -> cond.Conditioning:
+        # SDXL was trained with zeroed embeddings as the unconditional side (force_zeros_for_empty_prompt).
+        if self.pipe.config.get("force_zeros_for_empty_prompt", False):
+            return {key: torch.zeros_like(value) for key, value in self.encode("").items()}
+        return self.encode("")

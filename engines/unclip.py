@@ -1,0 +1,104 @@
+"""The DALL·E 2 recipe (Ramesh et al. 2022, "Hierarchical Text-Conditional Image Generation with CLIP
+Latents"): CLIP text embedding -> diffusion prior -> CLIP image embedding -> diffusion decoder.
+
+Served by diffusers' Kandinsky 2.2 prior + decoder (Karlo's UnCLIPPipeline is deprecated in diffusers
+0.42). `::` weights mix the image embeddings of each part (the prior's output), `--no` texts become
+the negative image embedding, and `--chaos` perturbs each image's embedding.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from PIL import Image
+
+from engines import conditioning as cond
+from engines.catalogue import EngineEntry
+from engines.diffusion import DiffusionEngine, Plan
+from engines.monitor import StepMonitor, StopEarly
+from midway.contract import GenerationSpec
+
+PRIOR_GUIDANCE = 4.0
+
+
+class UnclipEngine(DiffusionEngine):
+    family = "unclip"
+
+    def __init__(self, entry: EngineEntry, prior: Any, decoder: Any, device: torch.device,
+                 dtype: torch.dtype) -> None:
+        super().__init__(entry, device, dtype)
+        self.prior = prior
+        self.decoder = decoder
+        self._img2img: Any = None
+
+    @property
+    def img2img(self) -> Any:
+        if self._img2img is None:
+            from diffusers import KandinskyV22Img2ImgPipeline
+
+            self._img2img = KandinskyV22Img2ImgPipeline(**self.decoder.components)
+            self._img2img.set_progress_bar_config(disable=True)
+        return self._img2img
+
+    def denoisers(self) -> list[Any]:
+        return [self.decoder.unet, self.decoder.movq]
+
+    def prelude_steps(self, plan: Plan) -> int:
+        return self.entry.prior_steps
+
+    def prior_embeds(self, texts: list[str], spec: GenerationSpec, indices: list[int],
+                     monitor: StepMonitor) -> torch.Tensor:
+        """(len(texts), len(indices), D): the prior's CLIP image embedding of each text for each image.
+
+        One batched prior call, so progress runs once through the prior steps; image i's sample of every
+        text starts from image i's seed.
+        """
+        prior_monitor = StepMonitor(steps=self.entry.prior_steps, offset=monitor.offset - self.entry.prior_steps,
+                                    total=monitor.total, on_progress=monitor.on_progress,
+                                    should_cancel=monitor.should_cancel)
+        generators = [g for _ in texts for g in self.generators(spec, indices)]
+        with prior_monitor.attached(self.prior):
+            output = self.prior(texts, num_images_per_prompt=len(indices), generator=generators,
+                                num_inference_steps=self.entry.prior_steps, guidance_scale=PRIOR_GUIDANCE,
+                                output_type="pt", callback_on_step_end=prior_monitor)
+        return output.image_embeds.view(len(texts), len(indices), -1)
+
+    def embeddings(self, spec: GenerationSpec, indices: list[int], monitor: StepMonitor) -> dict[str, torch.Tensor]:
+        positives, negatives = cond.positive_parts(spec), cond.negative_parts(spec)
+        parts = positives + negatives
+        embeds = self.prior_embeds([text for text, _ in parts], spec, indices, monitor)
+
+        def mix(selected: range) -> torch.Tensor:
+            return cond.weighted_sum([{"e": embeds[k]} for k in selected], [parts[k][1] for k in selected])["e"]
+
+        positive = mix(range(len(positives)))
+        chaotic = [cond.with_chaos({"image_embeds": positive[k : k + 1]}, spec.seed, index, spec.chaos)
+                   for k, index in enumerate(indices)]
+        if negatives:
+            negative = mix(range(len(positives), len(parts)))
+        else:
+            negative = self.prior.get_zero_embed(len(indices), device=self.device)
+        return {"image_embeds": cond.batch(chaotic)["image_embeds"], "negative_image_embeds": negative}
+
+    def generate_chunk(self, spec: GenerationSpec, indices: list[int], init_image: Image.Image | None,
+                       plan: Plan, monitor: StepMonitor) -> list[Image.Image]:
+        kwargs: dict[str, Any] = dict(
+            self.embeddings(spec, indices, monitor), num_inference_steps=plan.steps, guidance_scale=plan.guidance,
+            generator=self.generators(spec, indices), height=spec.height, width=spec.width, output_type="pil",
+            callback_on_step_end=monitor, callback_on_step_end_tensor_inputs=["latents"],
+        )
+        pipe = self.decoder
+        if init_image is not None:
+            pipe = self.img2img
+            kwargs.update(image=[init_image.convert("RGB")] * len(indices), strength=plan.strength)
+        try:
+            with monitor.attached(pipe):
+                return list(pipe(**kwargs).images)
+        except StopEarly as stop:
+            return self.decode(stop.latents)
+
+    def decode(self, latents: torch.Tensor) -> list[Image.Image]:
+        image = self.decoder.movq.decode(latents, force_not_quantize=True)["sample"]
+        array = (image * 0.5 + 0.5).clamp(0, 1).cpu().permute(0, 2, 3, 1).float().numpy()
+        return self.decoder.numpy_to_pil(array)

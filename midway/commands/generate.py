@@ -1,0 +1,113 @@
+"""`midway generate`: run an engine in-process (no Redis) and write the image.
+
+    midway generate --engine tiny --seed 7 -o fox.png "a red fox --ar 3:2"
+    midway generate --op variation --image fox.png --strength 0.35 -o vary.png "a red fox"
+    midway generate --op upscale --image cell.png --factor 2 -o big.png "a red fox"
+
+Imagine and variation write the 2x2 grid; upscale writes the single image. Exit 2 with a clear
+message for a bad prompt, an unknown engine or a missing file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from midway.contract import GenerationSpec, Operation, UpscaleMode
+
+OPERATIONS = ("imagine", "variation", "upscale")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("prompt", nargs="+", help="the prompt with Midjourney parameters; quote it")
+    parser.add_argument("--engine", help="catalogue engine name (default: --v alias, else MIDWAY_DEFAULT_ENGINE)")
+    parser.add_argument("--seed", type=int, help="seed (overrides --seed in the prompt)")
+    parser.add_argument("--op", choices=OPERATIONS, default="imagine")
+    parser.add_argument("--image", type=Path, help="source image for variation/upscale")
+    parser.add_argument("--strength", type=float, help="img2img strength for variation (0-1)")
+    parser.add_argument("--factor", type=int, choices=(2, 4), default=2, help="upscale factor")
+    parser.add_argument("--mode", choices=[m.value for m in UpscaleMode], default="subtle", help="upscale mode")
+    parser.add_argument("--max-batch", type=int, help="images per model call (results do not change)")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="where to write the PNG")
+
+
+def run(args: argparse.Namespace) -> int:
+    from engines.base import EngineError
+    from midway.prompt import PromptError
+
+    try:
+        return _generate(args)
+    except (EngineError, PromptError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from engines.catalogue import load_catalogue
+
+    catalogue = load_catalogue()
+    spec = _spec(args, catalogue)
+    source = _load_image(args.image) if args.op != "imagine" else None
+    _quiet_libraries()
+    from engines.registry import get_engine
+    from midway.imaging import compose_grid
+
+    engine = get_engine(spec.engine, catalogue)
+    started = time.perf_counter()
+    images = engine.run(spec, init_image=source, max_batch=args.max_batch)
+    elapsed = time.perf_counter() - started
+    result = compose_grid(images) if len(images) == 4 else images[0]
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    result.save(args.output, format="PNG")
+    print(f"seed {spec.seed}  engine {spec.engine}  {spec.operation.value}  {result.width}x{result.height}  "
+          f"{elapsed:.2f} s  -> {args.output}")
+    return 0
+
+
+def _spec(args: argparse.Namespace, catalogue) -> GenerationSpec:
+    from engines.catalogue import alias_table, engine_sizes
+    from midway.prompt import ParseOptions, parse_prompt
+    from midway.settings import get_settings
+
+    default = args.engine or get_settings().default_engine
+    entry = catalogue.get(default)
+    options = ParseOptions(base_width=entry.base_width, base_height=entry.base_height,
+                           size_multiple=entry.size_multiple, aliases=alias_table(catalogue),
+                           default_engine=default, engine_sizes=None if args.engine else engine_sizes(catalogue))
+    specs = parse_prompt(" ".join(args.prompt), options)
+    if len(specs) > 1:
+        print(f"note: the prompt expands to {len(specs)} jobs; generating the first", file=sys.stderr)
+    spec = specs[0]
+    engine = args.engine or spec.engine or default
+    catalogue.get(engine)  # EngineNotFound names the known engines
+    update: dict = {"engine": engine, "operation": Operation(args.op)}
+    if args.seed is not None:
+        update["seed"] = args.seed
+    if args.strength is not None:
+        update["strength"] = args.strength
+    if args.op == "upscale":
+        update.update(n_images=1, upscale_factor=args.factor, upscale_mode=UpscaleMode(args.mode))
+    return spec.model_copy(update=update)
+
+
+def _load_image(path: Path | None):
+    from midway.imaging import image_from_bytes
+
+    if path is None:
+        raise ValueError("--image is required for variation and upscale")
+    if not path.is_file():
+        raise ValueError(f"image not found: {path}")
+    return image_from_bytes(path.read_bytes()).convert("RGB")
+
+
+def _quiet_libraries() -> None:
+    """Progress bars and load chatter from diffusers/transformers would drown the one result line."""
+    import diffusers
+    import transformers
+
+    diffusers.utils.logging.set_verbosity_error()
+    diffusers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()

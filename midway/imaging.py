@@ -1,0 +1,82 @@
+"""Image helpers shared by the engines, the worker and the bot. Pillow only: no torch here.
+
+Discord caps attachment sizes, so `encode_image` keeps PNG when it fits the byte budget and
+otherwise falls back to WebP, then JPEG, lowering quality until the data fits.
+"""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+GRID_GAP = 0
+# Quality ladder for the lossy fallbacks; the last rung also halves the image if still too big.
+QUALITIES = (92, 85, 75, 60, 45, 30)
+
+
+def compose_grid(images: list[Image.Image]) -> Image.Image:
+    """Four images -> one 2x2 grid (image 0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right)."""
+    if not 1 <= len(images) <= 4:
+        raise ValueError(f"a grid holds 1 to 4 images, got {len(images)}")
+    width, height = images[0].size
+    if any(image.size != (width, height) for image in images):
+        raise ValueError(f"grid images must share one size, got {[image.size for image in images]}")
+    grid = Image.new("RGB", (2 * width + GRID_GAP, 2 * height + GRID_GAP), "black")
+    for index, image in enumerate(images):
+        row, col = divmod(index, 2)
+        grid.paste(image.convert("RGB"), (col * (width + GRID_GAP), row * (height + GRID_GAP)))
+    return grid
+
+
+def split_grid(grid: Image.Image) -> list[Image.Image]:
+    """The inverse of compose_grid: the four cells of a 2x2 grid."""
+    width, height = (grid.width - GRID_GAP) // 2, (grid.height - GRID_GAP) // 2
+    cells = []
+    for index in range(4):
+        row, col = divmod(index, 2)
+        left, top = col * (width + GRID_GAP), row * (height + GRID_GAP)
+        cells.append(grid.crop((left, top, left + width, top + height)))
+    return cells
+
+
+def image_to_png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def image_from_bytes(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image.convert("RGB") if image.mode not in ("RGB", "RGBA") else image
+
+
+def _lossy(image: Image.Image, fmt: str, quality: int) -> bytes:
+    buffer = io.BytesIO()
+    rgb = image.convert("RGB")
+    if fmt == "webp":
+        rgb.save(buffer, format="WEBP", quality=quality, method=4)
+    else:
+        rgb.save(buffer, format="JPEG", quality=quality, optimize=True)
+    return buffer.getvalue()
+
+
+def encode_image(image: Image.Image, *, max_bytes: int | None = None) -> tuple[bytes, str]:
+    """(data, "png" | "webp" | "jpeg"): PNG when it fits the budget, else the first lossy that fits."""
+    png = image_to_png_bytes(image)
+    if max_bytes is None or len(png) <= max_bytes:
+        return png, "png"
+    for fmt in ("webp", "jpeg"):
+        for quality in QUALITIES:
+            data = _lossy(image, fmt, quality)
+            if len(data) <= max_bytes:
+                return data, fmt
+    # Still too big at the lowest quality: shrink until it fits (a preview beats no image).
+    smaller = image
+    while smaller.width > 16 and smaller.height > 16:
+        smaller = smaller.resize((smaller.width // 2, smaller.height // 2), Image.Resampling.LANCZOS)
+        data = _lossy(smaller, "jpeg", QUALITIES[-1])
+        if len(data) <= max_bytes:
+            return data, "jpeg"
+    raise ValueError(f"cannot encode a {image.width}x{image.height} image within {max_bytes} bytes")

@@ -1,0 +1,92 @@
+"""The catalogue: shipped presets, aliases, and errors that name the bad entry. No torch needed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from engines.base import CatalogueError, EngineNotFound
+from engines.catalogue import SHIPPED_CATALOGUE, alias_table, engine_sizes, load_catalogue
+from midway.contract import Operation
+
+
+def write(tmp_path, text: str):
+    path = tmp_path / "catalogue.toml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_shipped_catalogue_has_every_kind_and_the_tiny_engines():
+    catalogue = load_catalogue(SHIPPED_CATALOGUE)
+    kinds = {catalogue.get(name).kind for name in catalogue.names()}
+    assert kinds == {"sd", "sdxl", "flux", "unclip", "tiny"}
+    assert {"tiny", "tiny-sdxl", "tiny-unclip", "sd15", "sdxl", "sdxl-turbo", "flux-schnell"} <= set(
+        catalogue.names()
+    )
+    tiny = catalogue.get("tiny")
+    assert (tiny.family, tiny.base_width, tiny.base_height) == ("sd", 256, 256)
+    assert Operation.variation in tiny.capabilities
+    assert (tiny.variation_strength_subtle, tiny.variation_strength_strong) == (0.35, 0.7)
+    assert catalogue.get("tiny-unclip").family == "unclip"
+
+
+def test_aliases_resolve_midjourney_versions_to_engines():
+    catalogue = load_catalogue(SHIPPED_CATALOGUE)
+    aliases = alias_table(catalogue)
+    assert aliases["6"] == "flux-schnell"
+    assert aliases["niji 6"] == "sdxl-turbo"
+    assert aliases["5.2"] == "sdxl"
+    assert engine_sizes(catalogue)["sd15"] == (512, 512, 64)
+
+
+def test_unknown_engine_names_it_and_lists_the_known_ones():
+    catalogue = load_catalogue(SHIPPED_CATALOGUE)
+    with pytest.raises(EngineNotFound) as caught:
+        catalogue.get("dalle-9")
+    assert "'dalle-9'" in str(caught.value) and "tiny-unclip" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("table", "complaint"),
+    [
+        ('kind = "gan"\nmodel = "x"', "kind must be one of"),
+        ('kind = "sd"', "model is required"),
+        ('kind = "sd"\nmodel = "x"\ndtype = "int4"', "dtype must be one of"),
+        ('kind = "sd"\nmodel = "x"\nsteps = -3', "steps must be a positive integer"),
+        ('kind = "sd"\nmodel = "x"\ncapabilities = ["dream"]', "capabilities"),
+        ('kind = "sd"\nmodel = "x"\nspeed = 3', "unknown keys ['speed']"),
+        ('kind = "tiny"\nfamily = "flux"', "a tiny engine needs family"),
+        ('kind = "unclip"\nmodel = "x"', "needs prior"),
+        ('kind = "sd"\nmodel = "x"\nbase_width = 500', "not a multiple of 64"),
+    ],
+)
+def test_bad_entries_fail_with_a_message_naming_the_entry(tmp_path, table, complaint):
+    path = write(tmp_path, f"[engines.broken]\n{table}\n")
+    with pytest.raises(CatalogueError) as caught:
+        load_catalogue(path)
+    assert "'broken'" in str(caught.value)
+    assert complaint in str(caught.value)
+
+
+def test_missing_and_malformed_catalogue_files(tmp_path):
+    with pytest.raises(CatalogueError, match="not found"):
+        load_catalogue(tmp_path / "nope.toml")
+    with pytest.raises(CatalogueError, match="not valid TOML"):
+        load_catalogue(write(tmp_path, "[engines.x\nkind="))
+
+
+def test_midway_catalogue_env_overrides_the_shipped_file(tmp_path, monkeypatch):
+    path = write(tmp_path, '[engines.mine]\nkind = "sd"\nmodel = "/models/mine.safetensors"\naliases = ["6"]\n')
+    monkeypatch.setenv("MIDWAY_CATALOGUE", str(path))
+    catalogue = load_catalogue()
+    assert catalogue.names() == ["mine"]
+    assert alias_table(catalogue) == {"6": "mine"}
+
+
+def test_catalogue_import_does_not_pull_torch():
+    code = "import sys, engines.catalogue, engines.params, midway.imaging; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -1,0 +1,40 @@
+"""`midway generate` as a user runs it: a subprocess that writes a PNG."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from PIL import Image
+
+
+def run_generate(state_dir, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, MIDWAY_STATE_DIR=str(state_dir), OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
+    return subprocess.run([sys.executable, "-m", "midway", "generate", *args], capture_output=True, text=True,
+                          env=env, timeout=240)
+
+
+def test_generate_writes_the_grid_at_the_aspect_ratio(state_dir, tiny, tmp_path):
+    out = tmp_path / "fox.png"
+    result = run_generate(state_dir, "--seed", "5", "-o", str(out), "a red fox --ar 3:2 --s 250 --no snow")
+    assert result.returncode == 0, result.stderr
+    assert "seed 5" in result.stdout
+    # tiny keeps 256x256's area at 3:2 in multiples of 32: 320x224 per image, 2x2 grid.
+    assert Image.open(out).size == (640, 448)
+
+    cell = tmp_path / "cell.png"
+    Image.open(out).crop((0, 0, 320, 224)).save(cell)
+    upscaled = tmp_path / "up.png"
+    result = run_generate(state_dir, "--op", "upscale", "--image", str(cell), "--factor", "2", "-o", str(upscaled),
+                          "a red fox")
+    assert result.returncode == 0, result.stderr
+    assert Image.open(upscaled).size == (640, 448)
+
+
+def test_generate_errors_exit_2_with_a_clear_message(state_dir, tmp_path):
+    result = run_generate(state_dir, "--engine", "nope", "-o", str(tmp_path / "x.png"), "a fox")
+    assert result.returncode == 2 and "unknown engine 'nope'" in result.stderr
+    result = run_generate(state_dir, "--op", "variation", "--image", str(tmp_path / "missing.png"),
+                          "-o", str(tmp_path / "x.png"), "a fox")
+    assert result.returncode == 2 and "image not found" in result.stderr

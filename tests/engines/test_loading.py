@@ -1,0 +1,30 @@
+"""Engines that cannot load fail with an EngineError naming the entry (never at import)."""
+
+from __future__ import annotations
+
+import pytest
+
+from engines.base import EngineError, EngineNotFound
+from engines.catalogue import parse_entry
+from engines.registry import get_engine, load_engine
+
+
+def test_unknown_engine(catalogue):
+    with pytest.raises(EngineNotFound, match="'nope'.*known engines"):
+        get_engine("nope", catalogue)
+
+
+def test_missing_single_file_and_folder(tmp_path):
+    file_entry = parse_entry("mine", {"kind": "sd", "model": str(tmp_path / "model.safetensors")})
+    with pytest.raises(EngineError, match="'mine': model file not found"):
+        load_engine(file_entry)
+    folder_entry = parse_entry("local", {"kind": "sdxl", "model": str(tmp_path / "no-such-folder")})
+    with pytest.raises(EngineError, match="'local': model folder not found"):
+        load_engine(folder_entry)
+
+
+def test_offline_hub_id_fails_fast_with_advice(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    entry = parse_entry("hub", {"kind": "sd", "model": "midway-test/does-not-exist"})
+    with pytest.raises(EngineError, match="'hub': cannot load 'midway-test/does-not-exist'.*local folder"):
+        load_engine(entry)

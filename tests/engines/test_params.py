@@ -1,0 +1,37 @@
+"""Midjourney parameters -> sampler settings (pure)."""
+
+from __future__ import annotations
+
+from engines.catalogue import SHIPPED_CATALOGUE, load_catalogue
+from engines.params import guidance_scale, image_seed, step_count, stop_steps, variation_strength
+from midway.contract import GenerationSpec, Operation
+
+ENTRY = load_catalogue(SHIPPED_CATALOGUE).get("sd15")  # steps 30, guidance 7.5
+
+
+def test_image_seeds_are_consecutive_and_wrap():
+    assert [image_seed(10, i) for i in range(4)] == [10, 11, 12, 13]
+    assert image_seed(2**32 - 1, 1) == 0
+
+
+def test_quality_scales_steps_and_stop_cuts_them():
+    assert step_count(GenerationSpec(), ENTRY) == 30
+    assert step_count(GenerationSpec(quality=0.5), ENTRY) == 15
+    assert step_count(GenerationSpec(quality=2, steps=10), ENTRY) == 20
+    # --q affects the initial grid only, not variations.
+    assert step_count(GenerationSpec(quality=2, operation=Operation.variation), ENTRY) == 30
+    assert stop_steps(30, 100) == 30
+    assert stop_steps(30, 50) == 15
+    assert stop_steps(4, 10) == 1
+
+
+def test_stylize_maps_to_guidance_around_the_catalogue_default():
+    assert guidance_scale(GenerationSpec(stylize=100), ENTRY) == 7.5
+    low, high = guidance_scale(GenerationSpec(stylize=0), ENTRY), guidance_scale(GenerationSpec(stylize=1000), ENTRY)
+    assert low == 3.75 and 15 < high < 16.5
+    assert guidance_scale(GenerationSpec(stylize=750, guidance=2.0), ENTRY) == 2.0
+
+
+def test_variation_strength_defaults_to_strong():
+    assert variation_strength(GenerationSpec(), ENTRY) == 0.7
+    assert variation_strength(GenerationSpec(strength=0.35), ENTRY) == 0.35

@@ -1,0 +1,45 @@
+"""The DALL·E 2-style engine on tiny random-weight Kandinsky 2.2 prior + decoder pipelines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engines.base import GenerationCancelled
+from midway.contract import Operation
+
+from .conftest import small_spec
+
+
+def pixels(images: list[Image.Image]) -> np.ndarray:
+    return np.stack([np.asarray(image, dtype=np.float64) for image in images])
+
+
+def test_imagine_runs_prior_then_decoder_with_progress(tiny_unclip):
+    seen = []
+    images = tiny_unclip.run(small_spec(width=128, height=64), on_progress=lambda s, t, p: seen.append((s, t, p)))
+    assert [image.size for image in images] == [(128, 64)] * 4
+    prior_steps = tiny_unclip.entry.prior_steps
+    assert [s for s, _, _ in seen] == list(range(1, prior_steps + 3 + 1))
+    assert {t for _, t, _ in seen} == {prior_steps + 3}
+    # No picture exists during the prior; the decoder's steps come with previews.
+    assert all(p is None for _, _, p in seen[:prior_steps])
+    assert all(isinstance(p, Image.Image) for _, _, p in seen[prior_steps:])
+
+
+def test_same_seed_same_pixels_and_weights_matter(tiny_unclip):
+    first, second = tiny_unclip.run(small_spec()), tiny_unclip.run(small_spec())
+    assert np.array_equal(pixels(first), pixels(second))
+    weighted = tiny_unclip.run(small_spec(weights=[("a red fox", 1.0), ("snow", 3.0)]))
+    assert np.abs(pixels(first) - pixels(weighted)).mean() > 0.5
+
+
+def test_variation_and_stop_and_cancel(tiny_unclip):
+    source = tiny_unclip.run(small_spec(n_images=1))[0]
+    varied = tiny_unclip.run(small_spec(operation=Operation.variation, strength=0.5), init_image=source)
+    assert [image.size for image in varied] == [(64, 64)] * 4
+    stopped = tiny_unclip.run(small_spec(steps=6, stop=50))
+    assert len(stopped) == 4 and stopped[0].size == (64, 64)
+    with pytest.raises(GenerationCancelled):
+        tiny_unclip.run(small_spec(), should_cancel=lambda: True)
