@@ -1,0 +1,128 @@
+"""What each job button does (U, V, 🔄, Vary, Upscale, Cancel, batch Yes/No).
+
+Every press is checked (the job exists, belongs to this server, has that image), claimed once in
+Redis (a second press, by anyone, gets a link to the first press's job), answered within Discord's
+3 s by turning the pressed button blue, and only then does the slow part (posting, enqueueing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot import messages
+from bot.custom_ids import Action, ButtonRef
+from bot.derive import DeriveError, derive
+from bot.guards import check_request, is_channel_admin
+from bot.jobflow import ephemeral, message_ref, post_job, requester_of
+from bot.remix import REMIXABLE, RemixModal
+from bot.views import build_view
+from engines.base import EngineError
+from midway.contract import GenerationSpec, Job, JobStatus
+from midway.prompt.options import random_seed
+
+if TYPE_CHECKING:
+    from bot.app import MidwayBot
+
+STALE = "**Unknown job**\nThat job no longer exists (or never did) on this server."
+
+
+async def handle_button(interaction: discord.Interaction, ref: ButtonRef) -> None:
+    bot: MidwayBot = interaction.client  # type: ignore[assignment]
+    if ref.action in (Action.confirm, Action.decline):
+        from bot.commands.imagine import run_batch
+
+        await run_batch(bot, interaction, ref.job_id, ref.action is Action.confirm)
+        return
+    parent = await bot.backend.get(ref.job_id)
+    if parent is None or parent.requester.guild_id != (str(interaction.guild_id) if interaction.guild_id else None):
+        await ephemeral(interaction, STALE)
+        return
+    if ref.action is Action.cancel:
+        await cancel(bot, interaction, parent)
+        return
+    if ref.action in REMIXABLE and (await bot.store.user(str(interaction.user.id))).remix:
+        await interaction.response.send_modal(RemixModal(ref, parent))
+        return
+    await run_action(bot, interaction, parent, ref)
+
+
+async def run_action(bot: MidwayBot, interaction: discord.Interaction, parent: Job, ref: ButtonRef,
+                     remix: GenerationSpec | None = None) -> None:
+    clicker = requester_of(interaction)
+    user = await bot.store.user(clicker.user_id)
+    try:
+        job = derive(parent, ref.action, ref.index, clicker, lane=user.lane, variation_mode=user.variation,
+                     entry=bot.catalogue.get(parent.spec.engine or bot.settings.default_engine),
+                     seed=random_seed(), remix=remix)
+    except (DeriveError, EngineError) as error:
+        await ephemeral(interaction, f"**Can't do that**\n{error}")
+        return
+    existing = await bot.store.claim(parent.id, ref.action.value, ref.index, job.id)
+    if existing is not None:
+        await ephemeral(interaction, messages.already_running(await link_to(bot, existing)))
+        return
+    if ref.action is not Action.upscale:
+        channel = await bot.store.channel(clicker.channel_id or "")
+        refusal = await check_request(bot.store, bot.settings, clicker.guild_id, channel, [job.spec],
+                                      await bot.backend.user_load(clicker.user_id))
+        if refusal is not None:
+            await bot.store.release(parent.id, ref.action.value, ref.index, job.id)
+            await ephemeral(interaction, refusal.message)
+            return
+    await mark_pressed(bot, interaction, parent, ref)
+    source_message = interaction.message.id if interaction.message else None
+    if ref.action is Action.upscale:
+        await post_split(bot, interaction, job, source_message)
+    else:
+        await post_job(bot, interaction, job, reply_to=source_message)
+
+
+async def mark_pressed(bot: MidwayBot, interaction: discord.Interaction, parent: Job, ref: ButtonRef) -> None:
+    """Acknowledge the press by re-rendering the message's buttons with this one blue."""
+    await bot.store.mark_used(parent.id, ref.custom_id)
+    used = await bot.store.used(parent.id)
+    view = build_view(messages.result_buttons(parent, used))
+    if interaction.response.is_done():
+        if interaction.message is not None:
+            await interaction.followup.edit_message(interaction.message.id, view=view)
+    elif interaction.message is not None and interaction.message.flags.ephemeral is False:
+        await interaction.response.edit_message(view=view)
+    else:
+        await interaction.response.defer()
+
+
+async def post_split(bot: MidwayBot, interaction: discord.Interaction, job: Job, reply_to: int | None) -> None:
+    """U<i>: the image is already made; post it at once with its own buttons."""
+    job.message = message_ref(interaction, reply_to)
+    await bot.backend.save(job)
+    posted = await bot.delivery.post_result(job, reply_to=reply_to)
+    await bot.store.mark_delivered(job.id, str(posted.id))
+
+
+async def link_to(bot: MidwayBot, job_id: str, wait_s: float = 1.5) -> str | None:
+    """A link to the message of the job that won the claim; the winner may still be posting it, so
+    wait a little (well inside Discord's 3 s) for the message to exist."""
+    deadline = asyncio.get_running_loop().time() + wait_s
+    while True:
+        job = await bot.backend.get(job_id)
+        if job is not None and job.message is not None:
+            where = await bot.store.delivered(job_id) or job.message.message_id
+            if where:
+                return messages.job_link(job.requester.guild_id, job.message.channel_id, where)
+        if asyncio.get_running_loop().time() >= deadline:
+            return None
+        await asyncio.sleep(0.1)
+
+
+async def cancel(bot: MidwayBot, interaction: discord.Interaction, job: Job) -> None:
+    if str(interaction.user.id) != job.requester.user_id and not is_channel_admin(interaction):
+        await ephemeral(interaction, "**Not your job**\nOnly the person who started it can cancel it.")
+        return
+    after = await bot.backend.cancel(job.id)
+    if after is None or (after.status.finished and after.status is not JobStatus.cancelled):
+        await ephemeral(interaction, "That job has already finished.")
+        return
+    await ephemeral(interaction, "Cancelled." if after.status.finished else "Stopping the job…")

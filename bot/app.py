@@ -1,0 +1,69 @@
+"""The Midway Discord bot: a discord.Client whose setup_hook does all the async wiring.
+
+No privileged intents: slash commands, buttons and modals arrive as interactions, which need none
+(we do not read message content or member lists). Start-up connects Redis, registers the persistent
+buttons, syncs the slash commands and starts delivering events; nothing connects at import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+
+import discord
+import redis.asyncio as aioredis
+from discord import app_commands
+
+from bot.backend import Backend
+from bot.delivery import Delivery
+from bot.store import BotStore
+from engines.catalogue import Catalogue, load_catalogue
+from midway.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def default_consumer_name() -> str:
+    # Stable across restarts of the same bot, so un-acked entries come back to it.
+    return os.environ.get("MIDWAY_BOT_CONSUMER") or f"bot-{socket.gethostname()}"
+
+
+class MidwayBot(discord.Client):
+    def __init__(self, settings: Settings, redis_url: str, *, catalogue: Catalogue | None = None,
+                 consumer_name: str | None = None, throttle_s: float = 1.0, queue_poll_s: float = 2.0) -> None:
+        super().__init__(intents=discord.Intents.none() | discord.Intents(guilds=True))
+        self.settings = settings
+        self.redis_url = redis_url
+        self.catalogue = catalogue or load_catalogue()
+        self.consumer_name = consumer_name or default_consumer_name()
+        self.throttle_s = throttle_s
+        self.queue_poll_s = queue_poll_s
+        self.tree = app_commands.CommandTree(self)
+        self._delivery_task: asyncio.Task | None = None
+
+    async def setup_hook(self) -> None:
+        from bot import buttons
+        from bot.commands import setup_commands
+
+        self.aioredis = aioredis.Redis.from_url(self.redis_url)
+        self.store = BotStore(self.aioredis)
+        self.backend = Backend(self.settings, self.redis_url)
+        self.delivery = Delivery(self, self.backend, self.store, self.consumer_name,
+                                 throttle_s=self.throttle_s, queue_poll_s=self.queue_poll_s)
+        # Persistent buttons: any `mw:` custom_id, on any message, however old, reaches these.
+        self.add_dynamic_items(*buttons.DYNAMIC_ITEMS)
+        setup_commands(self)
+        await self.tree.sync()
+        self._delivery_task = asyncio.create_task(self.delivery.run(), name="midway-delivery")
+
+    async def close(self) -> None:
+        if self._delivery_task is not None:
+            await self.delivery.stop()
+            self._delivery_task.cancel()
+            await asyncio.gather(self._delivery_task, return_exceptions=True)
+        await super().close()
+        if hasattr(self, "aioredis"):
+            await self.aioredis.aclose()
+            self.backend.close()

@@ -1,0 +1,88 @@
+"""The bot's async face over the shared job runtime (midway.jobs, midway.events, midway.blobs).
+
+Those modules use the synchronous redis client (RQ needs it); every call here runs in a thread so
+the gateway's event loop never blocks on Redis. Nothing here imports torch or the worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+
+import redis
+
+from bot.policy import UserLoad
+from midway import keys
+from midway.blobs import blob_store
+from midway.contract import Job, JobStatus
+from midway.events import EventConsumer
+from midway.jobs import JobStore
+from midway.settings import Settings
+
+
+class Backend:
+    def __init__(self, settings: Settings, redis_url: str) -> None:
+        # RQ reads bytes, so this client must not decode responses.
+        self.redis = redis.Redis.from_url(redis_url)
+        self.settings = settings
+        self.jobs = JobStore(self.redis, settings)
+        self.blobs = blob_store(settings, self.redis)
+
+    async def _run(self, function, *args, **kwargs):
+        return await asyncio.to_thread(partial(function, *args, **kwargs))
+
+    async def get(self, job_id: str) -> Job | None:
+        return await self._run(self.jobs.get, job_id)
+
+    async def save(self, job: Job) -> None:
+        await self._run(self.jobs.save, job)
+
+    async def submit(self, job: Job) -> Job:
+        """Enqueue, and remember the job under its user for the per-user caps and /info."""
+        await self._run(self.redis.sadd, keys.user_jobs_key(job.requester.user_id), job.id)
+        return await self._run(self.jobs.submit, job)
+
+    async def cancel(self, job_id: str) -> Job | None:
+        return await self._run(self.jobs.cancel, job_id)
+
+    async def queue_position(self, job_id: str) -> int | None:
+        return await self._run(self.jobs.queue_position, job_id)
+
+    async def live_engines(self) -> set[str]:
+        return set(await self._run(self.jobs.live_engines))
+
+    async def blob(self, ref: str | None) -> bytes | None:
+        if not ref:
+            return None
+        return await self._run(self.blobs.get, ref)
+
+    async def put_blob(self, data: bytes, content_type: str = "image/png") -> str:
+        return await self._run(self.blobs.put, data, content_type=content_type)
+
+    async def unfinished(self, user_id: str) -> list[Job]:
+        return await self._run(self._unfinished, user_id)
+
+    def _unfinished(self, user_id: str) -> list[Job]:
+        """The user's queued and running jobs; finished ones leave the set as we meet them."""
+        key = keys.user_jobs_key(user_id)
+        ids = sorted(v.decode() if isinstance(v, bytes) else v for v in self.redis.smembers(key))
+        active = []
+        for job_id in ids:
+            job = self.jobs.get(job_id)
+            if job is None or job.status.finished:
+                self.redis.srem(key, job_id)
+                continue
+            active.append(job)
+        return active
+
+    async def user_load(self, user_id: str) -> UserLoad:
+        jobs = await self.unfinished(user_id)
+        running = sum(1 for job in jobs if job.status is JobStatus.running)
+        return UserLoad(running=running, queued=len(jobs) - running)
+
+    def consumer(self, name: str) -> EventConsumer:
+        # "$": a brand-new group starts at the stream's end; an existing group resumes where it was.
+        return EventConsumer(self.redis, keys.BOT_GROUP, name, start_id="$")
+
+    def close(self) -> None:
+        self.redis.close()

@@ -1,0 +1,86 @@
+"""/info, /fast, /relax, /show: the user's own account and jobs."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+
+from bot.jobflow import ephemeral, message_ref
+from bot.store import UserSettings, UserStats
+from midway.contract import Job, JobStatus, Lane
+
+if TYPE_CHECKING:
+    from bot.app import MidwayBot
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _bot(interaction: discord.Interaction) -> MidwayBot:
+    return interaction.client  # type: ignore[return-value]
+
+
+def info_text(user: UserSettings, stats: UserStats, jobs: list[Job]) -> str:
+    """Midjourney's /info layout, one `**Field**: value` line each."""
+    queued = {lane: sum(1 for j in jobs if j.status is JobStatus.queued and j.lane is lane) for lane in Lane}
+    running = [j for j in jobs if j.status is JobStatus.running]
+    running_text = ", ".join(f"`{j.id}`" for j in running) or "None"
+    return "\n".join([
+        "**Your info**",
+        f"**Job Mode**: {user.lane.value.title()}",
+        f"**Lifetime Usage**: {stats.images} images ({stats.compute_s / 3600:.2f} hours)",
+        "",
+        f"**Queued Jobs (fast)**: {queued[Lane.fast] + queued[Lane.turbo]}",
+        f"**Queued Jobs (relax)**: {queued[Lane.relax]}",
+        f"**Running Jobs**: {running_text}",
+    ])
+
+
+@app_commands.command(name="info", description="View information about your profile")
+async def info(interaction: discord.Interaction) -> None:
+    bot, user_id = _bot(interaction), str(interaction.user.id)
+    text = info_text(await bot.store.user(user_id), await bot.store.usage(user_id),
+                     await bot.backend.unfinished(user_id))
+    await ephemeral(interaction, text)
+
+
+async def _set_lane(interaction: discord.Interaction, lane: Lane) -> None:
+    await _bot(interaction).store.update_user(str(interaction.user.id), lambda u: setattr(u, "lane", lane))
+    await ephemeral(interaction, f"Done! Your jobs now run in {lane.value} mode.")
+
+
+@app_commands.command(name="fast", description="Switch to fast mode")
+async def fast(interaction: discord.Interaction) -> None:
+    await _set_lane(interaction, Lane.fast)
+
+
+@app_commands.command(name="relax", description="Switch to relax mode")
+async def relax(interaction: discord.Interaction) -> None:
+    await _set_lane(interaction, Lane.relax)
+
+
+@app_commands.command(name="show", description="Re-post one of your jobs here, with working buttons")
+@app_commands.describe(job_id="The job id (it is in the image's file name)")
+async def show(interaction: discord.Interaction, job_id: str) -> None:
+    bot = _bot(interaction)
+    match = _UUID.search(job_id.lower())
+    job = await bot.backend.get(match.group(0)) if match else None
+    if job is None or job.requester.user_id != str(interaction.user.id):
+        await ephemeral(interaction, f"**Unknown job**\nYou have no job `{job_id[:60]}`.")
+        return
+    if job.status is not JobStatus.done:
+        await ephemeral(interaction, f"That job is {job.status.value}; /show works on finished jobs.")
+        return
+    # Uploading can take longer than Discord's 3 s, so acknowledge first.
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    here = job.model_copy(update={"message": message_ref(interaction, None).model_copy(
+        update={"message_id": None})})
+    posted = await bot.delivery.post_result(here)
+    await interaction.followup.send(f"Posted: {posted.jump_url}", ephemeral=True)
+
+
+def setup(bot: MidwayBot) -> None:
+    for command in (info, fast, relax, show):
+        bot.tree.add_command(command)

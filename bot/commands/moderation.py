@@ -1,0 +1,93 @@
+"""/moderation banned-word add|remove|list (per server) and /moderation limits (per channel)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+
+from bot.guards import NOT_ADMIN, is_channel_admin
+from bot.jobflow import ephemeral
+from bot.policy import normalise_word
+
+if TYPE_CHECKING:
+    from bot.app import MidwayBot
+
+moderation = app_commands.Group(name="moderation", description="Server moderation for Midway",
+                                default_permissions=discord.Permissions(manage_channels=True), guild_only=True)
+banned_word = app_commands.Group(name="banned-word", description="Words /imagine refuses in this server",
+                                 parent=moderation)
+
+
+async def _admin_bot(interaction: discord.Interaction) -> MidwayBot | None:
+    if not is_channel_admin(interaction):
+        await ephemeral(interaction, NOT_ADMIN)
+        return None
+    return interaction.client  # type: ignore[return-value]
+
+
+@banned_word.command(name="add", description="Refuse prompts containing this word or phrase")
+@app_commands.describe(word="A word or phrase (whole words, any case)")
+async def banned_add(interaction: discord.Interaction, word: str) -> None:
+    if (bot := await _admin_bot(interaction)) is None:
+        return
+    word = normalise_word(word)
+    if not word:
+        await ephemeral(interaction, "Give a word or phrase.")
+        return
+
+    def add(guild) -> None:
+        if word not in guild.banned_words:
+            guild.banned_words.append(word)
+
+    await bot.store.update_guild(str(interaction.guild_id), add)
+    await ephemeral(interaction, f"Prompts containing `{word}` are now refused in this server.")
+
+
+@banned_word.command(name="remove", description="Allow this word or phrase again")
+async def banned_remove(interaction: discord.Interaction, word: str) -> None:
+    if (bot := await _admin_bot(interaction)) is None:
+        return
+    word = normalise_word(word)
+    guild = await bot.store.guild(str(interaction.guild_id))
+    if word not in guild.banned_words:
+        await ephemeral(interaction, f"`{word}` is not on the banned list.")
+        return
+    await bot.store.update_guild(
+        str(interaction.guild_id), lambda g: setattr(g, "banned_words", [w for w in g.banned_words if w != word]))
+    await ephemeral(interaction, f"`{word}` is allowed again.")
+
+
+@banned_word.command(name="list", description="List this server's banned words")
+async def banned_list(interaction: discord.Interaction) -> None:
+    if (bot := await _admin_bot(interaction)) is None:
+        return
+    words = (await bot.store.guild(str(interaction.guild_id))).banned_words
+    listed = ", ".join(f"`{w}`" for w in sorted(words)) if words else "none"
+    await ephemeral(interaction, f"**Banned words**\n{listed}"[:1900])
+
+
+@moderation.command(name="limits", description="Per-channel limits for /imagine (0 removes a limit)")
+@app_commands.describe(max_jobs_per_user="Unfinished jobs one user may have from this channel",
+                       max_steps="Most denoising steps a job may use", max_side="Most pixels per image side")
+async def limits(interaction: discord.Interaction, max_jobs_per_user: app_commands.Range[int, 0, 100] | None = None,
+                 max_steps: app_commands.Range[int, 0, 500] | None = None,
+                 max_side: app_commands.Range[int, 0, 8192] | None = None) -> None:
+    if (bot := await _admin_bot(interaction)) is None:
+        return
+
+    def change(channel) -> None:
+        for name, value in (("max_jobs_per_user", max_jobs_per_user), ("max_steps", max_steps),
+                            ("max_side", max_side)):
+            if value is not None:
+                setattr(channel, name, value or None)
+
+    channel = await bot.store.update_channel(str(interaction.channel_id), change)
+    shown = ", ".join(f"{name} = {getattr(channel, name) or 'none'}"
+                      for name in ("max_jobs_per_user", "max_steps", "max_side"))
+    await ephemeral(interaction, f"This channel's limits: {shown}.")
+
+
+def setup(bot: MidwayBot) -> None:
+    bot.tree.add_command(moderation)

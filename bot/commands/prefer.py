@@ -1,0 +1,79 @@
+"""/prefer suffix|option set|option list|remix|variability (Midjourney's personal preferences)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+
+from bot.jobflow import ephemeral
+from bot.planning import OPTION_NAME
+from bot.store import MAX_OPTIONS, UserSettings, VariationMode
+
+if TYPE_CHECKING:
+    from bot.app import MidwayBot
+
+prefer = app_commands.Group(name="prefer", description="Your personal prompt preferences")
+option = app_commands.Group(name="option", description="Your custom `--name` options", parent=prefer)
+
+
+def _bot(interaction: discord.Interaction) -> MidwayBot:
+    return interaction.client  # type: ignore[return-value]
+
+
+@prefer.command(name="suffix", description="Add this to the end of every prompt (empty clears it)")
+@app_commands.describe(value="e.g. --ar 16:9 --stylize 250")
+async def suffix(interaction: discord.Interaction, value: str | None = None) -> None:
+    text = (value or "").strip()
+    await _bot(interaction).store.update_user(str(interaction.user.id), lambda u: setattr(u, "suffix", text))
+    await ephemeral(interaction, f"Your suffix is now `{text}`." if text else "Your suffix is cleared.")
+
+
+def set_option(user: UserSettings, name: str, value: str) -> str:
+    """Apply `/prefer option set`; returns the reply. An empty value deletes the option."""
+    if not value:
+        return f"Removed `--{name}`." if user.options.pop(name, None) is not None else f"`--{name}` was not set."
+    if name not in user.options and len(user.options) >= MAX_OPTIONS:
+        return f"You already have {MAX_OPTIONS} options, the most allowed; remove one first."
+    user.options[name] = value
+    return f"`--{name}` now expands to `{value}`."
+
+
+@option.command(name="set", description="Create --name, which expands to value (empty value deletes it)")
+async def option_set(interaction: discord.Interaction, name: str, value: str | None = None) -> None:
+    name = name.strip().lower().removeprefix("--")
+    if not OPTION_NAME.match(name):
+        await ephemeral(interaction, f"**Invalid option name**\n`{name[:40]}`: use letters, digits, `-` and `_`.")
+        return
+    replies: list[str] = []
+    await _bot(interaction).store.update_user(
+        str(interaction.user.id), lambda u: replies.append(set_option(u, name, (value or "").strip())))
+    await ephemeral(interaction, replies[-1])
+
+
+@option.command(name="list", description="List your custom options")
+async def option_list(interaction: discord.Interaction) -> None:
+    user = await _bot(interaction).store.user(str(interaction.user.id))
+    lines = [f"`--{name}`: `{value}`" for name, value in sorted(user.options.items())]
+    await ephemeral(interaction, ("**Your options**\n" + "\n".join(lines)) if lines else "You have no options.")
+
+
+@prefer.command(name="remix", description="Toggle Remix mode")
+async def remix(interaction: discord.Interaction) -> None:
+    user = await _bot(interaction).store.update_user(str(interaction.user.id),
+                                                     lambda u: setattr(u, "remix", not u.remix))
+    await ephemeral(interaction, f"Remix mode turned {'on' if user.remix else 'off'}!")
+
+
+@prefer.command(name="variability", description="Toggle High / Low variation mode for V buttons")
+async def variability(interaction: discord.Interaction) -> None:
+    def toggle(user: UserSettings) -> None:
+        user.variation = VariationMode.low if user.variation is VariationMode.high else VariationMode.high
+
+    user = await _bot(interaction).store.update_user(str(interaction.user.id), toggle)
+    await ephemeral(interaction, f"{user.variation.value.title()} variation mode turned on!")
+
+
+def setup(bot: MidwayBot) -> None:
+    bot.tree.add_command(prefer)

@@ -1,0 +1,89 @@
+"""The custom_id codec for every Midway button (pure).
+
+A custom_id is the only state a button carries across bot restarts, so it names the action and the
+job (and image index) and nothing else; everything else is looked up in Redis when it is clicked.
+Discord caps custom_ids at 100 characters: ours are at most ``mw:`` + 5 + 1 + 36 + 2 = 47.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from midway.discord_limits import CUSTOM_ID as MAX_CUSTOM_ID
+
+PREFIX = "mw"
+
+
+class Action(StrEnum):
+    """Short codes, because they travel in every custom_id."""
+
+    upscale = "u"  # U1–U4: separate image i from the grid
+    variation = "v"  # V1–V4: a variation grid of image i (mode from the user's settings)
+    reroll = "r"  # 🔄: same prompt, new seed
+    vary_subtle = "vs"  # single image: Vary (Subtle)
+    vary_strong = "vx"  # single image: Vary (Strong)
+    upscale_2x = "u2"
+    upscale_4x = "u4"
+    cancel = "x"  # cancel a queued or running job
+    confirm = "ok"  # run a permutation / --repeat batch awaiting confirmation
+    decline = "no"  # drop that batch
+
+
+# Actions that point at one image of a job; the rest point at the whole job.
+INDEXED = frozenset({Action.upscale, Action.variation, Action.vary_subtle, Action.vary_strong,
+                     Action.upscale_2x, Action.upscale_4x})
+
+# Job ids are uuid4 strings; batch ids (confirm/decline) are the same shape.
+_ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_ACTIONS = "|".join(sorted((a.value for a in Action), key=len, reverse=True))
+PATTERN = re.compile(rf"^{PREFIX}:(?P<action>{_ACTIONS}):(?P<job>{_ID})(?::(?P<index>[0-9]+))?$")
+# The persistent DynamicItem matches every `mw:` id, even ones decode() rejects, so that a forged or
+# outdated button gets an ephemeral explanation instead of Discord's "This interaction failed".
+TEMPLATE = rf"{PREFIX}:(?P<body>.+)"
+
+
+class CustomIdError(ValueError):
+    """A custom_id we did not issue (forged, or from a newer/older bot version)."""
+
+
+@dataclass(frozen=True)
+class ButtonRef:
+    action: Action
+    job_id: str
+    index: int | None = None
+
+    @property
+    def custom_id(self) -> str:
+        return encode(self.action, self.job_id, self.index)
+
+
+def encode(action: Action, job_id: str, index: int | None = None) -> str:
+    """custom_id for `action` on `job_id` (image `index`, 1-based, for indexed actions)."""
+    if not re.fullmatch(_ID, job_id):
+        raise CustomIdError(f"not a job id: {job_id!r}")
+    if action in INDEXED:
+        if index is None or not 1 <= index <= 4:
+            raise CustomIdError(f"{action.name} needs an image index 1-4, got {index!r}")
+        custom_id = f"{PREFIX}:{action.value}:{job_id}:{index}"
+    else:
+        if index is not None:
+            raise CustomIdError(f"{action.name} takes no image index")
+        custom_id = f"{PREFIX}:{action.value}:{job_id}"
+    assert len(custom_id) <= MAX_CUSTOM_ID
+    return custom_id
+
+
+def decode(custom_id: str) -> ButtonRef:
+    """The button a custom_id stands for; CustomIdError when we could not have issued it."""
+    match = PATTERN.match(custom_id)
+    if match is None:
+        raise CustomIdError(f"unknown button {custom_id[:MAX_CUSTOM_ID]!r}")
+    action = Action(match["action"])
+    index = int(match["index"]) if match["index"] is not None else None
+    # Re-encoding rejects a missing, extra or out-of-range index with the same rules encode() uses.
+    ref = ButtonRef(action, match["job"], index)
+    if encode(ref.action, ref.job_id, ref.index) != custom_id:
+        raise CustomIdError(f"malformed button {custom_id!r}")
+    return ref

@@ -1,0 +1,250 @@
+"""The event stream -> Discord: progress edits (throttled, latest wins) and result posts (exactly once).
+
+One consumer in the `bot` consumer group reads the workers' events. An entry is acknowledged only
+after Discord accepted what it caused, so a bot killed mid-job finds its un-acked entries again on
+restart; results are deduplicated by job id (store.delivered), so they are posted once.
+
+Progress is coalesced per message: at most one edit is in flight per message and at most one more
+waits, holding only the newest state. discord.py already sleeps on exhausted rate-limit buckets
+(X-RateLimit-Remaining / Reset-After); while it sleeps newer progress replaces the waiting edit
+instead of piling up behind it, so a slow bucket never replays stale percentages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+import discord
+
+from bot import messages, render
+from bot.backend import Backend
+from bot.store import BotStore
+from bot.views import build_view
+from midway.contract import Event, EventKind, Job, JobStatus
+from midway.events import TERMINAL_KINDS
+
+log = logging.getLogger(__name__)
+
+FINAL_ATTEMPTS = 3
+
+
+@dataclass
+class PendingEdit:
+    content: str
+    buttons: list[messages.ButtonSpec]
+    preview: str | None = None
+    entry_ids: list[str] = field(default_factory=list)
+
+
+class Delivery:
+    def __init__(self, client: discord.Client, backend: Backend, store: BotStore, consumer_name: str,
+                 *, throttle_s: float = 1.0, queue_poll_s: float = 2.0) -> None:
+        self.client = client
+        self.backend = backend
+        self.store = store
+        self.consumer = backend.consumer(consumer_name)
+        self.throttle_s = throttle_s
+        self.queue_poll_s = queue_poll_s
+        self._pending: dict[str, PendingEdit] = {}
+        self._pumps: dict[str, asyncio.Task] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._jobs: dict[str, Job] = {}
+        self._waiting: dict[str, str] = {}
+        self._tasks: set[asyncio.Task] = set()
+        self._stopping = asyncio.Event()
+
+    # -- the loops -------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Read the stream until stopped; each entry is acted on, then acknowledged."""
+        poller = asyncio.create_task(self._poll_queue_positions())
+        try:
+            while not self._stopping.is_set():
+                entries = await asyncio.to_thread(self.consumer.read, 500, 100)
+                for entry_id, event in entries:
+                    await self.handle(entry_id, event)
+        finally:
+            poller.cancel()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        for task in [*self._pumps.values(), *self._tasks]:
+            task.cancel()
+
+    async def _ack(self, entry_ids: list[str]) -> None:
+        for entry_id in entry_ids:
+            await asyncio.to_thread(self.consumer.ack, entry_id)
+
+    async def handle(self, entry_id: str, event: Event) -> None:
+        job = await self._job(event.job_id, fresh=event.kind in TERMINAL_KINDS)
+        if job is None or job.message is None or job.message.message_id is None:
+            # Not a Discord job (e.g. `midway submit`), or its record expired: nothing to show.
+            await self._ack([entry_id])
+            return
+        if event.kind in TERMINAL_KINDS:
+            self._spawn(self._finish(job, event, entry_id))
+            return
+        if event.kind is EventKind.queued:
+            self._waiting[job.id] = ""
+            self.offer(job, messages.waiting(job, event.position, served=event.position is not None),
+                       messages.cancel_buttons(job.id), entry_id=entry_id)
+            return
+        self._waiting.pop(job.id, None)
+        percent = event.percent if event.kind is EventKind.progress else 0
+        self.offer(job, messages.progress(job, percent or 0), messages.cancel_buttons(job.id),
+                   preview=event.preview, entry_id=entry_id)
+
+    def track(self, job: Job) -> None:
+        """Show live queue positions for a job the bot just submitted."""
+        self._jobs[job.id] = job
+        self._waiting.setdefault(job.id, "")
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _job(self, job_id: str, fresh: bool = False) -> Job | None:
+        if fresh or job_id not in self._jobs:
+            job = await self.backend.get(job_id)
+            if job is None:
+                return None
+            if len(self._jobs) > 5000:
+                self._jobs.clear()
+            self._jobs[job_id] = job
+        return self._jobs[job_id]
+
+    # -- progress: coalesced, throttled edits ------------------------------------------------------
+
+    def offer(self, job: Job, content: str, buttons: list[messages.ButtonSpec], *, preview: str | None = None,
+              entry_id: str | None = None) -> None:
+        """Queue an edit of the job's message; a newer offer replaces an older one not yet sent."""
+        previous = self._pending.get(job.id)
+        entry_ids = previous.entry_ids if previous else []
+        if previous is not None and preview is None:
+            preview = previous.preview
+        if entry_id is not None:
+            entry_ids = [*entry_ids, entry_id]
+        self._pending[job.id] = PendingEdit(content, buttons, preview, entry_ids)
+        if job.id not in self._pumps:
+            self._pumps[job.id] = asyncio.create_task(self._pump(job))
+
+    async def _pump(self, job: Job) -> None:
+        lock = self._locks.setdefault(job.id, asyncio.Lock())
+        try:
+            while (pending := self._pending.pop(job.id, None)) is not None:
+                async with lock:
+                    await self._apply(job, pending)
+                # The pause between edits of one message; newer offers coalesce meanwhile.
+                await asyncio.sleep(self.throttle_s)
+        finally:
+            self._pumps.pop(job.id, None)
+
+    async def _apply(self, job: Job, pending: PendingEdit) -> None:
+        assert job.message is not None and job.message.message_id is not None
+        attachments = []
+        data = await self.backend.blob(pending.preview)
+        if data is not None:
+            attachments.append(render.preview_file(data, job))
+        try:
+            await self.message_of(job).edit(content=pending.content, attachments=attachments,
+                                          view=build_view(pending.buttons))
+        except discord.NotFound:
+            log.info("message of job %s is gone; dropping its progress", job.id)
+        except discord.HTTPException as error:
+            # Progress is disposable: the next event (or the result) supersedes it.
+            log.warning("progress edit for job %s failed: %s", job.id, error)
+        await self._ack(pending.entry_ids)
+
+    def message_of(self, job: Job) -> discord.PartialMessage:
+        assert job.message is not None and job.message.message_id is not None
+        channel = self.client.get_partial_messageable(int(job.message.channel_id))
+        return channel.get_partial_message(int(job.message.message_id))
+
+    async def _poll_queue_positions(self) -> None:
+        while True:
+            await asyncio.sleep(self.queue_poll_s)
+            for job_id in list(self._waiting):
+                with contextlib.suppress(Exception):
+                    await self._refresh_position(job_id)
+
+    async def _refresh_position(self, job_id: str) -> None:
+        job = self._jobs.get(job_id)
+        position = await self.backend.queue_position(job_id)
+        if job is None or job_id not in self._waiting:
+            return
+        if position is None:
+            current = await self.backend.get(job_id)
+            if current is None or current.status is not JobStatus.queued:
+                self._waiting.pop(job_id, None)
+                return
+        text = messages.waiting(job, position, served=position is not None)
+        if text != self._waiting.get(job_id) and job.message and job.message.message_id:
+            self._waiting[job_id] = text
+            self.offer(job, text, messages.cancel_buttons(job.id))
+
+    # -- results: exactly once ---------------------------------------------------------------------
+
+    async def _finish(self, job: Job, event: Event, entry_id: str) -> None:
+        lock = self._locks.setdefault(job.id, asyncio.Lock())
+        self._waiting.pop(job.id, None)
+        async with lock:
+            # Holding the lock, no progress edit is in flight; stale ones are dropped, not sent.
+            superseded = self._pending.pop(job.id, None)
+            pump = self._pumps.pop(job.id, None)
+            if pump is not None:
+                pump.cancel()
+            for attempt in range(1, FINAL_ATTEMPTS + 1):
+                try:
+                    await self._deliver(job, event)
+                    break
+                except discord.HTTPException as error:
+                    log.warning("delivering job %s failed (attempt %d): %s", job.id, attempt, error)
+                    if attempt == FINAL_ATTEMPTS:
+                        # Left un-acked: the next bot start reads it again.
+                        return
+                    await asyncio.sleep(2.0 * attempt)
+        await self._ack([*(superseded.entry_ids if superseded else []), entry_id])
+        self._locks.pop(job.id, None)
+        self._jobs.pop(job.id, None)
+
+    async def _deliver(self, job: Job, event: Event) -> None:
+        if await self.store.delivered(job.id) is not None:
+            return
+        if event.kind is EventKind.done:
+            posted = await self.post_result(job)
+            await self.store.mark_delivered(job.id, str(posted.id))
+            await self.store.add_usage(job.requester.user_id, len(job.outputs) or job.spec.n_images,
+                                       job.compute_s or 0.0)
+            final_text, final_buttons = messages.delivered_note(job), []
+        elif event.kind is EventKind.cancelled:
+            final_text, final_buttons = messages.stopped(job), []
+        else:
+            final_text, final_buttons = messages.failed(job, event.error or job.error), []
+        with contextlib.suppress(discord.NotFound):
+            await self.message_of(job).edit(content=final_text, attachments=[], view=build_view(final_buttons))
+        if event.kind is not EventKind.done:
+            await self.store.mark_delivered(job.id, "")
+
+    async def post_result(self, job: Job, reply_to: int | None = None) -> discord.Message:
+        """Post a finished job as a new channel message (never through the 15-minute interaction token)."""
+        assert job.message is not None
+        grid = await self.backend.blob(job.grid)
+        outputs = [await self.backend.blob(ref) for ref in job.outputs] if grid is None else []
+        image = render.result_image(job, grid, outputs)
+        content = messages.result_text(job)
+        files = [render.as_file(job, *image)] if image else []
+        if image is None:
+            content += "\n-# The images have expired; use 🔄 to make them again."
+        view = build_view(messages.result_buttons(job, await self.store.used(job.id)))
+        reference_id = reply_to or (int(job.message.message_id) if job.message.message_id else None)
+        reference = None
+        if reference_id is not None:
+            reference = discord.MessageReference(message_id=reference_id, channel_id=int(job.message.channel_id),
+                                                 fail_if_not_exists=False)
+        channel = self.client.get_partial_messageable(int(job.message.channel_id))
+        return await channel.send(content=content, files=files, view=view, reference=reference,
+                                  allowed_mentions=discord.AllowedMentions(users=True, replied_user=False))

@@ -1,0 +1,76 @@
+"""A button press on a finished job -> the job it asks for (pure).
+
+U<i> separates image i (no new pixels, Midjourney V5+), V<i> / Vary run an img2img variation of
+image i, Upscale (2x/4x) runs the engine's upscaler on it, 🔄 re-runs the prompt with a new seed.
+"""
+
+from __future__ import annotations
+
+from bot.custom_ids import Action
+from bot.store import VariationMode
+from engines.catalogue import EngineEntry
+from midway.contract import GenerationSpec, Job, JobStatus, Lane, Operation, Requester, UpscaleMode
+
+
+class DeriveError(ValueError):
+    """The press cannot be served (the job has no such image); the message is for the user."""
+
+
+_VARIATION_MODE = {Action.vary_subtle: VariationMode.low, Action.vary_strong: VariationMode.high}
+_UPSCALE_FACTOR = {Action.upscale_2x: 2, Action.upscale_4x: 4}
+
+
+def variation_label(mode: VariationMode, remix: bool = False) -> str:
+    strength = "Strong" if mode is VariationMode.high else "Subtle"
+    return f"{'Remix' if remix else 'Variations'} ({strength})"
+
+
+def source_image(parent: Job, index: int) -> str:
+    if parent.status is not JobStatus.done or not parent.outputs:
+        raise DeriveError("That job has no finished images yet.")
+    if not 1 <= index <= len(parent.outputs):
+        raise DeriveError(f"That job has {len(parent.outputs)} image(s); there is no image #{index}.")
+    return parent.outputs[index - 1]
+
+
+def derive(parent: Job, action: Action, index: int | None, clicker: Requester, *, lane: Lane,
+           variation_mode: VariationMode, entry: EngineEntry, seed: int,
+           remix: GenerationSpec | None = None) -> Job:
+    """The new job for `action` on `parent` (its requester is whoever clicked)."""
+    spec = parent.spec.model_copy(deep=True)
+    if remix is not None:
+        spec.prompt, spec.full_prompt = remix.prompt, remix.full_prompt
+        spec.negative_prompt, spec.weights = remix.negative_prompt, remix.weights
+    job = Job(spec=spec, requester=clicker, parent_job_id=parent.id, parent_index=index, lane=lane)
+    spec.lane = lane
+    if action is Action.upscale:
+        # Separating one image: done at once, the job exists so its own buttons and /show work.
+        image = source_image(parent, index or 1)
+        spec.operation, spec.n_images, spec.upscale_factor = Operation.upscale, 1, 1
+        spec.init_image = image
+        job.outputs, job.status, job.label = [image], JobStatus.done, None
+        return job
+    if action is Action.reroll:
+        spec.seed = seed
+        if spec.operation is not Operation.variation:
+            spec.operation, spec.init_image, spec.strength = Operation.reroll, None, None
+            spec.upscale_factor = spec.upscale_mode = None
+            job.label = None
+        else:
+            job.label = parent.label
+        spec.n_images = 4
+        return job
+    image = source_image(parent, index or 1)
+    if action in _UPSCALE_FACTOR:
+        factor = _UPSCALE_FACTOR[action]
+        spec.operation, spec.n_images, spec.init_image, spec.seed = Operation.upscale, 1, image, seed
+        spec.upscale_factor, spec.upscale_mode = factor, UpscaleMode.subtle
+        spec.strength = None
+        job.label = f"Upscaled ({factor}x)"
+        return job
+    mode = _VARIATION_MODE.get(action, variation_mode)
+    spec.operation, spec.n_images, spec.init_image, spec.seed = Operation.variation, 4, image, seed
+    spec.upscale_factor = spec.upscale_mode = None
+    spec.strength = entry.variation_strength_strong if mode is VariationMode.high else entry.variation_strength_subtle
+    job.label = variation_label(mode, remix is not None)
+    return job

@@ -1,0 +1,45 @@
+"""Checks shared by commands and buttons: who may do what, and the user-facing refusals."""
+
+from __future__ import annotations
+
+import discord
+
+from bot.policy import ChannelLimits, PolicyError, UserLoad, check_banned, check_caps, check_channel
+from bot.store import BotStore, ChannelSettings
+from midway.contract import GenerationSpec
+from midway.prompt.errors import PromptError
+from midway.settings import Settings
+
+
+def is_channel_admin(interaction: discord.Interaction) -> bool:
+    """Manage Channels, checked here too: `default_member_permissions` is only a default that a
+    server can override per role, and a forged or replayed interaction never went through it."""
+    permissions = interaction.permissions
+    return bool(permissions.manage_channels or permissions.administrator)
+
+
+NOT_ADMIN = "**Missing permission**\nYou need the Manage Channels permission to do that."
+
+
+def prompt_error(error: PromptError, prompt: str) -> str:
+    title = "Invalid parameter" if error.token.startswith("--") else "Invalid prompt"
+    return f"**{title}**\n{error.message}\n-# /imagine {prompt[:200]}"
+
+
+def limits_of(channel: ChannelSettings) -> ChannelLimits:
+    return ChannelLimits(max_jobs_per_user=channel.max_jobs_per_user, max_steps=channel.max_steps,
+                         max_side=channel.max_side)
+
+
+async def check_request(store: BotStore, settings: Settings, guild_id: str | None, channel: ChannelSettings,
+                        specs: list[GenerationSpec], load: UserLoad) -> PolicyError | None:
+    """Banned words first (they name the word), then the channel's limits, then the user's caps."""
+    banned = set((await store.guild(guild_id)).banned_words)
+    for spec in specs:
+        if error := check_banned(spec, banned):
+            return error
+    limits = limits_of(channel)
+    for spec in specs:
+        if error := check_channel(spec, limits, load, extra=len(specs)):
+            return error
+    return check_caps(load, settings.max_running_per_user, settings.max_queued_per_user, extra=len(specs))

@@ -1,0 +1,177 @@
+"""Every text and button layout the bot shows, as pure functions of the job (no Discord calls).
+
+The formats are Midjourney's (see shared/reference/midjourney.md §2a, §3): proxies and users parse
+them, so they stay verbatim: `**<prompt>** - <@user> (Waiting to start)`, `(NN%) (fast)`, ...
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.custom_ids import Action, encode
+from midway.contract import Job, Lane, Operation
+from midway.discord_limits import MESSAGE_CONTENT
+
+# Discord rejects content above MESSAGE_CONTENT characters; the prompt is the only unbounded part,
+# so it gets what the longest fixed text (a failure reason of 200 characters) leaves over.
+MAX_PROMPT_ECHO = MESSAGE_CONTENT - 300
+
+LANE_TAGS = {Lane.fast: "fast", Lane.relax: "relaxed", Lane.turbo: "turbo"}
+
+
+class Style(StrEnum):
+    """discord.ButtonStyle names: grey until used, blue once used (Midjourney's convention)."""
+
+    grey = "secondary"
+    blue = "primary"
+    green = "success"
+    red = "danger"
+
+
+@dataclass(frozen=True)
+class ButtonSpec:
+    label: str | None
+    custom_id: str
+    row: int
+    style: Style = Style.grey
+    emoji: str | None = None
+
+
+def echo_prompt(job: Job) -> str:
+    """The final prompt as Midjourney echoes it (suffix and options applied, parameters included)."""
+    text = (job.spec.full_prompt or job.spec.prompt).strip()
+    if len(text) > MAX_PROMPT_ECHO:
+        text = text[: MAX_PROMPT_ECHO - 1] + "…"
+    return text
+
+
+def mention(job: Job) -> str:
+    return f"<@{job.requester.user_id}>"
+
+
+def _headline(job: Job) -> str:
+    """`**<prompt>** - <@user>` or, for derived jobs, `**<prompt>** - Variations (Strong) by <@user>`."""
+    if job.label:
+        return f"**{echo_prompt(job)}** - {job.label} by {mention(job)}"
+    return f"**{echo_prompt(job)}** - {mention(job)}"
+
+
+def lane_tag(job: Job) -> str:
+    return LANE_TAGS.get(job.lane, job.lane.value)
+
+
+def waiting(job: Job, position: int | None = None, served: bool = True) -> str:
+    """The acknowledgement, then the live queue position while nothing has started it."""
+    text = f"{_headline(job)} (Waiting to start)"
+    if not served:
+        return f"{text} (no worker is serving `{job.spec.engine}` right now; it will start when one joins)"
+    if position is not None and position > 0:
+        return f"{text} (#{position} in queue)"
+    return text
+
+
+def progress(job: Job, percent: int) -> str:
+    return f"{_headline(job)} ({max(0, min(100, percent))}%) ({lane_tag(job)})"
+
+
+def finished(job: Job) -> str:
+    """The result message: a new message replying to the job's progress message."""
+    return f"{_headline(job)} ({lane_tag(job)})"
+
+
+def single_image(job: Job, index: int) -> str:
+    """U<i>: Midjourney shows no mode tag on a separated image."""
+    return f"**{echo_prompt(job)}** - Image #{index} {mention(job)}"
+
+
+def is_split(job: Job) -> bool:
+    """A U<i> job: image i separated from its grid, no new pixels (Midjourney V5+ semantics)."""
+    return job.spec.operation == Operation.upscale and job.spec.upscale_factor in (None, 1)
+
+
+def result_text(job: Job) -> str:
+    if is_split(job):
+        return single_image(job, job.parent_index or 1)
+    return finished(job)
+
+
+def result_buttons(job: Job, used: set[str] | frozenset[str] = frozenset()) -> list[ButtonSpec]:
+    """Grids get U/V/🔄; single images (U, upscales) get the single-image row."""
+    if len(job.outputs) == 1 or job.spec.n_images == 1:
+        return single_buttons(job.id, 1, used)
+    return grid_buttons(job.id, used)
+
+
+def stopped(job: Job) -> str:
+    return f"{_headline(job)} (Stopped)"
+
+
+def failed(job: Job, error: str | None) -> str:
+    reason = (error or "something went wrong").strip().splitlines()[0][:200]
+    return f"{_headline(job)} (Failed: {reason})"
+
+
+def delivered_note(job: Job) -> str:
+    """What the progress message says once the result has been posted below it."""
+    return f"{_headline(job)} (Done)"
+
+
+def job_link(guild_id: str | None, channel_id: str, message_id: str | None) -> str | None:
+    if message_id is None:
+        return None
+    return f"https://discord.com/channels/{guild_id or '@me'}/{channel_id}/{message_id}"
+
+
+def already_running(link: str | None) -> str:
+    where = f": [jump to it]({link})" if link else "."
+    return f"That button was already used; its job exists{where}"
+
+
+def _mark(spec: ButtonSpec, used: set[str]) -> ButtonSpec:
+    if spec.custom_id in used:
+        return ButtonSpec(spec.label, spec.custom_id, spec.row, Style.blue, spec.emoji)
+    return spec
+
+
+def grid_buttons(job_id: str, used: set[str] | frozenset[str] = frozenset()) -> list[ButtonSpec]:
+    """Midjourney's grid layout: `U1 U2 U3 U4 🔄` then `V1 V2 V3 V4`; used buttons turn blue."""
+    row0 = [ButtonSpec(f"U{i}", encode(Action.upscale, job_id, i), 0) for i in range(1, 5)]
+    row0.append(ButtonSpec(None, encode(Action.reroll, job_id), 0, emoji="🔄"))
+    row1 = [ButtonSpec(f"V{i}", encode(Action.variation, job_id, i), 1) for i in range(1, 5)]
+    return [_mark(spec, set(used)) for spec in row0 + row1]
+
+
+def single_buttons(job_id: str, index: int, used: set[str] | frozenset[str] = frozenset()) -> list[ButtonSpec]:
+    """Buttons under one image: Vary (Subtle/Strong), Upscale (2x/4x), 🔄 (the prompt, new seed)."""
+    specs = [
+        ButtonSpec("Vary (Subtle)", encode(Action.vary_subtle, job_id, index), 0, emoji="🪄"),
+        ButtonSpec("Vary (Strong)", encode(Action.vary_strong, job_id, index), 0, emoji="🪄"),
+        ButtonSpec("Upscale (2x)", encode(Action.upscale_2x, job_id, index), 1),
+        ButtonSpec("Upscale (4x)", encode(Action.upscale_4x, job_id, index), 1),
+        ButtonSpec(None, encode(Action.reroll, job_id), 1, emoji="🔄"),
+    ]
+    return [_mark(spec, set(used)) for spec in specs]
+
+
+def cancel_buttons(job_id: str) -> list[ButtonSpec]:
+    return [ButtonSpec("Cancel", encode(Action.cancel, job_id), 0, Style.red)]
+
+
+def confirm_buttons(batch_id: str) -> list[ButtonSpec]:
+    return [
+        ButtonSpec("Yes", encode(Action.confirm, batch_id), 0, Style.green),
+        ButtonSpec("No", encode(Action.decline, batch_id), 0, Style.red),
+    ]
+
+
+def confirm_batch(count: int, example: str) -> str:
+    return (f"This prompt expands to **{count}** jobs (e.g. `{example[:300]}`). "
+            f"Submit all {count}?")
+
+
+def attachment_name(job: Job, fmt: str) -> str:
+    """`<user>_<prompt-slug>_<job id>.<ext>`, Midjourney's filename shape (the job id is in it)."""
+    slug = "".join(c if c.isalnum() else "_" for c in job.spec.prompt.lower())[:40].strip("_") or "image"
+    user = "".join(c for c in (job.requester.user_name or "user") if c.isalnum())[:32] or "user"
+    return f"{user}_{slug}_{job.id}.{fmt.lower()}"

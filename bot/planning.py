@@ -1,0 +1,103 @@
+"""/imagine text + the user's and channel's settings -> the GenerationSpecs to run (pure).
+
+Order, as Midjourney documents it: `/prefer option` names expand inline, the `/prefer suffix` is
+appended (parameters typed in the prompt win over the suffix's), then the foundation's parser runs
+with the engine the channel (or the server default) names; `--v` / `--niji` in the prompt pick an
+engine through the catalogue's aliases. /settings presets apply only where the prompt is silent.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.store import ChannelSettings, UserSettings
+from engines.catalogue import Catalogue, EngineEntry, alias_table
+from midway.contract import GenerationSpec, Operation
+from midway.prompt.errors import PromptError, shown
+from midway.prompt.options import ParseOptions
+from midway.prompt.parser import parse_prompt
+from midway.settings import Settings
+from midway.sizing import size_for_aspect
+
+_PARAM = re.compile(r"(?<!\S)--([A-Za-z][\w-]*)")
+# Two spellings of one parameter must not both appear once the suffix is appended.
+_SAME_PARAM = {"s": "stylize", "c": "chaos", "q": "quality", "aspect": "ar", "w": "weird", "r": "repeat",
+               "version": "v"}
+# Midjourney's `/prefer option` names: letters, digits, dashes.
+OPTION_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+
+@dataclass(frozen=True)
+class Planned:
+    specs: list[GenerationSpec]
+    text: str  # the prompt after options and suffix, as parsed
+
+
+def _canonical(name: str) -> str:
+    name = name.lower()
+    return _SAME_PARAM.get(name, name)
+
+
+def expand_options(text: str, options: dict[str, str]) -> str:
+    """`--mine` -> the value saved with `/prefer option set mine ...`."""
+    if not options:
+        return text
+    return _PARAM.sub(lambda m: options.get(m.group(1).lower(), m.group(0)), text)
+
+
+def append_suffix(text: str, suffix: str) -> str:
+    """The suffix's parameters, minus any the prompt already sets (the prompt wins, as in Midjourney)."""
+    suffix = suffix.strip()
+    if not suffix:
+        return text
+    typed = {_canonical(name) for name in _PARAM.findall(text)}
+    kept: list[str] = []
+    skipping = False
+    for word in suffix.split():
+        match = _PARAM.fullmatch(word)
+        if match:
+            skipping = _canonical(match.group(1)) in typed
+        if not skipping:
+            kept.append(word)
+    return f"{text.rstrip()} {' '.join(kept)}".strip()
+
+
+def engine_for(channel: ChannelSettings, settings: Settings) -> str:
+    return channel.engine or settings.default_engine
+
+
+def parse_options(entry: EngineEntry, catalogue: Catalogue, user: UserSettings, settings: Settings) -> ParseOptions:
+    return ParseOptions(base_width=entry.base_width, base_height=entry.base_height,
+                        size_multiple=entry.size_multiple, max_permutations=settings.max_permutations,
+                        max_repeat=settings.max_repeat, aliases=alias_table(catalogue),
+                        default_engine=entry.name, default_lane=user.lane)
+
+
+def fit_engine(spec: GenerationSpec, catalogue: Catalogue, stylize_preset: int | None) -> GenerationSpec:
+    """Resize for the engine `--v` picked, check it can imagine, and apply the /settings stylize preset."""
+    if spec.engine not in catalogue:
+        raise PromptError(f"Engine {shown(str(spec.engine))} is not in this server's catalogue.", str(spec.engine))
+    entry = catalogue.get(spec.engine)
+    if Operation.imagine not in entry.capabilities:
+        raise PromptError(f"Engine {shown(entry.name)} cannot imagine images.", entry.name)
+    width_ratio, height_ratio = (int(side) for side in spec.aspect_ratio.split(":"))
+    width, height = size_for_aspect(width_ratio, height_ratio, entry.base_width, entry.base_height,
+                                    entry.size_multiple)
+    update: dict[str, object] = {"width": width, "height": height}
+    if stylize_preset is not None and "--stylize" not in spec.full_prompt:
+        update["stylize"] = stylize_preset
+    return spec.model_copy(update=update)
+
+
+def plan_imagine(text: str, user: UserSettings, channel: ChannelSettings, catalogue: Catalogue,
+                 settings: Settings) -> Planned:
+    """The specs to submit, one per permutation / --repeat copy; PromptError names the bad token."""
+    full_text = append_suffix(expand_options(text, user.options), user.suffix)
+    engine_name = engine_for(channel, settings)
+    if engine_name not in catalogue:
+        raise PromptError(f"This channel's engine {shown(engine_name)} is not in the catalogue; "
+                          "ask an admin to run `/engine set`.", engine_name)
+    entry = catalogue.get(engine_name)
+    specs = parse_prompt(full_text, parse_options(entry, catalogue, user, settings))
+    return Planned([fit_engine(spec, catalogue, user.stylize) for spec in specs], full_text)

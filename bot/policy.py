@@ -1,0 +1,100 @@
+"""What a server allows (pure): banned words, per-user caps, per-channel limits.
+
+Each check returns a `PolicyError` naming the word or rule that blocked the prompt (Midjourney's
+opaque refusals are its users' top moderation complaint, reference §6 #4), or None when allowed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from midway.contract import GenerationSpec
+
+
+@dataclass(frozen=True)
+class PolicyError:
+    title: str
+    detail: str
+
+    @property
+    def message(self) -> str:
+        return f"**{self.title}**\n{self.detail}"
+
+
+@dataclass(frozen=True)
+class ChannelLimits:
+    """Per-channel limits an admin sets; None means no limit beyond the global ones."""
+
+    max_jobs_per_user: int | None = None
+    max_steps: int | None = None
+    max_side: int | None = None
+
+
+@dataclass(frozen=True)
+class UserLoad:
+    running: int
+    queued: int
+
+
+def normalise_word(word: str) -> str:
+    return " ".join(word.lower().split())
+
+
+def find_banned(text: str, banned: set[str] | frozenset[str] | list[str]) -> str | None:
+    """The first banned word or phrase that appears as a whole word in `text` (case-insensitive).
+
+    Whole-word matching avoids Midjourney's classic false positives ("hi" inside "this").
+    """
+    lowered = text.lower()
+    for word in sorted(banned):
+        pattern = r"(?<![\w])" + r"\s+".join(re.escape(part) for part in word.split()) + r"(?![\w])"
+        if word.strip() and re.search(pattern, lowered):
+            return word
+    return None
+
+
+def check_banned(spec: GenerationSpec, banned: set[str] | frozenset[str] | list[str]) -> PolicyError | None:
+    text = " ".join(filter(None, [spec.full_prompt or spec.prompt, spec.negative_prompt]))
+    word = find_banned(text, banned)
+    if word is None:
+        return None
+    return PolicyError("Banned prompt detected",
+                       f"The word `{word}` is not allowed in this server. Edit the prompt and try again.")
+
+
+def check_caps(load: UserLoad, max_running: int, max_queued: int, extra: int = 1) -> PolicyError | None:
+    """Midjourney's caps: a few running, a few more queued; past that the queue is full.
+
+    `extra` is how many jobs the request adds (a permutation batch adds several at once).
+    """
+    if load.running + load.queued + extra > max_running + max_queued:
+        return PolicyError(
+            "Queue full",
+            f"You have {load.running} running and {load.queued} queued jobs; the most allowed is "
+            f"{max_running} running and {max_queued} queued. Wait for one to finish or cancel one.")
+    return None
+
+
+def check_channel(spec: GenerationSpec, limits: ChannelLimits, load: UserLoad,
+                  extra: int = 1) -> PolicyError | None:
+    if limits.max_jobs_per_user is not None and load.running + load.queued + extra > limits.max_jobs_per_user:
+        return PolicyError("Channel limit",
+                           f"This channel allows {limits.max_jobs_per_user} unfinished jobs per user; "
+                           f"you have {load.running + load.queued}.")
+    if limits.max_steps is not None and spec.steps is not None and spec.steps > limits.max_steps:
+        return PolicyError("Channel limit",
+                           f"`steps {spec.steps}` is above this channel's limit of {limits.max_steps} steps.")
+    if limits.max_side is not None and max(spec.width, spec.height) > limits.max_side:
+        return PolicyError("Channel limit",
+                           f"`{spec.width}x{spec.height}` is above this channel's limit of "
+                           f"{limits.max_side} pixels per side.")
+    return None
+
+
+def caps_notice(load: UserLoad, max_running: int) -> str | None:
+    """Midjourney's friendly note when a job must wait for one of the user's own jobs to finish."""
+    if load.running >= max_running:
+        return ("**Job queued**\nYou have reached the maximum allowed number of concurrent jobs. "
+                "Don't worry, this job will start as soon as another one finishes!")
+    return None

@@ -1,0 +1,169 @@
+"""End-to-end fixtures: a real redis-server and a `midway worker --engines tiny,tiny2` subprocess per
+session, a playground per test, and a factory that starts (and restarts) the real Midway bot in it.
+
+The redis and worker outlive single tests (starting a worker costs seconds), so tests isolate
+themselves by the playground's fresh snowflake ids (users, channels, messages) instead of FLUSHALL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from bot.app import MidwayBot
+from engines.catalogue import load_catalogue
+from midway.jobs import JobStore
+from midway.redis_server import LocalRedis, free_port
+from midway.settings import PROJECT_ROOT, Settings
+from playground.connect import restore_discord
+from playground.driver import Playground
+
+BOT_TOKEN = "midway-bot-test-token"
+ENGINES = ("tiny", "tiny2")
+
+# Two tiny engines (so a channel can switch engines) at 64x64: a grid takes well under a second. The
+# default one takes 20 steps, so a job lasts long enough (~0.5 s) for progress edits to show.
+CATALOGUE = """
+[engines.tiny]
+kind = "tiny"
+family = "sd"
+base_width = 64
+base_height = 64
+size_multiple = 32
+steps = 20
+guidance = 5.0
+aliases = ["tiny"]
+
+[engines.tiny2]
+kind = "tiny"
+family = "sd"
+base_width = 64
+base_height = 64
+size_multiple = 32
+steps = 4
+guidance = 5.0
+aliases = ["7"]
+
+# In the catalogue but served by no worker: /engine marks it.
+[engines.tiny3]
+kind = "tiny"
+family = "sd"
+base_width = 64
+base_height = 64
+size_multiple = 32
+steps = 4
+"""
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Redis + catalogue + state folder for the bot tests."""
+    root = tmp_path_factory.mktemp("bot-stack")
+    catalogue = root / "catalogue.toml"
+    catalogue.write_text(CATALOGUE)
+    server = LocalRedis(port=free_port(), data_dir=root / "redis").start()
+    # Tiny models are cached per engine name; the repo's state dir keeps them across test runs.
+    state = Path(os.environ.get("MIDWAY_TEST_STATE_DIR", PROJECT_ROOT / ".state" / "test-bot"))
+    yield {"redis_url": server.url, "catalogue": str(catalogue), "state_dir": str(state)}
+    server.stop()
+
+
+def stack_env(stack: dict[str, str]) -> dict[str, str]:
+    return {**os.environ, "REDIS_URL": stack["redis_url"], "MIDWAY_CATALOGUE": stack["catalogue"],
+            "MIDWAY_STATE_DIR": stack["state_dir"], "MIDWAY_HEARTBEAT_S": "0.5",
+            "MIDWAY_PROGRESS_INTERVAL_S": "0", "MIDWAY_BLOB_STORE": "redis", "MIDWAY_LOG_LEVEL": "WARNING"}
+
+
+@pytest.fixture(scope="session")
+def worker(stack: dict[str, str]) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, "-m", "midway", "worker", "--engines", ",".join(ENGINES)],
+                               env=stack_env(stack), cwd=PROJECT_ROOT)
+    client = redis.Redis.from_url(stack["redis_url"])
+    store = JobStore(client, Settings(redis_url=stack["redis_url"]))
+    deadline = time.monotonic() + 240
+    while set(store.live_engines()) < set(ENGINES):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the worker did not come up (exit code {process.poll()})")
+        time.sleep(0.2)
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    client.close()
+
+
+@pytest.fixture
+def settings(stack: dict[str, str]) -> Settings:
+    return Settings(redis_url=stack["redis_url"], catalogue=Path(stack["catalogue"]), default_engine="tiny",
+                    state_dir=Path(stack["state_dir"]), blob_store="redis", confirm_above=4,
+                    max_running_per_user=3, max_queued_per_user=10, heartbeat_s=0.5)
+
+
+@pytest.fixture
+async def pg() -> AsyncIterator[Playground]:
+    async with Playground.start(port=0, bot_token=BOT_TOKEN, ack_deadline_s=3.0, heartbeat_ms=1000) as playground:
+        playground.point_client()
+        yield playground
+    restore_discord()
+
+
+class BotRunner:
+    """Starts the real MidwayBot against the playground; a restart is stop() then start()."""
+
+    def __init__(self, pg: Playground, settings: Settings) -> None:
+        self.pg = pg
+        self.settings = settings
+        # One consumer name per test, kept across restarts so un-acked entries come back to it.
+        self.consumer = f"bot-test-{uuid.uuid4().hex[:8]}"
+        self.running: list[tuple[MidwayBot, asyncio.Task]] = []
+
+    async def start(self) -> MidwayBot:
+        bot = MidwayBot(self.settings, self.settings.redis_url or "", catalogue=load_catalogue(self.settings.catalogue),
+                        consumer_name=self.consumer, throttle_s=0.05, queue_poll_s=0.3)
+        task = asyncio.create_task(bot.start(BOT_TOKEN))
+        async with asyncio.timeout(15):
+            while not bot.is_ready():
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.02)
+        self.running.append((bot, task))
+        await self.pg.wait_until_commands_synced(names=["imagine"])
+        return bot
+
+    async def stop(self, bot: MidwayBot) -> None:
+        for entry in list(self.running):
+            if entry[0] is bot:
+                self.running.remove(entry)
+                await bot.close()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(entry[1], 5)
+
+    async def stop_all(self) -> None:
+        for bot, _ in list(self.running):
+            await self.stop(bot)
+
+
+@pytest.fixture
+async def bots(pg: Playground, settings: Settings) -> AsyncIterator[BotRunner]:
+    runner = BotRunner(pg, settings)
+    yield runner
+    await runner.stop_all()
+
+
+@pytest.fixture
+async def midway(bots: BotRunner) -> MidwayBot:
+    return await bots.start()

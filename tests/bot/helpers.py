@@ -1,0 +1,62 @@
+"""Small helpers the end-to-end bot tests share."""
+
+from __future__ import annotations
+
+import redis
+
+from bot.custom_ids import decode
+from midway import keys
+from midway.contract import Job
+from playground.driver import Playground
+from playground.state import Message
+
+GRID_LABELS = ["U1", "U2", "U3", "U4", "🔄", "V1", "V2", "V3", "V4"]
+
+
+def label_of(component: dict) -> str | None:
+    return component.get("label") or (component.get("emoji") or {}).get("name")
+
+
+def labels(message: Message) -> list[str | None]:
+    return [label_of(b) for b in message.buttons]
+
+
+def button(message: Message, label: str) -> str:
+    return next(b["custom_id"] for b in message.buttons if label_of(b) == label)
+
+
+def job_of(message: Message) -> str:
+    """The job id a message's first button points at."""
+    return decode(message.custom_ids[0]).job_id
+
+
+async def result_for(pg: Playground, parent: Message, channel: str = "general", timeout: float = 60) -> Message:
+    """The new message that replies to `parent` with an image and buttons: a result."""
+    return await pg.wait_for_message(channel, lambda m: m.reference_id == parent.id and bool(m.attachments)
+                                     and bool(m.buttons), timeout=timeout)
+
+
+def results_replying_to(pg: Playground, parent: Message, channel: str = "general") -> list[Message]:
+    return [m for m in pg.messages(channel) if m.reference_id == parent.id and m.attachments]
+
+
+def stored_job(redis_url: str, job_id: str) -> Job | None:
+    client = redis.Redis.from_url(redis_url)
+    try:
+        raw = client.get(keys.job_key(job_id))
+        return Job.model_validate_json(raw) if raw else None
+    finally:
+        client.close()
+
+
+def jobs_of_user(redis_url: str, user_id: int) -> list[Job]:
+    client = redis.Redis.from_url(redis_url)
+    try:
+        found = []
+        for key in client.scan_iter(f"{keys.PREFIX}:job:*"):
+            job = Job.model_validate_json(client.get(key))
+            if job.requester.user_id == str(user_id):
+                found.append(job)
+        return found
+    finally:
+        client.close()

@@ -1,0 +1,95 @@
+"""/imagine planning: options, suffix, channel engine, `--v` aliases, presets; and button derivation."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.custom_ids import Action
+from bot.derive import DeriveError, derive
+from bot.planning import append_suffix, expand_options, plan_imagine
+from bot.store import ChannelSettings, UserSettings, VariationMode
+from engines.catalogue import Catalogue, parse_entry
+from midway.contract import GenerationSpec, Job, JobStatus, Lane, Operation, Requester
+from midway.prompt.errors import PromptError
+from midway.settings import Settings
+from midway.sizing import size_for_aspect
+
+CATALOGUE = Catalogue({
+    "small": parse_entry("small", {"kind": "tiny", "family": "sd", "base_width": 64, "base_height": 64,
+                                   "size_multiple": 32, "steps": 4, "aliases": ["5"]}),
+    "big": parse_entry("big", {"kind": "tiny", "family": "sd", "base_width": 256, "base_height": 256,
+                               "size_multiple": 32, "steps": 8, "aliases": ["7"]}),
+})
+SETTINGS = Settings(default_engine="small")
+
+
+def test_suffix_parameters_lose_to_typed_ones() -> None:
+    assert append_suffix("a fox --ar 16:9", "--ar 2:3 --chaos 5") == "a fox --ar 16:9 --chaos 5"
+    assert append_suffix("a fox --s 50", "--stylize 250") == "a fox --s 50"
+    assert append_suffix("a fox", "") == "a fox"
+
+
+def test_options_expand_inline() -> None:
+    assert expand_options("a fox --mine", {"mine": "--chaos 5 --ar 2:3"}) == "a fox --chaos 5 --ar 2:3"
+    assert expand_options("a fox --ar 1:1", {"mine": "x"}) == "a fox --ar 1:1"
+
+
+def test_channel_engine_then_version_alias_pick_engine_and_size() -> None:
+    user = UserSettings()
+    plain = plan_imagine("a fox --ar 2:1", user, ChannelSettings(), CATALOGUE, SETTINGS).specs[0]
+    assert (plain.engine, plain.width, plain.height) == ("small", *size_for_aspect(2, 1, 64, 64, 32))
+    channel = plan_imagine("a fox", user, ChannelSettings(engine="big"), CATALOGUE, SETTINGS).specs[0]
+    assert (channel.engine, channel.width) == ("big", 256)
+    aliased = plan_imagine("a fox --v 7", user, ChannelSettings(), CATALOGUE, SETTINGS).specs[0]
+    assert (aliased.engine, aliased.width) == ("big", 256)
+
+
+def test_user_presets_apply_where_the_prompt_is_silent() -> None:
+    user = UserSettings(lane=Lane.relax, stylize=750, suffix="--chaos 10")
+    spec = plan_imagine("a fox", user, ChannelSettings(), CATALOGUE, SETTINGS).specs[0]
+    assert (spec.lane, spec.stylize, spec.chaos) == (Lane.relax, 750, 10)
+    typed = plan_imagine("a fox --s 20 --fast", user, ChannelSettings(), CATALOGUE, SETTINGS).specs[0]
+    assert (typed.lane, typed.stylize) == (Lane.fast, 20)
+
+
+def test_unknown_version_and_channel_engine_name_the_token() -> None:
+    with pytest.raises(PromptError) as error:
+        plan_imagine("a fox --v 3", UserSettings(), ChannelSettings(), CATALOGUE, SETTINGS)
+    assert error.value.token == "3"
+    with pytest.raises(PromptError) as error:
+        plan_imagine("a fox", UserSettings(), ChannelSettings(engine="gone"), CATALOGUE, SETTINGS)
+    assert error.value.token == "gone"
+
+
+def finished_grid() -> Job:
+    spec = GenerationSpec(prompt="a fox", full_prompt="a fox", engine="small", seed=1)
+    return Job(spec=spec, requester=Requester(user_id="1", guild_id="g"), status=JobStatus.done,
+               outputs=["a" * 32 + ".png", "b" * 32 + ".png", "c" * 32 + ".png", "d" * 32 + ".png"])
+
+
+def derive_for(action: Action, index: int | None, mode: VariationMode = VariationMode.high) -> Job:
+    return derive(finished_grid(), action, index, Requester(user_id="2", guild_id="g"), lane=Lane.fast,
+                  variation_mode=mode, entry=CATALOGUE.get("small"), seed=99)
+
+
+def test_derived_jobs() -> None:
+    split = derive_for(Action.upscale, 2)
+    assert (split.status, split.outputs, split.parent_index) == (JobStatus.done, ["b" * 32 + ".png"], 2)
+    strong = derive_for(Action.variation, 3)
+    assert (strong.spec.operation, strong.spec.init_image, strong.label) == (
+        Operation.variation, "c" * 32 + ".png", "Variations (Strong)")
+    assert strong.spec.strength == CATALOGUE.get("small").variation_strength_strong
+    assert derive_for(Action.variation, 1, VariationMode.low).label == "Variations (Subtle)"
+    upscale = derive_for(Action.upscale_4x, 1)
+    assert (upscale.spec.upscale_factor, upscale.spec.n_images, upscale.label) == (4, 1, "Upscaled (4x)")
+    reroll = derive_for(Action.reroll, None)
+    assert (reroll.spec.operation, reroll.spec.seed, reroll.spec.init_image) == (Operation.reroll, 99, None)
+    assert reroll.requester.user_id == "2"
+
+
+def test_derive_refuses_missing_images() -> None:
+    grid = finished_grid()
+    grid.outputs = grid.outputs[:1]
+    with pytest.raises(DeriveError):
+        derive(grid, Action.variation, 3, Requester(user_id="2"), lane=Lane.fast, variation_mode=VariationMode.high,
+               entry=CATALOGUE.get("small"), seed=1)

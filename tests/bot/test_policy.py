@@ -1,0 +1,51 @@
+"""Server policy: banned words name the word, caps count the user's jobs, channel limits name the rule."""
+
+from __future__ import annotations
+
+from bot.policy import ChannelLimits, UserLoad, caps_notice, check_banned, check_caps, check_channel, find_banned
+from midway.contract import GenerationSpec
+
+
+def test_banned_word_matches_whole_words_only() -> None:
+    assert find_banned("a dragon with blood on its claws", {"blood"}) == "blood"
+    assert find_banned("A BLOOD moon", {"blood"}) == "blood"
+    # Midjourney's list famously blocked "hi" inside longer words; whole words only here.
+    assert find_banned("this is a thin line", {"hi"}) is None
+    assert find_banned("bloodhound puppy", {"blood"}) is None
+
+
+def test_banned_phrase_matches_across_spacing() -> None:
+    assert find_banned("a  red   fox", {"red fox"}) == "red fox"
+    assert find_banned("red, fox", {"red fox"}) is None
+
+
+def test_banned_word_in_negative_prompt_is_caught_and_named() -> None:
+    spec = GenerationSpec(prompt="a cat", full_prompt="a cat --no gore", negative_prompt="gore")
+    error = check_banned(spec, {"gore"})
+    assert error is not None and "`gore`" in error.message
+    assert check_banned(GenerationSpec(prompt="a cat"), {"gore"}) is None
+
+
+def test_caps_allow_up_to_running_plus_queued() -> None:
+    assert check_caps(UserLoad(running=3, queued=9), max_running=3, max_queued=10) is None
+    full = check_caps(UserLoad(running=3, queued=10), max_running=3, max_queued=10)
+    assert full is not None and full.title == "Queue full"
+    # A batch of 4 does not fit when only 2 slots are left.
+    assert check_caps(UserLoad(running=3, queued=8), 3, 10, extra=4) is not None
+
+
+def test_caps_notice_when_running_cap_reached() -> None:
+    assert caps_notice(UserLoad(running=3, queued=0), max_running=3) is not None
+    assert caps_notice(UserLoad(running=2, queued=5), max_running=3) is None
+
+
+def test_channel_limits_name_the_rule() -> None:
+    load = UserLoad(running=0, queued=1)
+    spec = GenerationSpec(prompt="x", steps=60, width=1024, height=1024)
+    steps = check_channel(spec, ChannelLimits(max_steps=30), load)
+    assert steps is not None and "60" in steps.detail and "30" in steps.detail
+    side = check_channel(spec, ChannelLimits(max_side=512), load)
+    assert side is not None and "1024x1024" in side.detail
+    jobs = check_channel(spec, ChannelLimits(max_jobs_per_user=1), load)
+    assert jobs is not None and "1 unfinished" in jobs.detail
+    assert check_channel(spec, ChannelLimits(), load) is None

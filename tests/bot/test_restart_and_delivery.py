@@ -1,0 +1,78 @@
+"""Delivery guarantees: a bot restarted mid-job delivers the result exactly once, buttons posted before
+a restart keep working, and progress edits respect rate limits (no 429s, latest state wins)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from bot.custom_ids import decode
+from midway.contract import JobStatus
+from midway.settings import PROJECT_ROOT
+from playground.driver import Playground
+from tests.bot.helpers import GRID_LABELS, button, labels, result_for, results_replying_to, stored_job
+
+pytestmark = pytest.mark.slow
+
+
+async def test_restart_mid_job_delivers_once_and_old_buttons_work(pg: Playground, worker, bots, settings) -> None:
+    first = await bots.start()
+    # Freeze the worker so the job cannot finish before the bot is down; it resumes while the bot is away.
+    os.kill(worker.pid, signal.SIGSTOP)
+    try:
+        ack = await (await pg.slash("imagine", user="alice", channel="general",
+                                    options={"prompt": "a lighthouse"})).response()
+        job_id = decode(ack.custom_ids[0]).job_id
+        async with asyncio.timeout(10):
+            while stored_job(settings.redis_url, job_id) is None:
+                await asyncio.sleep(0.05)
+        await bots.stop(first)
+    finally:
+        os.kill(worker.pid, signal.SIGCONT)
+    async with asyncio.timeout(60):
+        while (job := stored_job(settings.redis_url, job_id)) is None or job.status is not JobStatus.done:
+            await asyncio.sleep(0.1)
+    assert results_replying_to(pg, ack) == []
+
+    second = await bots.start()
+    grid = await result_for(pg, ack)
+    assert labels(grid) == GRID_LABELS
+    await asyncio.sleep(1.0)
+    assert len(results_replying_to(pg, ack)) == 1
+
+    # Restart again: the grid's buttons were posted by a bot that no longer runs.
+    await bots.stop(second)
+    await bots.start()
+    await (await pg.click(grid.id, button(grid, "U3"), user="alice")).acked()
+    single = await result_for(pg, grid)
+    assert "Image #3" in single.content
+
+
+async def test_progress_edits_respect_rate_limits(pg: Playground, worker, midway) -> None:
+    # One edit per second per channel: discord.py waits on the bucket; we coalesce while it waits.
+    pg.set_bucket("PATCH /channels/{channel_id}/messages/{message_id}", limit=1, per_s=1.0)
+    ack = await (await pg.slash("imagine", user="alice", channel="general", options={"prompt": "a kite"})).response()
+    grid = await result_for(pg, ack)
+    assert grid.content.endswith("(fast)")
+    final = await pg.wait_for_message("general", lambda m: m.id == ack.id and m.content.endswith("(Done)"))
+    assert final.buttons == [] and final.attachments == []
+    assert [r for r in pg.requests if r.status == 429] == []
+    # Edits of one message were spaced by the bucket, so there were fewer of them than progress events.
+    edits = pg.requests_to("PATCH /channels/{channel_id}/messages/{message_id}")
+    times = [r.at for r in edits if r.path.endswith(f"/{ack.id}")]
+    assert all(later - earlier >= 0.9 for earlier, later in zip(times, times[1:], strict=False))
+
+
+def test_bot_imports_no_torch_and_no_worker() -> None:
+    code = ("import sys, bot.app, bot.buttons, bot.actions, bot.delivery, bot.commands.imagine, "
+            "bot.commands.engine, bot.commands.info, midway.commands.bot; from bot.commands import setup_commands; "
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'diffusers', 'worker') "
+            "or m == 'engines.registry'); print(bad); sys.exit(1 if bad else 0)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
