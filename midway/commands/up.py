@@ -6,6 +6,7 @@ import argparse
 import fcntl
 import json
 import os
+import signal
 import sys
 import time
 import urllib.request
@@ -75,7 +76,19 @@ def _start_redis(settings: Settings) -> tuple[str, LocalRedis | None]:
     return server.url, server
 
 
+def _stop_on_signals() -> None:
+    """SIGTERM/SIGHUP stop everything like Ctrl-C does; SIGINT is re-armed because a shell starting us in
+    the background sets it to ignored, and an ignored Ctrl-C would leave every child running."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupt)
+
+
 def run(args: argparse.Namespace) -> int:
+    _stop_on_signals()
     settings = get_settings()
     lock, holder = _take_lock(settings.state_dir)
     if lock is None:
@@ -104,6 +117,9 @@ def run(args: argparse.Namespace) -> int:
         log(f"error: {error}")
         return 1
     finally:
+        # A second Ctrl-C must not abort the clean-up half way and orphan children.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
         supervisor.stop_all()
         if local_redis is not None:
             local_redis.stop()

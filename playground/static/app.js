@@ -201,14 +201,32 @@ function renderMessage(msg) {
       author.bot ? el("span", { class: "bot-tag" }, "BOT") : null,
       el("time", { class: "timestamp", datetime: msg.timestamp }, formatTimestamp(msg.timestamp))),
     renderContent(msg),
-    renderAttachments(msg.attachments || []),
-    (msg.embeds || []).map(renderEmbed),
+    renderAttachments((msg.attachments || []).filter((a) => !embedShows(msg, a))),
+    (msg.embeds || []).map((embed) => renderEmbed(embed, msg.attachments || [])),
     (msg.components || []).map((row) => renderRow(msg, row)),
     isEphemeral(msg) ? renderEphemeralNote(msg) : null);
   return el("article", { class: isEphemeral(msg) ? "message ephemeral" : "message",
     "data-message-id": msg.id, "data-testid": "message" },
-  el("div", { class: author.bot ? "avatar bot" : "avatar", "aria-hidden": "true" }, initial(author.name)),
+  el("div", { class: "avatar", style: `background: ${avatarColor(author.id)}`, "aria-hidden": "true" },
+    initial(author.name)),
   body);
+}
+
+// Discord's default avatars: one of five colours picked from the user id.
+const AVATAR_COLORS = ["#5865f2", "#757e8a", "#3ba55c", "#faa61a", "#ed4245"];
+const avatarColor = (id) => AVATAR_COLORS[Number(String(id || "0").slice(-4)) % AVATAR_COLORS.length];
+
+// An embed may show one of the message's own files ("attachment://grid.png"); Discord then shows
+// that file only inside the embed.
+function attachmentUrl(url, attachments) {
+  if (!url || !url.startsWith("attachment://")) return url;
+  const file = attachments.find((a) => a.filename === url.slice("attachment://".length));
+  return file ? file.url : null;
+}
+
+function embedShows(msg, attachment) {
+  const ref = `attachment://${attachment.filename}`;
+  return (msg.embeds || []).some((e) => e.image?.url === ref || e.thumbnail?.url === ref);
 }
 
 // Discord shows the replied-to message above the reply; interaction responses show "X used /cmd".
@@ -256,23 +274,27 @@ function renderAttachments(attachments) {
       `📄 ${a.filename}`)));
 }
 
-function renderEmbed(embed) {
+function renderEmbed(embed, attachments) {
   const color = embed.color === null || embed.color === undefined
     ? null : `#${Number(embed.color).toString(16).padStart(6, "0")}`;
   const fields = (embed.fields || []).map((f) => el("div",
     { class: f.inline ? "embed-field inline" : "embed-field" },
     el("div", { class: "embed-field-name", html: renderMarkdown(f.name || "", userName) }),
     el("div", { html: renderMarkdown(f.value || "", userName) })));
-  const imageUrl = embed.image && (embed.image.url || embed.image.proxy_url);
+  const imageUrl = attachmentUrl(embed.image && (embed.image.proxy_url || embed.image.url), attachments);
+  const thumb = embed.thumbnail;
+  const thumbUrl = attachmentUrl(thumb && (thumb.proxy_url || thumb.url), attachments);
   const style = color ? `border-left-color: ${color}` : null;
   return el("div", { class: "embed", "data-testid": "embed", style },
     el("div", { class: "embed-inner" },
+      embed.author?.name ? el("div", { class: "embed-author" }, embed.author.name) : null,
       embed.title ? el("div", { class: "embed-title" }, embed.title) : null,
       embed.description
         ? el("div", { class: "embed-description", html: renderMarkdown(embed.description, userName) }) : null,
       fields.length ? el("div", { class: "embed-fields" }, fields) : null,
-      imageUrl ? el("img", { src: imageUrl, alt: "" }) : null,
-      embed.footer?.text ? el("div", { class: "embed-footer" }, embed.footer.text) : null));
+      imageUrl ? el("img", { src: imageUrl, alt: "", "data-testid": "embed-image" }) : null,
+      embed.footer?.text ? el("div", { class: "embed-footer" }, embed.footer.text) : null),
+    thumbUrl ? el("img", { class: "embed-thumbnail", src: thumbUrl, alt: "" }) : null);
 }
 
 function renderRow(msg, row) {
@@ -327,7 +349,6 @@ function renderEphemeralNote(msg) {
     el("button", { type: "button", onclick: () => { state.dismissed.add(msg.id); removeMessage(msg.id); } },
       "Dismiss message"));
 }
-
 
 // ---- live updates (Server-Sent Events) ----------------------------------------------------------
 

@@ -18,6 +18,9 @@ function setupComposer() {
 }
 
 async function refreshPopup() {
+  // Opening the picker fetches the command list again, as Discord's client does: the bot may have
+  // synced new commands since the page loaded.
+  if ($("command-input").value === "/") await loadWorld().catch(() => null);
   const line = $("command-input").value;
   const cursor = describeCursor(line, visibleEntries());
   if (!cursor || cursor.kind === "done") return hidePopup();
@@ -25,9 +28,9 @@ async function refreshPopup() {
   if (cursor.kind === "option-name") return showPopup(optionNameItems(cursor));
   const seq = ++state.autocompleteSeq;
   const items = await valueItems(cursor);
-  // A slower answer for an older keystroke must not replace a newer popup.
   // The file picker is the only thing to do on an attachment option, so Enter should open it.
   const selected = items.length && items[0].pick ? 0 : -1;
+  // A slower answer for an older keystroke must not replace a newer popup.
   if (seq === state.autocompleteSeq && $("command-input").value === line) showPopup(items, selected);
 }
 
@@ -87,6 +90,7 @@ function showPopup(items, selected = -1) {
   el("span", { class: "popup-name" }, item.label),
   el("span", { class: "popup-desc" }, item.description))));
   popup.hidden = false;
+  popup.querySelector(".selected")?.scrollIntoView({ block: "nearest" });
 }
 
 function hidePopup() {

@@ -72,14 +72,18 @@ def _grid_message(port: int) -> dict | None:
     return None
 
 
-def test_up_serves_imagine_and_ctrl_c_stops_every_child(tmp_path):
-    port = free_port()
+def _start_up(tmp_path: Path, port: int) -> tuple[subprocess.Popen, _Output, dict]:
     env = {**os.environ, "MIDWAY_STATE_DIR": str(tmp_path / "state"), "MIDWAY_EMBEDDED_REDIS_PORT": str(free_port())}
     for name in ("REDIS_URL", "DISCORD_TOKEN"):
         env.pop(name, None)
     up = subprocess.Popen([sys.executable, "-m", "midway", "up", "--port", str(port)], env=env, text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    output = _Output(up.stdout)
+    return up, _Output(up.stdout), env
+
+
+def test_up_serves_imagine_and_ctrl_c_stops_every_child(tmp_path):
+    port = free_port()
+    up, output, env = _start_up(tmp_path, port)
     try:
         assert f"http://127.0.0.1:{port}/" in output.wait_for("Midway is up", timeout_s=240)
         second = subprocess.run([sys.executable, "-m", "midway", "up", "--port", str(free_port())], env=env,
@@ -99,5 +103,16 @@ def test_up_serves_imagine_and_ctrl_c_stops_every_child(tmp_path):
         up.send_signal(signal.SIGINT)
         up.wait(timeout=60)
     assert up.returncode in (0, 130)
+    time.sleep(0.5)
+    assert _processes_with(str(tmp_path / "state")) == []
+
+
+def test_sigterm_stops_every_child_too(tmp_path):
+    up, output, _ = _start_up(tmp_path, free_port())
+    try:
+        output.wait_for("Midway is up", timeout_s=240)
+    finally:
+        up.send_signal(signal.SIGTERM)
+        up.wait(timeout=60)
     time.sleep(0.5)
     assert _processes_with(str(tmp_path / "state")) == []

@@ -21,6 +21,7 @@ from playground.driver import Playground
 from tests.playground.minibot import TOKEN
 
 CHROMIUM = Path("/usr/bin/chromium")
+STATIC = Path(__file__).resolve().parents[2] / "playground" / "static"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 EXPECT_MS = 10_000
 
@@ -98,7 +99,12 @@ class FoxBot(commands.Bot):
 
         @self.tree.command(description="Describe an image")
         async def describe(interaction: discord.Interaction, image: discord.Attachment) -> None:
-            await interaction.response.send_message(f"{image.filename} is {image.width}x{image.height}")
+            # Like Midjourney's /describe: an embed that shows the uploaded image itself.
+            embed = discord.Embed(
+                title="Describe", description=f"1️⃣ a {image.width}x{image.height} **fox**", color=0x3BA55C
+            )
+            embed.set_image(url=f"attachment://{image.filename}")
+            await interaction.response.send_message(embed=embed, file=await image.to_file())
 
         await self.tree.sync()
 
@@ -168,6 +174,14 @@ async def test_imagine_then_click_shows_the_bots_answers_live(page) -> None:
     await expect(followup.locator("img[data-testid=attachment]")).to_be_visible()
     await expect(page.locator("#error-bar")).to_be_hidden()
 
+    # Another channel is empty; coming back loads the conversation from the playground again.
+    await page.locator("[data-channel=art]").click()
+    await expect(page.locator("#channel-name")).to_have_text("art")
+    await expect(page.locator("[data-testid=message]")).to_have_count(0)
+    await page.locator("[data-channel=general]").click()
+    await expect(message.locator("[data-custom-id='fox:u1']")).to_be_disabled()
+    await expect(followup).to_have_count(1)
+
 
 async def test_a_refused_command_is_shown_inline(page) -> None:
     box = page.locator("#command-input")
@@ -218,4 +232,100 @@ async def test_an_attachment_option_uploads_the_chosen_file(page, tmp_path: Path
     await (await chooser.value).set_files(str(picture))
     await expect(box).to_have_value("/describe fox.png")
     await box.press("Enter")
-    await expect(page.locator("[data-testid=message]").filter(has_text="fox.png is 20x12")).to_have_count(1)
+    embed = page.locator("[data-testid=embed]")
+    await expect(embed).to_contain_text("Describe")
+    await expect(embed.locator("strong")).to_have_text("fox")
+    await expect(embed).to_contain_text("a 20x12 fox")
+    await expect(embed).to_have_css("border-left-color", "rgb(59, 165, 92)")
+    shown = embed.locator("[data-testid=embed-image]")
+    await expect(shown).to_be_visible()
+    assert await shown.evaluate("img => img.complete && img.naturalWidth") == 20
+    # The embedded file is not shown a second time as a plain attachment.
+    await expect(page.locator("img[data-testid=attachment]")).to_have_count(0)
+
+
+@pytest.fixture
+async def bare_page():
+    """The page's pure scripts (markdown.js, commands.js) loaded alone, without a playground."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        page = await browser.new_page()
+        await page.set_content("<!doctype html><title>scripts</title>")
+        for name in ("markdown.js", "commands.js"):
+            await page.add_script_tag(path=str(STATIC / name))
+        yield page
+        await browser.close()
+
+
+COMMANDS = [
+    {"name": "imagine", "description": "Create", "options": [{"name": "prompt", "type": 3, "required": True}]},
+    {
+        "name": "engine",
+        "description": "Engines",
+        "options": [
+            {
+                "name": "set",
+                "type": 1,
+                "description": "Choose",
+                "options": [
+                    {"name": "engine", "type": 3, "required": True, "autocomplete": True},
+                    {"name": "lane", "type": 3, "choices": [{"name": "fast", "value": "fast"}]},
+                ],
+            },
+            {"name": "show", "type": 1, "description": "Show"},
+        ],
+    },
+    {
+        "name": "settings",
+        "description": "Settings",
+        "options": [{"name": "steps", "type": 4}, {"name": "tile", "type": 5}],
+    },
+]
+
+
+# One browser for all the cases: each launch costs a second on a small machine.
+COMMAND_LINES = {
+    "/imagine a red fox --ar 16:9": {"command": "imagine", "options": {"prompt": "a red fox --ar 16:9"}},
+    "/imagine prompt:a fox: sly": {"command": "imagine", "options": {"prompt": "a fox: sly"}},
+    "/engine set engine:tiny": {"command": "engine set", "options": {"engine": "tiny"}},
+    "/engine set lane:fast engine:sd 15": {"command": "engine set", "options": {"engine": "sd 15", "lane": "fast"}},
+    "/engine show": {"command": "engine show", "options": {}},
+    "/settings steps:20 tile:yes": {"command": "settings", "options": {"steps": 20, "tile": True}},
+    "/settings steps:lots": 'steps must be a whole number, not "lots"',
+    "/imagine": "/imagine needs prompt",
+    "/engine set lane:fast": "/engine set needs engine",
+    "/settings hello": '/settings takes named options (steps: tile:), not "hello"',
+    "/teleport home": "Unknown command /teleport",
+}
+
+MARKDOWN = {
+    "**bold** *it* __under__ ~~gone~~": "<strong>bold</strong> <em>it</em> <u>under</u> <s>gone</s>",
+    "`a **b**` <@42>": '<code>a **b**</code> <span class="mention">@alice</span>',
+    "<script>alert(1)</script>": "&lt;script&gt;alert(1)&lt;/script&gt;",
+    'see https://x.io/a_b?q=1&r=2 "now"': 'see <a href="https://x.io/a_b?q=1&amp;r=2" target="_blank" '
+    'rel="noopener">https://x.io/a_b?q=1&amp;r=2</a> &quot;now&quot;',
+    "[docs](https://d.io) <https://e.io>": '<a href="https://d.io" target="_blank" rel="noopener">docs</a> '
+    '<a href="https://e.io" target="_blank" rel="noopener">https://e.io</a>',
+}
+
+
+async def test_command_lines_become_slash_requests(bare_page) -> None:
+    results = await bare_page.evaluate(
+        """([lines, commands]) => Object.fromEntries(lines.map((line) => {
+            try { return [line, buildSlashRequest(line, flattenCommands(commands))]; }
+            catch (err) { return [line, err.message]; }
+        }))""",
+        [list(COMMAND_LINES), COMMANDS],
+    )
+    assert results == COMMAND_LINES
+
+
+async def test_discord_markdown_renders_safely(bare_page) -> None:
+    rendered = await bare_page.evaluate(
+        "(texts) => Object.fromEntries(texts.map((t) => [t, renderMarkdown(t, (id) => id === '42' ? 'alice' : '?')]))",
+        list(MARKDOWN),
+    )
+    assert rendered == MARKDOWN
+    times = await bare_page.evaluate("renderMarkdown('<t:0:d> and <t:4102444800:R>', () => '?')")
+    assert "1/1/1970" in times or "12/31/1969" in times  # the reader's own time zone
+    assert "in 7" in times  # the year 2100, some seven decades away
