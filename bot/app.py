@@ -46,6 +46,7 @@ class MidwayBot(discord.Client):
     async def setup_hook(self) -> None:
         from bot import buttons
         from bot.commands import setup_commands
+        from bot.observability import install_rate_limit_counter
 
         self.aioredis = aioredis.Redis.from_url(self.redis_url)
         self.store = BotStore(self.aioredis)
@@ -54,6 +55,7 @@ class MidwayBot(discord.Client):
                                  throttle_s=self.throttle_s, queue_poll_s=self.queue_poll_s)
         # Persistent buttons: any `mw:` custom_id, on any message, however old, reaches these.
         self.add_dynamic_items(*buttons.DYNAMIC_ITEMS)
+        install_rate_limit_counter()
         setup_commands(self)
         await self.tree.sync()
         self._delivery_task = asyncio.create_task(self.delivery.run(), name="midway-delivery")

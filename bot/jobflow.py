@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot import messages
+from bot.observability import observe_ack
 from bot.views import build_view
 from midway.contract import Job, MessageRef, Requester
 from midway.discord_limits import INTERACTION_TOKEN_S
@@ -54,6 +55,7 @@ async def respond_with_job(bot: MidwayBot, interaction: discord.Interaction, job
     response = await interaction.response.send_message(
         messages.waiting(job), view=build_view(messages.cancel_buttons(job.id)),
         allowed_mentions=discord.AllowedMentions.none())
+    observe_ack(interaction)
     message_id = response.message_id
     if message_id is None:
         message_id = (await interaction.original_response()).id

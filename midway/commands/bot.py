@@ -42,9 +42,11 @@ def run(args: argparse.Namespace) -> int:
     from engines.base import CatalogueError
 
     if settings.bot_metrics_port:
+        import redis
+
         from midway.metrics import serve_metrics
 
-        serve_metrics(settings.bot_metrics_port)
+        serve_metrics(settings.bot_metrics_port, redis.Redis.from_url(settings.redis_url))
     try:
         client = MidwayBot(settings, settings.redis_url, consumer_name=args.consumer)
     except CatalogueError as error:
