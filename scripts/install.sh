@@ -32,6 +32,8 @@ if [[ ! -x .venv/bin/python ]]; then
   "$python" -m venv .venv
 fi
 pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
+# This machine's pip config names package folders that may be absent; pip warns once per package.
+quiet_pip() { "${pip[@]}" "$@" 2> >(grep -v "^WARNING: Location '.*' is ignored" >&2); }
 
 # Re-run pip only when what it would install changes.
 stamp=.venv/.midway-install
@@ -45,15 +47,15 @@ fi
 if ! .venv/bin/python -c 'import torch' 2>/dev/null; then
   if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
     log "installing torch (CUDA)"
-    "${pip[@]}" torch
+    quiet_pip torch
   else
     log "installing torch==2.13.0 (CPU)"
-    "${pip[@]}" torch==2.13.0
+    quiet_pip torch==2.13.0
   fi
 fi
 
 if ((dev)); then target='.[engines,dev]'; else target='.[engines]'; fi
 log "installing midway ($target)"
-"${pip[@]}" -e "$target"
+quiet_pip -e "$target"
 echo "$want" > "$stamp"
 log "done"

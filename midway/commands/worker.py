@@ -43,6 +43,9 @@ def run(args: argparse.Namespace) -> int:
     settings = get_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("midway.worker")
+    # RQ logs four "cleaning registries" lines per maintenance pass (every two heartbeats); job lines
+    # come from our own runner, so those would only bury them.
+    logging.getLogger("rq.worker").addFilter(lambda record: "cleaning" not in record.getMessage())
     try:
         lanes = parse_lanes(args.lanes)
     except ValueError as error:
