@@ -66,6 +66,19 @@ def _wait_for(ready, what: str, supervisor: Supervisor, timeout_s: float) -> Non
     raise RuntimeError(f"timed out after {timeout_s:.0f}s waiting for {what}")
 
 
+def _engines_for_this_machine(settings: Settings) -> str:
+    if "engines" in settings.model_fields_set:
+        return settings.engines
+    from engines.catalogue import load_catalogue
+    from midway.local_engines import default_engines, has_cuda_gpu
+
+    engines = default_engines(load_catalogue())
+    if engines == ["tiny"] and has_cuda_gpu():
+        log("GPU found but no catalogue engine has its weights here; using the offline `tiny` engine "
+            "(download weights into HF_HOME or set MIDWAY_ENGINES)")
+    return ",".join(engines)
+
+
 def _start_redis(settings: Settings) -> tuple[str, LocalRedis | None]:
     if settings.redis_url:
         log(f"using Redis at {settings.redis_url.split('@')[-1]}")
@@ -96,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
             "stop it with Ctrl-C first.")
         return 1
     port = args.port or settings.playground_port
-    engines = args.engines or settings.engines
+    engines = args.engines or _engines_for_this_machine(settings)
     token = settings.discord_token.get_secret_value() if settings.discord_token else None
     try:
         redis_url, local_redis = _start_redis(settings)

@@ -1,0 +1,56 @@
+"""Which catalogue engines this machine can run right now (for `midway up`'s default).
+
+A real engine is runnable when there is a CUDA GPU and its weights are already here: a local file or
+folder, or a hub id present in the Hugging Face cache. Nothing is downloaded and torch is not imported.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from engines.catalogue import Catalogue, EngineEntry
+
+
+def has_cuda_gpu() -> bool:
+    if shutil.which("nvidia-smi") is None:
+        return False
+    try:
+        return subprocess.run(["nvidia-smi", "-L"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def weights_present(model: str) -> bool:
+    if not model:
+        return False
+    path = Path(model).expanduser()
+    if path.exists():
+        return True
+    if path.is_absolute() or model.startswith(".") or model.endswith(".safetensors"):
+        return False  # a local path that is not there
+    try:
+        from huggingface_hub import try_to_load_from_cache
+        from huggingface_hub.errors import HFValidationError
+    except ImportError:
+        return False
+    # Diffusers repos have model_index.json at the root; single-file repos are not auto-detected.
+    try:
+        return isinstance(try_to_load_from_cache(model, "model_index.json"), str)
+    except HFValidationError:
+        return False
+
+
+def runnable(entry: EngineEntry) -> bool:
+    needed = [entry.model] + ([entry.prior] if entry.prior else [])
+    return all(weights_present(model) for model in needed)
+
+
+def default_engines(catalogue: Catalogue, *, gpu: bool | None = None) -> list[str]:
+    """Real engines whose weights are here when a GPU is present; otherwise the offline `tiny`."""
+    if gpu if gpu is not None else has_cuda_gpu():
+        real = [entry.name for entry in catalogue if not entry.is_tiny and runnable(entry)]
+        if real:
+            return real
+    return ["tiny"]

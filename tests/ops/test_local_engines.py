@@ -1,0 +1,33 @@
+"""`midway up` picks real engines only when a GPU and their weights are present, else `tiny`."""
+
+from __future__ import annotations
+
+from engines.catalogue import Catalogue, EngineEntry
+from midway.local_engines import default_engines
+
+
+def _catalogue(tmp_path) -> Catalogue:
+    local = tmp_path / "my-model"
+    local.mkdir()
+    entries = {
+        "tiny": EngineEntry(name="tiny", kind="tiny", family="sd"),
+        "mine": EngineEntry(name="mine", kind="sd", model=str(local)),
+        "absent": EngineEntry(name="absent", kind="sdxl", model=str(tmp_path / "nowhere.safetensors")),
+        "hub": EngineEntry(name="hub", kind="sdxl", model="someone/not-in-this-cache"),
+    }
+    return Catalogue(entries)
+
+
+def test_gpu_with_local_weights_serves_those_engines(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    assert default_engines(_catalogue(tmp_path), gpu=True) == ["mine"]
+
+
+def test_without_gpu_it_is_the_offline_tiny_engine(tmp_path):
+    assert default_engines(_catalogue(tmp_path), gpu=False) == ["tiny"]
+
+
+def test_gpu_without_any_weights_falls_back_to_tiny(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    catalogue = Catalogue({"hub": EngineEntry(name="hub", kind="sdxl", model="someone/not-in-this-cache")})
+    assert default_engines(catalogue, gpu=True) == ["tiny"]
