@@ -23,6 +23,9 @@ def run(args: argparse.Namespace) -> int:
     settings = get_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("midway.bot")
+    # The bot never joins voice; discord.py's start-up warnings about voice libraries are noise here.
+    logging.getLogger("discord.client").addFilter(
+        lambda record: "voice will NOT be supported" not in record.getMessage())
     if not settings.redis_url:
         print("midway bot: set REDIS_URL (e.g. redis://127.0.0.1:6379/0)", file=sys.stderr)
         return 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from midway.contract import Lane
@@ -58,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
 
     import redis
 
+    # transformers warns about optional image backends (torchvision) it falls back from; keep errors only.
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     from engines.base import EngineError
     from engines.registry import get_engine
     from midway.metrics import serve_metrics
