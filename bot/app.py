@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import socket
+from concurrent.futures import ThreadPoolExecutor
 
 import discord
 import redis.asyncio as aioredis
@@ -48,7 +49,15 @@ class MidwayBot(discord.Client):
         from bot.commands import setup_commands
         from bot.observability import install_rate_limit_counter
 
-        self.aioredis = aioredis.Redis.from_url(self.redis_url)
+        # A blocking pool: under a burst of interactions a command waits for a free connection instead
+        # of failing with "Too many connections" (redis-py's default pool raises past 100), which
+        # Discord would show as "The application did not respond".
+        pool = aioredis.BlockingConnectionPool.from_url(self.redis_url, max_connections=64, timeout=5)
+        self.aioredis = aioredis.Redis(connection_pool=pool)
+        # Backend runs the synchronous job runtime in threads; the default executor has only
+        # cpu_count + 4 of them, which queues a burst of /imagine behind a handful of Redis calls.
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=32,
+                                                                            thread_name_prefix="midway-redis"))
         self.store = BotStore(self.aioredis)
         self.backend = Backend(self.settings, self.redis_url)
         self.delivery = Delivery(self, self.backend, self.store, self.consumer_name,
@@ -59,6 +68,12 @@ class MidwayBot(discord.Client):
         setup_commands(self)
         await self.tree.sync()
         self._delivery_task = asyncio.create_task(self.delivery.run(), name="midway-delivery")
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        if interaction.type is discord.InteractionType.component:
+            from bot.buttons import answer_unlisted
+
+            await answer_unlisted(interaction)
 
     async def close(self) -> None:
         if self._delivery_task is not None:

@@ -1,0 +1,74 @@
+"""The Discord side of a benchmark, in one event loop: the playground emulator, and either the real
+Midway bot or a bare discord.py bot that acknowledges /imagine at once (the baseline). Both are the
+unmodified discord.py client pointed at the emulator, started the way tests/bot starts them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import discord
+from discord import app_commands
+
+BOT_TOKEN = "midway-bench-token"
+BOT_READY_TIMEOUT_S = 30.0
+
+
+class BareBot(discord.Client):
+    """The fastest a discord.py bot can acknowledge /imagine: reply at once, touch nothing else."""
+
+    def __init__(self) -> None:
+        super().__init__(intents=discord.Intents.none())
+        self.tree = app_commands.CommandTree(self)
+
+        @self.tree.command(name="imagine", description="Create images from a prompt (bare baseline).")
+        async def imagine(interaction: discord.Interaction, prompt: str) -> None:
+            text = f"**{prompt}** - <@{interaction.user.id}> (Waiting to start)"
+            await interaction.response.send_message(text)
+
+    async def setup_hook(self) -> None:
+        await self.tree.sync()
+
+
+def midway_bot(redis_url: str, catalogue: Path | None = None) -> discord.Client:
+    from bot.app import MidwayBot
+    from engines.catalogue import load_catalogue
+    from midway.settings import Settings
+
+    settings = Settings(redis_url=redis_url, default_engine="tiny", blob_store="redis", heartbeat_s=0.5)
+    return MidwayBot(settings, redis_url, catalogue=load_catalogue(catalogue), consumer_name="bench-bot")
+
+
+@contextlib.asynccontextmanager
+async def playground() -> AsyncIterator:
+    from playground.connect import restore_discord
+    from playground.driver import Playground
+
+    # Discord's own 3 s deadline would turn slow acks into failures; measure them instead (and count
+    # how many would have missed it).
+    async with Playground.start(port=0, bot_token=BOT_TOKEN, ack_deadline_s=60.0) as pg:
+        pg.point_client()
+        try:
+            yield pg
+        finally:
+            restore_discord()
+
+
+@contextlib.asynccontextmanager
+async def running(pg, bot: discord.Client) -> AsyncIterator[discord.Client]:
+    """Log `bot` in to the playground; yields once it is ready and its commands are synced."""
+    task = asyncio.create_task(bot.start(BOT_TOKEN))
+    try:
+        async with asyncio.timeout(BOT_READY_TIMEOUT_S):
+            while not bot.is_ready():
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.02)
+        await pg.wait_until_commands_synced(names=["imagine"])
+        yield bot
+    finally:
+        await bot.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 10)

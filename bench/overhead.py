@@ -1,0 +1,142 @@
+"""Part 1: service overhead. For the same spec and seed, the time from /imagine reaching the emulator
+to the grid message posted, versus the engine call alone in this process. The tiny engine at its
+catalogue size (256², 8 steps, 4 images) computes for about a second on this CPU, so the ratio
+means something. The overhead is split with the timestamps the pieces already record: the driver's
+clock, the job's events, RQ's dequeue time and the worker's own compute time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+
+import redis
+
+from bench.report import PartResult, Row
+from bench.services import ENGINE_THREADS, require, shared_redis, shared_worker
+from bench.stats import ratio
+
+PROMPT = "a lighthouse on a cliff at dusk --seed 1234"
+RESULT_TIMEOUT_S = 120.0
+PHASES = ("ack", "bot submit", "queue wait", "worker pickup", "engine compute", "worker store",
+          "event delivery + upload")
+
+
+async def imagine_once(pg, client: redis.Redis) -> dict[str, float]:
+    """One /imagine from slash command to grid message; the phases in seconds and the job id."""
+    start = time.time()
+    run = await pg.slash("imagine", user="alice", channel="general", options={"prompt": PROMPT})
+    await run.acked(timeout=30)
+    acked = time.time()
+
+    def has_result_buttons(message) -> bool:
+        return any(custom_id.startswith("mw:u:") for custom_id in message.custom_ids)
+
+    grid = await pg.wait_for_message("general", has_result_buttons, timeout=RESULT_TIMEOUT_S, new_only=True)
+    posted = time.time()
+    job_id = next(c for c in grid.custom_ids if c.startswith("mw:u:")).split(":")[2]
+    return {"job_id": job_id, **phases(client, job_id, start, acked, posted)}
+
+
+def phases(client: redis.Redis, job_id: str, start: float, acked: float, posted: float) -> dict[str, float]:
+    from rq.job import Job as RQJob
+    from rq.serializers import JSONSerializer
+
+    from midway.jobs import JobStore
+
+    job = JobStore(client).get(job_id)
+    stamps = event_times(client, job_id)
+    dequeued = RQJob.fetch(job_id, connection=client, serializer=JSONSerializer).started_at.timestamp()
+    computed = stamps["started"] + (job.compute_s or 0.0)
+    return {
+        "ack": acked - start, "bot submit": stamps["queued"] - acked,
+        "queue wait": dequeued - stamps["queued"],
+        "worker pickup": stamps["started"] - dequeued, "engine compute": job.compute_s or 0.0,
+        "worker store": stamps["done"] - computed, "event delivery + upload": posted - stamps["done"],
+        "total": posted - start,
+    }
+
+
+def event_times(client: redis.Redis, job_id: str) -> dict[str, float]:
+    from midway import keys
+    from midway.events import parse_entry
+
+    stamps: dict[str, float] = {}
+    for _, fields in client.xrange(keys.EVENTS_STREAM):
+        event = parse_entry(fields)
+        if event is not None and event.job_id == job_id:
+            stamps.setdefault(event.kind.value, event.at)
+    return stamps
+
+
+async def measure(redis_url: str, repeats: int) -> list[dict[str, float]]:
+    """Service runs interleaved with in-process engine runs of the same spec, so a change in the
+    machine's load (it is shared) hits both sides of each pair alike."""
+    from bench.discord_stack import midway_bot, playground, running
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        async with playground() as pg, running(pg, midway_bot(redis_url)):
+            warm = await imagine_once(pg, client)  # first edits, first upload, first 256² run
+            engine, spec = await asyncio.to_thread(load_engine, client, warm["job_id"])
+            await asyncio.to_thread(engine.run, spec)
+            runs = []
+            for _ in range(repeats):
+                measured = await imagine_once(pg, client)
+                measured["engine alone"] = await asyncio.to_thread(time_engine, engine, spec)
+                runs.append(measured)
+            return runs
+    finally:
+        client.close()
+
+
+def load_engine(client: redis.Redis, job_id: str):
+    """The bot's spec of that job (same seed, size, steps) and the tiny engine, in this process."""
+    import torch
+
+    from engines.registry import get_engine
+    from midway.jobs import JobStore
+
+    # The worker's thread count (bench.services.ENGINE_THREADS), so both sides compute alike.
+    torch.set_num_threads(ENGINE_THREADS)
+    spec = JobStore(client).get(job_id).spec
+    return get_engine(spec.engine or "tiny"), spec
+
+
+def time_engine(engine, spec) -> float:
+    start = time.perf_counter()
+    engine.run(spec)
+    return time.perf_counter() - start
+
+
+def run(quick: bool) -> PartResult:
+    require("bot.app", "playground.driver", "worker.main", "engines.registry")
+    shared_worker()
+    return summarise(asyncio.run(measure(shared_redis().url, repeats=1 if quick else 5)))
+
+
+def summarise(runs: list[dict[str, float]]) -> PartResult:
+    names = (*PHASES, "total", "engine alone")
+    median = {name: statistics.median(run[name] for run in runs) for name in names}
+    alone_s, total_s, compute_s = median["engine alone"], median["total"], median["engine compute"]
+    pair_ratio = statistics.median(run["total"] / run["engine alone"] for run in runs)
+    result = PartResult(name="overhead", details={"runs": runs})
+    result.figures = {
+        "service_overhead_ratio": round(pair_ratio, 3),
+        "service_non_compute_s": round(total_s - compute_s, 3),
+        "service_total_s": round(total_s, 3),
+        "engine_alone_s": round(alone_s, 3),
+    }
+    result.rows += [
+        Row("/imagine -> grid posted (tiny engine, 256², 8 steps, 4 images)", f"{total_s:.3f} s",
+            f"x{pair_ratio:.3f} vs engine alone (median of pairs)"),
+        Row("engine.run alone, in-process, same spec and seed", f"{alone_s:.3f} s", "baseline"),
+        Row("everything but the worker's engine compute", f"{1000 * (total_s - compute_s):.0f} ms",
+            f"x{ratio(total_s, compute_s)} vs the worker's own compute"),
+        *(Row(f"  split: {name}", f"{1000 * median[name]:.0f} ms") for name in PHASES),
+    ]
+    result.notes.append(f"Medians of {len(runs)} runs after a warm-up, each paired with an in-process engine"
+                        " run of the same spec. 'engine compute' is the worker's own timing of engine.run;"
+                        " 'worker store' is encoding the 4 images and the grid and storing them.")
+    return result

@@ -1,0 +1,10 @@
+"""bench/ lives at the repository root; make it importable even where the editable install predates it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))

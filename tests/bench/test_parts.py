@@ -1,0 +1,41 @@
+"""The parts' summaries (pure) and the GPU part's clean skip without CUDA."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import ack_load, fairness, gpu_speed
+from bench.report import PartUnavailable
+
+
+def test_fairness_headline_is_the_worst_light_user_wait_of_the_fair_round() -> None:
+    rounds = {"fair": {"light_waits_s": [0.3, 0.5, 0.4], "round_s": 5.0, "jobs": 23},
+              "fifo": {"light_waits_s": [4.1, 4.3, 4.2], "round_s": 5.1, "jobs": 23}}
+    figures = fairness.summarise(rounds, heavy_jobs=20, light_users=3).figures
+    assert figures["fairness_small_user_wait_s"] == 0.5
+    assert figures["fairness_small_user_wait_fifo_s"] == 4.3
+    assert figures["fairness_wait_ratio_vs_fifo"] == round(0.5 / 4.3, 3)
+
+
+def test_rounds_of_one_mode_are_averaged_per_light_user() -> None:
+    first = {"light_waits_s": [1.0, 2.0], "round_s": 4.0, "jobs": 12}
+    second = {"light_waits_s": [3.0, 2.0], "round_s": 6.0, "jobs": 12}
+    assert fairness.mean_round([first, second]) == {"light_waits_s": [2.0, 2.0], "round_s": 5.0, "jobs": 12}
+
+
+def test_ack_headline_is_p99_at_the_largest_load_against_the_bare_bot() -> None:
+    measured = {"bare": {50: [0.01] * 50, 200: [0.02] * 199 + [0.05]},
+                "midway": {50: [0.02] * 50, 200: [0.04] * 198 + [0.1, 3.5]}}
+    result = ack_load.summarise(measured, [50, 200])
+    assert result.figures["ack_load_n"] == 200
+    # Order statistic 197.01 of 200: between the last 0.04 s and the 0.1 s; one 3.5 s outlier is the max.
+    assert result.figures["ack_p99_ms"] == pytest.approx(1000 * (0.04 + 0.01 * (0.1 - 0.04)), abs=0.01)
+    assert result.figures["ack_max_ms"] == 3500.0
+    assert result.figures["ack_p99_ratio_vs_bare"] > 1
+    assert any("1 of 200 over 3 s" in row.versus for row in result.rows)
+
+
+@pytest.mark.skipif(gpu_speed.cuda_available(), reason="this machine has CUDA: the part runs instead")
+def test_gpu_part_skips_cleanly_without_cuda() -> None:
+    with pytest.raises(PartUnavailable, match="no CUDA"):
+        gpu_speed.run(quick=True)
