@@ -18,9 +18,12 @@ SHIPPED_CATALOGUE = Path(__file__).with_name("catalogue.toml")
 
 KINDS = ("sd", "sdxl", "flux", "unclip", "tiny")
 # The pipeline families a `tiny` entry can build (random weights, real classes).
-TINY_FAMILIES = ("sd", "sdxl", "unclip")
+TINY_FAMILIES = ("sd", "sdxl", "unclip", "flux")
 DTYPES = ("float32", "float16", "bfloat16", "auto")
 DEFAULT_CAPABILITIES = ("imagine", "variation", "upscale", "reroll")
+# Zoom Out and Pan inpaint in latent space: the latent-diffusion families offer them unless told otherwise.
+OUTPAINT_FAMILIES = ("sd", "sdxl", "flux")
+OUTPAINT_CAPABILITIES = ("zoom", "pan")
 
 
 @dataclass(frozen=True)
@@ -154,12 +157,18 @@ def parse_entry(name: str, table: object) -> EngineEntry:
             if not isinstance(table[key], str):
                 raise fail(f"{key} must be a string, got {table[key]!r}")
             values[key] = table[key]
-    values["capabilities"] = _capabilities(table.get("capabilities", list(DEFAULT_CAPABILITIES)), fail)
+    values["capabilities"] = _capabilities(table.get("capabilities", default_capabilities(table)), fail)
     aliases = table.get("aliases", [])
     if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
         raise fail(f"aliases must be a list of strings, got {aliases!r}")
     values["aliases"] = tuple(aliases)
     return _check(EngineEntry(**values), fail)
+
+
+def default_capabilities(table: dict) -> list[str]:
+    family = table.get("family") or table.get("kind")
+    extra = OUTPAINT_CAPABILITIES if family in OUTPAINT_FAMILIES else ()
+    return [*DEFAULT_CAPABILITIES, *extra]
 
 
 def _check(entry: EngineEntry, fail) -> EngineEntry:

@@ -67,6 +67,16 @@ def with_chaos(conditioning: Conditioning, seed: int, index: int, chaos: int) ->
     return perturbed
 
 
+def slerp(start: torch.Tensor, end: torch.Tensor, fraction: float) -> torch.Tensor:
+    """Spherical interpolation of the rows' directions, linear of their norms (DALL·E 2 §3 mixes
+    CLIP embeddings this way: a straight line would pass through short, atypical embeddings)."""
+    start_norm, end_norm = start.norm(dim=-1, keepdim=True), end.norm(dim=-1, keepdim=True)
+    a, b = start / start_norm.clamp_min(1e-8), end / end_norm.clamp_min(1e-8)
+    angle = torch.acos((a * b).sum(-1, keepdim=True).clamp(-1 + 1e-7, 1 - 1e-7))
+    direction = (torch.sin((1 - fraction) * angle) * a + torch.sin(fraction * angle) * b) / torch.sin(angle)
+    return direction * (start_norm + fraction * (end_norm - start_norm))
+
+
 def batch(conditionings: list[Conditioning], prefix: str = "") -> dict[str, torch.Tensor]:
     """Stack per-image conditionings (each batch 1) into pipeline kwargs, optionally `negative_`-prefixed."""
     return {prefix + key: torch.cat([c[key] for c in conditionings]) for key in conditionings[0]}

@@ -32,7 +32,12 @@ from engines.params import (
     variation_strength,
 )
 from engines.tiling import circular_padding
+from engines.tiny import TINY_UPSCALER
 from midway.contract import GenerationSpec, Operation, UpscaleMode
+
+NEEDS_SOURCE = (Operation.variation, Operation.upscale, Operation.zoom, Operation.pan)
+# Outpainting paints the new area from pure noise: the kept area is re-imposed at every step instead.
+OUTPAINT_STRENGTH = 1.0
 
 _OOM_ERRORS: tuple[type[BaseException], ...] = tuple(
     cls for cls in (getattr(torch, "OutOfMemoryError", None), getattr(torch.cuda, "OutOfMemoryError", None)) if cls
@@ -52,6 +57,8 @@ class Plan:
 
 class DiffusionEngine(Engine):
     family: str = ""
+    # What the family's code can do; the catalogue's capabilities say what an engine offers.
+    implemented: frozenset[Operation] = frozenset({Operation.imagine, Operation.variation, Operation.upscale})
 
     def __init__(self, entry: EngineEntry, device: torch.device, dtype: torch.dtype) -> None:
         self.entry = entry
@@ -81,14 +88,14 @@ class DiffusionEngine(Engine):
         if spec.operation not in self.capabilities and operation not in self.capabilities:
             supported = ", ".join(sorted(op.value for op in self.capabilities))
             raise UnsupportedOperation(f"engine {self.name!r} cannot {spec.operation.value} (it can: {supported})")
-        if operation in (Operation.variation, Operation.upscale) and init_image is None:
+        if operation not in self.implemented:
+            raise UnsupportedOperation(f"engine {self.name!r} cannot {operation.value} yet")
+        if operation in NEEDS_SOURCE and init_image is None:
             raise EngineError(f"{operation.value} needs a source image")
         try:
             with torch.inference_mode(), circular_padding(self.denoisers(), spec.tile):
                 if operation == Operation.upscale:
                     return self.upscale(spec, init_image, on_progress, should_cancel)
-                if operation not in (Operation.imagine, Operation.variation):
-                    raise UnsupportedOperation(f"engine {self.name!r} cannot {operation.value} yet")
                 return self.generate(spec, init_image, on_progress, should_cancel, max_batch)
         except _OOM_ERRORS as exc:
             raise EngineOutOfMemory(f"engine {self.name!r} ran out of GPU memory") from exc
@@ -97,7 +104,8 @@ class DiffusionEngine(Engine):
         steps = step_count(spec, self.entry)
         strength = None
         if init_image is not None:
-            strength = variation_strength(spec, self.entry)
+            outpaint = spec.operation in (Operation.zoom, Operation.pan)
+            strength = OUTPAINT_STRENGTH if outpaint else variation_strength(spec, self.entry)
             # img2img runs int(steps * strength) steps; keep at least one (diffusers breaks on zero).
             steps = max(steps, math.ceil(1 / max(strength, 1e-3)))
         executed = steps if strength is None else max(1, min(steps, int(steps * strength)))
@@ -144,8 +152,9 @@ class DiffusionEngine(Engine):
             return [resized]
         if factor == 4 and self.entry.upscaler:
             return [self.upscale_with_pipeline(spec, image, on_progress, should_cancel)]
+        # Still an upscale (not a variation): families tell a creative upscale's img2img from a Vary.
         creative = spec.model_copy(update={
-            "operation": Operation.variation, "n_images": 1, "width": target[0], "height": target[1],
+            "operation": Operation.upscale, "n_images": 1, "width": target[0], "height": target[1],
             "strength": upscale_strength(spec, self.entry), "chaos": 0, "stop": 100,
         })
         result = self.generate(creative, resized, on_progress, should_cancel, max_batch=1)[0]
@@ -160,7 +169,12 @@ class DiffusionEngine(Engine):
 
             from engines.loading import load_pipeline, optimise
 
-            pipe = load_pipeline(StableDiffusionUpscalePipeline, self.entry, self.entry.upscaler, self.dtype)
+            source, kwargs = self.entry.upscaler, {}
+            if source == TINY_UPSCALER:
+                from engines.tiny import ensure_tiny_upscaler
+
+                source, kwargs = str(ensure_tiny_upscaler()), {"local_files_only": True}
+            pipe = load_pipeline(StableDiffusionUpscalePipeline, self.entry, source, self.dtype, **kwargs)
             self._upscaler = optimise(pipe, self.entry, self.device)
             self._upscaler.vae.enable_tiling()  # the decoded 4x image is where memory runs out
         steps = step_count(spec.model_copy(update={"quality": 1.0}), self.entry)

@@ -19,6 +19,7 @@ from engines.stable_diffusion import LatentDiffusionEngine
 from midway.contract import GenerationSpec
 
 TRUE_CFG_SCALE = 4.0
+MAX_SEQUENCE_LENGTH = 512
 
 
 class FluxEngine(LatentDiffusionEngine):
@@ -26,8 +27,10 @@ class FluxEngine(LatentDiffusionEngine):
     _size: tuple[int, int] = (1024, 1024)
 
     def encode(self, text: str) -> cond.Conditioning:
+        # T5's context is padded to max_sequence_length (512 at most); a smaller tokenizer caps it.
+        length = min(MAX_SEQUENCE_LENGTH, self.pipe.tokenizer_2.model_max_length)
         embeds, pooled, _ = self.pipe.encode_prompt(prompt=text, prompt_2=None, device=self.device,
-                                                    num_images_per_prompt=1)
+                                                    num_images_per_prompt=1, max_sequence_length=length)
         return {"prompt_embeds": embeds, "pooled_prompt_embeds": pooled}
 
     def conditioning_kwargs(self, spec: GenerationSpec, indices: list[int], plan: Plan) -> dict[str, Any]:

@@ -9,7 +9,11 @@ The mappings are documented here and nowhere else:
   an engine whose base guidance is 0 (turbo, schnell) stays at 0;
 - `--stop N` runs ceil(steps * N / 100) steps, then decodes the model's denoised estimate;
 - `--chaos C` perturbs each image's text embedding by C/100 * CHAOS_SCALE of its spread, with noise
-  from that image's seed, so the four images drift apart as C grows.
+  from that image's seed, so the four images drift apart as C grows;
+- unCLIP variations (DALL·E 2): the source image's CLIP image embedding is decoded with new seeds;
+  strength s moves image i's embedding along the great circle towards the prompt's prior embedding
+  by s * EMBED_PULL of the arc, then adds noise of s * EMBED_NOISE of its spread (from image i's seed),
+  so subtle (0.35) stays near the source and strong (0.7) drifts further; s = 0 re-decodes the source.
 """
 
 from __future__ import annotations
@@ -24,6 +28,11 @@ SEED_MODULUS = 2**32
 CHAOS_SCALE = 0.6
 # Offset that keeps the chaos generator's stream apart from the latent-noise stream of the same seed.
 CHAOS_STREAM = 0x9E3779B9
+# unCLIP variations: fraction of the arc towards the prompt's embedding, and relative noise, at strength 1.
+EMBED_PULL = 0.5
+EMBED_NOISE = 0.5
+# Keeps the variation-noise stream apart from the latent-noise and chaos streams of the same seed.
+VARIATION_STREAM = 0x85EBCA6B
 
 
 def image_seed(seed: int, index: int) -> int:
@@ -33,6 +42,16 @@ def image_seed(seed: int, index: int) -> int:
 
 def chaos_seed(seed: int, index: int) -> int:
     return (image_seed(seed, index) ^ CHAOS_STREAM) % SEED_MODULUS
+
+
+def variation_seed(seed: int, index: int) -> int:
+    return (image_seed(seed, index) ^ VARIATION_STREAM) % SEED_MODULUS
+
+
+def embedding_drift(strength: float) -> tuple[float, float]:
+    """(arc fraction towards the prompt, relative noise) of an unCLIP variation of this strength."""
+    strength = max(0.0, min(strength, 1.0))
+    return strength * EMBED_PULL, strength * EMBED_NOISE
 
 
 def chaos_amount(chaos: int) -> float:

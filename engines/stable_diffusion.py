@@ -6,25 +6,35 @@ diffusers text-to-image or image-to-image pipeline runs with per-image generator
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
 from PIL import Image
 
 from engines import conditioning as cond
+from engines import outpaint
+from engines.base import EngineError
 from engines.catalogue import EngineEntry
-from engines.diffusion import DiffusionEngine, Plan
+from engines.diffusion import OUTPAINT_STRENGTH, DiffusionEngine, Plan
 from engines.monitor import StepMonitor
-from midway.contract import GenerationSpec
+from midway.contract import GenerationSpec, Operation
+
+
+def accepts(pipe: Any, name: str) -> bool:
+    return name in inspect.signature(pipe.__call__).parameters
 
 
 class LatentDiffusionEngine(DiffusionEngine):
-    """A text-to-image pipeline plus the image-to-image pipeline sharing its modules."""
+    """A text-to-image pipeline plus the image-to-image and inpainting pipelines sharing its modules."""
+
+    implemented = DiffusionEngine.implemented | {Operation.zoom, Operation.pan}
 
     def __init__(self, entry: EngineEntry, pipe: Any, device: torch.device, dtype: torch.dtype) -> None:
         super().__init__(entry, device, dtype)
         self.pipe = pipe
         self._img2img: Any = None
+        self._inpaint: Any = None
 
     @property
     def img2img(self) -> Any:
@@ -35,6 +45,17 @@ class LatentDiffusionEngine(DiffusionEngine):
             self._img2img = AutoPipelineForImage2Image.from_pipe(self.pipe)
             self._img2img.set_progress_bar_config(disable=True)
         return self._img2img
+
+    @property
+    def inpaint(self) -> Any:
+        if self._inpaint is None:
+            from diffusers import AutoPipelineForInpainting
+
+            # A base checkpoint's 4-channel UNet runs in diffusers' legacy mask-blending mode: the kept
+            # area is re-noised from the source and pasted into the latents at every step.
+            self._inpaint = AutoPipelineForInpainting.from_pipe(self.pipe)
+            self._inpaint.set_progress_bar_config(disable=True)
+        return self._inpaint
 
     def denoisers(self) -> list[Any]:
         return [getattr(self.pipe, "unet", None), getattr(self.pipe, "transformer", None), self.pipe.vae]
@@ -66,6 +87,8 @@ class LatentDiffusionEngine(DiffusionEngine):
             num_inference_steps=plan.steps, guidance_scale=plan.guidance, generator=self.generators(spec, indices),
             callback_on_step_end=monitor, callback_on_step_end_tensor_inputs=["latents"], output_type="pil",
         )
+        if spec.operation in (Operation.zoom, Operation.pan):
+            return self.outpaint_chunk(spec, init_image, kwargs, monitor)
         pipe = self.pipe
         if init_image is not None:
             pipe = self.img2img
@@ -73,10 +96,27 @@ class LatentDiffusionEngine(DiffusionEngine):
             if source.size != (spec.width, spec.height):
                 source = source.resize((spec.width, spec.height), Image.Resampling.LANCZOS)
             kwargs.update(image=source, strength=plan.strength)
+            if accepts(pipe, "width"):
+                # Flux's img2img renders at its default 1024 px unless told the size.
+                kwargs.update(width=spec.width, height=spec.height)
         else:
             kwargs.update(width=spec.width, height=spec.height)
         with monitor.attached(pipe):
             return list(pipe(**kwargs).images)
+
+
+    def outpaint_chunk(self, spec: GenerationSpec, source: Image.Image | None, kwargs: dict[str, Any],
+                       monitor: StepMonitor) -> list[Image.Image]:
+        """Zoom out / pan: the source on the larger canvas, its new area inpainted, its pixels kept."""
+        if source is None:
+            raise EngineError(f"{spec.operation.value} needs a source image")
+        plan = outpaint.layout(spec, source.size)
+        canvas, mask = outpaint.canvas_and_mask(source, plan)
+        kwargs.update(image=canvas, mask_image=mask, strength=OUTPAINT_STRENGTH, width=spec.width,
+                      height=spec.height)
+        with monitor.attached(self.inpaint):
+            painted = self.inpaint(**kwargs).images
+        return [outpaint.paste_back(image, source, plan) for image in painted]
 
 
 class StableDiffusionEngine(LatentDiffusionEngine):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from engines.catalogue import EngineEntry
 # Bump when a recipe changes, so stale caches are rebuilt.
 RECIPE_VERSION = 3
 MARKER = "midway-tiny.json"
+# The catalogue value of `upscaler` that selects the tiny x4 upscaler, and its cache folder name.
+TINY_UPSCALER = "tiny-x4-upscaler"
 
 
 def clip_tokenizer() -> Any:
@@ -112,7 +115,13 @@ def build_unclip() -> dict[str, Any]:
     return {"prior": build_prior(clip_tokenizer, _text_config), "decoder": build_decoder()}
 
 
-BUILDERS = {"sd": build_sd, "sdxl": build_sdxl, "unclip": build_unclip}
+def build_flux() -> Any:
+    from engines.tiny_flux import build_flux as build
+
+    return build(clip_tokenizer, _text_config)
+
+
+BUILDERS = {"sd": build_sd, "sdxl": build_sdxl, "unclip": build_unclip, "flux": build_flux}
 
 
 def tiny_dir(entry: EngineEntry, state_dir: Path | None = None) -> Path:
@@ -126,8 +135,20 @@ def tiny_dir(entry: EngineEntry, state_dir: Path | None = None) -> Path:
 
 def ensure_tiny(entry: EngineEntry, state_dir: Path | None = None) -> Path:
     """The cache folder of a tiny engine, built (once) if missing or from an older recipe."""
-    folder = tiny_dir(entry, state_dir)
-    marker = {"family": entry.family, "recipe": RECIPE_VERSION}
+    return _build_once(tiny_dir(entry, state_dir), entry.family, BUILDERS[entry.family])
+
+
+def ensure_tiny_upscaler(state_dir: Path | None = None) -> Path:
+    """The cache folder of the tiny SD x4 upscaler (`upscaler = "tiny"` in the catalogue), shared by
+    every tiny engine that names it."""
+    from engines.tiny_upscaler import build_upscaler
+
+    folder = tiny_dir(EngineEntry(name=TINY_UPSCALER, kind="tiny"), state_dir)
+    return _build_once(folder, "x4-upscaler", lambda: build_upscaler(clip_tokenizer, _text_config))
+
+
+def _build_once(folder: Path, family: str, build: Callable[[], Any]) -> Path:
+    marker = {"family": family, "recipe": RECIPE_VERSION}
     try:
         if json.loads((folder / MARKER).read_text()) == marker:
             return folder
@@ -135,7 +156,7 @@ def ensure_tiny(entry: EngineEntry, state_dir: Path | None = None) -> Path:
         pass
     staging = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
-    built = BUILDERS[entry.family]()
+    built = build()
     if isinstance(built, dict):
         for part, pipe in built.items():
             pipe.save_pretrained(staging / part)

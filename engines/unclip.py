@@ -4,10 +4,16 @@ Latents"): CLIP text embedding -> diffusion prior -> CLIP image embedding -> dif
 Served by diffusers' Kandinsky 2.2 prior + decoder (Karlo's UnCLIPPipeline is deprecated in diffusers
 0.42). `::` weights mix the image embeddings of each part (the prior's output), `--no` texts become
 the negative image embedding, and `--chaos` perturbs each image's embedding.
+
+Variations follow the paper (§3.1, fig. 3): the source image goes through the prior's CLIP image
+encoder, and that embedding is decoded again with new seeds (image i from (seed, i)). Strength moves
+each image's embedding towards the prompt's prior embedding and adds noise to it (`embedding_drift` in
+engines/params.py documents the mapping). A creative upscale keeps img2img: it must keep the layout.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -17,7 +23,8 @@ from engines import conditioning as cond
 from engines.catalogue import EngineEntry
 from engines.diffusion import DiffusionEngine, Plan
 from engines.monitor import StepMonitor, StopEarly
-from midway.contract import GenerationSpec
+from engines.params import embedding_drift, stop_steps, variation_seed
+from midway.contract import GenerationSpec, Operation
 
 PRIOR_GUIDANCE = 4.0
 
@@ -46,6 +53,32 @@ class UnclipEngine(DiffusionEngine):
 
     def prelude_steps(self, plan: Plan) -> int:
         return self.entry.prior_steps
+
+    def plan(self, spec: GenerationSpec, init_image: Image.Image | None) -> Plan:
+        plan = super().plan(spec, init_image)
+        if spec.operation != Operation.variation:
+            return plan
+        # An embedding variation decodes from pure noise: every step runs, as in text-to-image.
+        steps = super().plan(spec, None).steps
+        return replace(plan, steps=steps, executed=steps, stop_after=stop_steps(steps, spec.stop))
+
+    def source_embedding(self, image: Image.Image) -> torch.Tensor:
+        """(1, D): the CLIP image embedding of the source, from the prior pipeline's image encoder."""
+        encoder = self.prior.image_encoder
+        pixels = self.prior.image_processor(image.convert("RGB"), return_tensors="pt").pixel_values
+        return encoder(pixels.to(self.device, encoder.dtype)).image_embeds
+
+    def varied_embeddings(self, spec: GenerationSpec, indices: list[int], source: torch.Tensor,
+                          prompted: torch.Tensor, strength: float) -> torch.Tensor:
+        """Each image's embedding: the source's, pulled towards the prompt's and noised by `strength`."""
+        pull, noise = embedding_drift(strength)
+        moved = cond.slerp(source.expand_as(prompted).float(), prompted.float(), pull)
+        rows = []
+        for row, index in zip(moved, indices, strict=True):
+            generator = torch.Generator("cpu").manual_seed(variation_seed(spec.seed, index))
+            jitter = torch.randn(row.shape, generator=generator) * row.std().cpu() * noise
+            rows.append(row + jitter.to(row.device))
+        return torch.stack(rows).to(prompted.dtype)
 
     def prior_embeds(self, texts: list[str], spec: GenerationSpec, indices: list[int],
                      monitor: StepMonitor) -> torch.Tensor:
@@ -89,7 +122,11 @@ class UnclipEngine(DiffusionEngine):
             callback_on_step_end=monitor, callback_on_step_end_tensor_inputs=["latents"],
         )
         pipe = self.decoder
-        if init_image is not None:
+        if init_image is not None and spec.operation == Operation.variation:
+            source = self.source_embedding(init_image)
+            kwargs["image_embeds"] = self.varied_embeddings(spec, indices, source, kwargs["image_embeds"],
+                                                            plan.strength or 0.0)
+        elif init_image is not None:
             pipe = self.img2img
             kwargs.update(image=[init_image.convert("RGB")] * len(indices), strength=plan.strength)
         try:

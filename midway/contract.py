@@ -57,6 +57,14 @@ class UpscaleMode(StrEnum):
     creative = "creative"
 
 
+class PanDirection(StrEnum):
+    # Midjourney's ⬅️ ➡️ ⬆️ ⬇️: the side of the image the canvas grows on.
+    left = "left"
+    right = "right"
+    up = "up"
+    down = "down"
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False, use_enum_values=False)
 
@@ -98,6 +106,10 @@ class GenerationSpec(_Model):
     strength: float | None = Field(default=None, ge=0, le=1)
     upscale_factor: int | None = None
     upscale_mode: UpscaleMode | None = None
+    # Outpainting (engines/outpaint.py): `zoom` shrinks the source into the middle of the canvas by this
+    # factor (Zoom Out 2x / 1.5x); `pan` grows the canvas on one side. width/height are the new canvas.
+    zoom: float | None = Field(default=None, ge=1.0, le=2.0)
+    pan: PanDirection | None = None
 
 
 class Requester(_Model):

@@ -3,6 +3,8 @@
     midway generate --engine tiny --seed 7 -o fox.png "a red fox --ar 3:2"
     midway generate --op variation --image fox.png --strength 0.35 -o vary.png "a red fox"
     midway generate --op upscale --image cell.png --factor 2 -o big.png "a red fox"
+    midway generate --op zoom --zoom 1.5 --image cell.png -o wider.png "a red fox in a forest"
+    midway generate --op pan --pan left --image cell.png -o panned.png "a red fox"
 
 Imagine and variation write the 2x2 grid; upscale writes the single image. Exit 2 with a clear
 message for a bad prompt, an unknown engine or a missing file.
@@ -15,9 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-from midway.contract import GenerationSpec, Operation, UpscaleMode
+from midway.contract import GenerationSpec, Operation, PanDirection, UpscaleMode
 
-OPERATIONS = ("imagine", "variation", "upscale")
+OPERATIONS = ("imagine", "variation", "upscale", "zoom", "pan")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strength", type=float, help="img2img strength for variation (0-1)")
     parser.add_argument("--factor", type=int, choices=(2, 4), default=2, help="upscale factor")
     parser.add_argument("--mode", choices=[m.value for m in UpscaleMode], default="subtle", help="upscale mode")
+    parser.add_argument("--zoom", type=float, default=2.0, help="zoom-out factor, 1.0-2.0")
+    parser.add_argument("--pan", choices=[d.value for d in PanDirection], default="right", help="pan direction")
     parser.add_argument("--max-batch", type=int, help="images per model call (results do not change)")
     parser.add_argument("-o", "--output", type=Path, required=True, help="where to write the PNG")
 
@@ -50,6 +54,8 @@ def _generate(args: argparse.Namespace) -> int:
     catalogue = load_catalogue()
     spec = _spec(args, catalogue)
     source = _load_image(args.image) if args.op != "imagine" else None
+    if args.op in ("zoom", "pan"):
+        spec = _outpaint_spec(args, spec, source, catalogue.get(spec.engine).size_multiple)
     _quiet_libraries()
     from engines.registry import get_engine
     from midway.imaging import compose_grid
@@ -92,11 +98,20 @@ def _spec(args: argparse.Namespace, catalogue) -> GenerationSpec:
     return spec.model_copy(update=update)
 
 
+def _outpaint_spec(args: argparse.Namespace, spec: GenerationSpec, source, multiple: int) -> GenerationSpec:
+    """Zoom and pan start from the source's own size (rounded to the engine's multiple)."""
+    from engines.outpaint import pan_spec, zoom_spec
+
+    width, height = (max(multiple, round(side / multiple) * multiple) for side in source.size)
+    spec = spec.model_copy(update={"width": width, "height": height})
+    return zoom_spec(spec, args.zoom) if args.op == "zoom" else pan_spec(spec, args.pan, multiple)
+
+
 def _load_image(path: Path | None):
     from midway.imaging import image_from_bytes
 
     if path is None:
-        raise ValueError("--image is required for variation and upscale")
+        raise ValueError("--image is required for variation, upscale, zoom and pan")
     if not path.is_file():
         raise ValueError(f"image not found: {path}")
     return image_from_bytes(path.read_bytes()).convert("RGB")

@@ -50,3 +50,10 @@ def small_spec(**update) -> GenerationSpec:
     fields = dict(prompt="a red fox in the snow", width=64, height=64, seed=1234, steps=3)
     fields.update(update)
     return GenerationSpec(**fields)
+
+
+@pytest.fixture(scope="session")
+def tiny_flux(state_dir, catalogue):
+    from engines.registry import get_engine
+
+    return get_engine("tiny-flux", catalogue)

@@ -31,6 +31,7 @@ def test_shipped_catalogue_has_every_kind_and_the_tiny_engines():
     assert Operation.variation in tiny.capabilities
     assert (tiny.variation_strength_subtle, tiny.variation_strength_strong) == (0.35, 0.7)
     assert catalogue.get("tiny-unclip").family == "unclip"
+    assert (catalogue.get("tiny-flux").family, catalogue.get("tiny-flux").size_multiple) == ("flux", 16)
 
 
 def test_aliases_resolve_midjourney_versions_to_engines():
@@ -58,7 +59,7 @@ def test_unknown_engine_names_it_and_lists_the_known_ones():
         ('kind = "sd"\nmodel = "x"\nsteps = -3', "steps must be a positive integer"),
         ('kind = "sd"\nmodel = "x"\ncapabilities = ["dream"]', "capabilities"),
         ('kind = "sd"\nmodel = "x"\nspeed = 3', "unknown keys ['speed']"),
-        ('kind = "tiny"\nfamily = "flux"', "a tiny engine needs family"),
+        ('kind = "tiny"\nfamily = "gan"', "a tiny engine needs family"),
         ('kind = "unclip"\nmodel = "x"', "needs prior"),
         ('kind = "sd"\nmodel = "x"\nbase_width = 500', "not a multiple of 64"),
     ],

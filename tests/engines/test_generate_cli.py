@@ -38,3 +38,15 @@ def test_generate_errors_exit_2_with_a_clear_message(state_dir, tmp_path):
     result = run_generate(state_dir, "--op", "variation", "--image", str(tmp_path / "missing.png"),
                           "-o", str(tmp_path / "x.png"), "a fox")
     assert result.returncode == 2 and "image not found" in result.stderr
+
+
+def test_generate_pans_a_source_image(state_dir, tiny, tmp_path):
+    cell = tmp_path / "cell.png"
+    Image.new("RGB", (96, 64), (200, 40, 40)).save(cell)
+    panned = tmp_path / "pan.png"
+    result = run_generate(state_dir, "--op", "pan", "--pan", "up", "--image", str(cell), "-o", str(panned), "a red fox")
+    assert result.returncode == 0, result.stderr
+    assert "engine tiny  pan  192x192" in result.stdout
+    # Four 96x96 images (64 px grown by half upwards), as a 2x2 grid; the source kept at the bottom.
+    assert Image.open(panned).size == (192, 192)
+    assert Image.open(panned).getpixel((48, 80)) == (200, 40, 40)

@@ -43,3 +43,38 @@ def test_variation_and_stop_and_cancel(tiny_unclip):
     assert len(stopped) == 4 and stopped[0].size == (64, 64)
     with pytest.raises(GenerationCancelled):
         tiny_unclip.run(small_spec(), should_cancel=lambda: True)
+
+
+def mse(a: list[Image.Image], b: list[Image.Image]) -> float:
+    return float(((pixels(a) - pixels(b)) ** 2).mean())
+
+
+def test_variation_decodes_the_source_clip_image_embedding_with_new_seeds(tiny_unclip, catalogue):
+    entry = catalogue.get("tiny-unclip")
+    source, other = tiny_unclip.run(small_spec(n_images=2))
+
+    def vary(image: Image.Image, strength: float) -> list[Image.Image]:
+        return tiny_unclip.run(small_spec(operation=Operation.variation, strength=strength, seed=7), init_image=image)
+
+    # Strength 0 decodes the source's own CLIP image embedding: what this random decoder "reproduces"
+    # of the source (trained weights would give a look-alike; random ones give a fixed picture of it).
+    reproduced = vary(source, 0.0)
+    assert mse(reproduced, vary(other, 0.0)) > 100  # the embedding really comes from the image
+    subtle, strong = vary(source, entry.variation_strength_subtle), vary(source, entry.variation_strength_strong)
+    assert len(subtle) == len(strong) == 4
+    assert min(mse([a], [b]) for a, b in zip(subtle, reproduced, strict=True)) > 1  # both really vary
+    assert mse(subtle, reproduced) < 0.85 * mse(strong, reproduced)
+    assert np.array_equal(pixels(subtle), pixels(vary(source, entry.variation_strength_subtle)))
+
+
+def test_slerp_keeps_the_ends_and_interpolates_norms():
+    import torch
+
+    from engines.conditioning import slerp
+
+    start, end = torch.tensor([[3.0, 0.0]]), torch.tensor([[0.0, 5.0]])
+    assert torch.allclose(slerp(start, end, 0.0), start, atol=1e-5)
+    assert torch.allclose(slerp(start, end, 1.0), end, atol=1e-5)
+    middle = slerp(start, end, 0.5)
+    # Halfway along the arc (45 degrees), with the mean of the two lengths.
+    assert torch.allclose(middle.norm(), torch.tensor(4.0)) and torch.allclose(middle[0, 0], middle[0, 1])

@@ -17,6 +17,7 @@ from midway.contract import (
     Lane,
     MessageRef,
     Operation,
+    PanDirection,
     Requester,
     UpscaleMode,
 )
@@ -52,6 +53,8 @@ def full_spec() -> GenerationSpec:
         strength=0.35,
         upscale_factor=4,
         upscale_mode=UpscaleMode.creative,
+        zoom=1.5,
+        pan=PanDirection.left,
     )
 
 

@@ -1,0 +1,66 @@
+"""The FLUX engine on a tiny random-weight FluxPipeline (CLIP + in-memory T5 tokenizer and encoder,
+rectified-flow transformer, 16-channel VAE), built once and loaded through `from_pretrained`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engines.base import GenerationCancelled
+from engines.params import image_seed
+from engines.tiny_flux import t5_tokenizer
+from midway.contract import Operation
+
+from .conftest import small_spec
+
+
+def pixels(images: list[Image.Image]) -> np.ndarray:
+    return np.stack([np.asarray(image, dtype=np.float64) for image in images])
+
+
+def test_the_t5_tokenizer_survives_save_and_load(tmp_path):
+    from transformers import AutoTokenizer
+
+    tokenizer = t5_tokenizer()
+    tokenizer.save_pretrained(tmp_path)
+    again = AutoTokenizer.from_pretrained(tmp_path, local_files_only=True)
+    ids = tokenizer("a red fox, 3 times!").input_ids
+    assert again("a red fox, 3 times!").input_ids == ids
+    assert ids[-1] == tokenizer.eos_token_id and tokenizer.unk_token_id not in ids
+    assert again.decode(ids, skip_special_tokens=True) == "a red fox, 3 times!"
+
+
+def test_imagine_gives_four_distinct_images_with_previews(tiny_flux):
+    seen = []
+    images = tiny_flux.run(small_spec(width=96, height=64), on_progress=lambda s, t, p: seen.append((s, t, p)))
+    assert [image.size for image in images] == [(96, 64)] * 4
+    assert pixels(images).std() > 1
+    assert np.abs(pixels(images[:1]) - pixels(images[1:2])).mean() > 1
+    assert [(s, t) for s, t, _ in seen] == [(1, 3), (2, 3), (3, 3)]
+    # Packed 2x2-patch latents are unpacked for the preview: a 2x2 grid of 12x8 latent images.
+    assert all(isinstance(p, Image.Image) and p.size == (24, 16) for _, _, p in seen)
+
+
+def test_same_seed_same_pixels_and_image_i_alone(tiny_flux):
+    first, second = tiny_flux.run(small_spec()), tiny_flux.run(small_spec())
+    assert np.array_equal(pixels(first), pixels(second))
+    alone = tiny_flux.run(small_spec(seed=image_seed(1234, 2), n_images=1))
+    assert np.abs(pixels(alone) - pixels(first[2:3])).max() <= 2
+    negative = tiny_flux.run(small_spec(n_images=1, negative_prompt="blurry"))  # true CFG path
+    assert np.abs(pixels(negative) - pixels(first[:1])).mean() > 1
+    seen = []
+    stopped = tiny_flux.run(small_spec(steps=4, stop=50), on_progress=lambda s, t, p: seen.append(s))
+    # --stop 50: the second step ends the job (reported as 100%) and decodes the denoised estimate.
+    assert seen == [1, 4] and len(stopped) == 4
+
+
+def test_cancel_and_variation(tiny_flux):
+    seen = []
+    with pytest.raises(GenerationCancelled):
+        tiny_flux.run(small_spec(steps=4), on_progress=lambda s, t, p: seen.append(s),
+                      should_cancel=lambda: len(seen) >= 1)
+    assert seen == [1]
+    source = tiny_flux.run(small_spec(n_images=1))[0]
+    varied = tiny_flux.run(small_spec(operation=Operation.variation, strength=0.5, steps=4), init_image=source)
+    assert [image.size for image in varied] == [(64, 64)] * 4
