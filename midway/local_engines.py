@@ -12,6 +12,9 @@ from pathlib import Path
 
 from engines.catalogue import Catalogue, EngineEntry
 
+# Random-weight engines that need no download: one latent-diffusion, one DALL·E 2-style unCLIP.
+OFFLINE_ENGINES = ["tiny", "tiny-unclip"]
+
 
 def has_cuda_gpu() -> bool:
     if shutil.which("nvidia-smi") is None:
@@ -48,9 +51,9 @@ def runnable(entry: EngineEntry) -> bool:
 
 
 def default_engines(catalogue: Catalogue, *, gpu: bool | None = None) -> list[str]:
-    """Real engines whose weights are here when a GPU is present; otherwise the offline `tiny`."""
+    """Real engines whose weights are here when a GPU is present; otherwise the offline ones."""
     if gpu if gpu is not None else has_cuda_gpu():
         real = [entry.name for entry in catalogue if not entry.is_tiny and runnable(entry)]
         if real:
             return real
-    return ["tiny"]
+    return [name for name in OFFLINE_ENGINES if name in catalogue]

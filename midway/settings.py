@@ -34,7 +34,8 @@ class Settings(BaseSettings):
 
     # Engines: the catalogue file and the engines a worker serves by default.
     catalogue: Path | None = None
-    engines: str = "tiny"
+    # The offline engines: the latent-diffusion `tiny` and the DALL·E 2-style `tiny-unclip`.
+    engines: str = "tiny,tiny-unclip"
     default_engine: str = "tiny"
 
     # Prompt grammar caps.

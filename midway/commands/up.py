@@ -70,11 +70,12 @@ def _engines_for_this_machine(settings: Settings) -> str:
     if "engines" in settings.model_fields_set:
         return settings.engines
     from engines.catalogue import load_catalogue
-    from midway.local_engines import default_engines, has_cuda_gpu
+    from midway.local_engines import OFFLINE_ENGINES, default_engines, has_cuda_gpu
 
-    engines = default_engines(load_catalogue())
-    if engines == ["tiny"] and has_cuda_gpu():
-        log("GPU found but no catalogue engine has its weights here; using the offline `tiny` engine "
+    catalogue = load_catalogue()
+    engines = default_engines(catalogue)
+    if engines == [name for name in OFFLINE_ENGINES if name in catalogue] and has_cuda_gpu():
+        log("GPU found but no catalogue engine has its weights here; using the offline engines "
             "(download weights into HF_HOME or set MIDWAY_ENGINES)")
     return ",".join(engines)
 

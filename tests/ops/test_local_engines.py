@@ -27,7 +27,14 @@ def test_without_gpu_it_is_the_offline_tiny_engine(tmp_path):
     assert default_engines(_catalogue(tmp_path), gpu=False) == ["tiny"]
 
 
+def test_the_shipped_catalogue_offers_both_offline_families():
+    from engines.catalogue import load_catalogue
+
+    assert default_engines(load_catalogue(), gpu=False) == ["tiny", "tiny-unclip"]
+
+
 def test_gpu_without_any_weights_falls_back_to_tiny(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    catalogue = Catalogue({"hub": EngineEntry(name="hub", kind="sdxl", model="someone/not-in-this-cache")})
+    catalogue = Catalogue({"hub": EngineEntry(name="hub", kind="sdxl", model="someone/not-in-this-cache"),
+                           "tiny": EngineEntry(name="tiny", kind="tiny", family="sd")})
     assert default_engines(catalogue, gpu=True) == ["tiny"]
