@@ -10,6 +10,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from engines.base import CatalogueError, EngineNotFound
 from midway.contract import Operation
@@ -140,7 +141,8 @@ def parse_entry(name: str, table: object) -> EngineEntry:
     kind = table.get("kind")
     if kind not in KINDS:
         raise fail(f"kind must be one of {list(KINDS)}, got {kind!r}")
-    values: dict[str, object] = {"name": name, "kind": kind}
+    # Any: every value below is checked against its field's type before it goes in.
+    values: dict[str, Any] = {"name": name, "kind": kind}
     for key in _INT_FIELDS:
         if key in table:
             values[key] = _positive_int(table[key], key, fail)
