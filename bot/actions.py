@@ -14,7 +14,7 @@ import discord
 
 from bot import messages
 from bot.custom_ids import Action, ButtonRef
-from bot.derive import DeriveError, derive
+from bot.derive import DeriveError, capabilities_of, derive
 from bot.guards import check_request, is_channel_admin
 from bot.jobflow import ephemeral, message_ref, post_job, requester_of
 from bot.remix import REMIXABLE, RemixModal
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from bot.app import MidwayBot
 
 STALE = "**Unknown job**\nThat job no longer exists (or never did) on this server."
+NOT_ON_MESSAGE = "**Unknown button**\nThat button is not on this message; nothing was done."
 
 
 async def handle_button(interaction: discord.Interaction, ref: ButtonRef) -> None:
@@ -37,7 +38,7 @@ async def handle_button(interaction: discord.Interaction, ref: ButtonRef) -> Non
         await run_batch(bot, interaction, ref.job_id, ref.action is Action.confirm)
         return
     parent = await bot.backend.get(ref.job_id)
-    if parent is None or parent.requester.guild_id != (str(interaction.guild_id) if interaction.guild_id else None):
+    if parent is None or not _in_guild(parent, interaction):
         await ephemeral(interaction, STALE)
         return
     if ref.action is Action.cancel:
@@ -47,6 +48,32 @@ async def handle_button(interaction: discord.Interaction, ref: ButtonRef) -> Non
         await interaction.response.send_modal(RemixModal(ref, parent))
         return
     await run_action(bot, interaction, parent, ref)
+
+
+def _in_guild(job: Job | None, interaction: discord.Interaction) -> bool:
+    """A job is only ever acted on from the server it was made in (custom_ids can be forged)."""
+    guild_id = str(interaction.guild_id) if interaction.guild_id else None
+    return job is not None and job.requester.guild_id == guild_id
+
+
+async def refuse_unlisted(interaction: discord.Interaction, custom_id: str) -> None:
+    """Explain, ephemerally, why a forged click (its custom_id is not on the message) does nothing:
+    malformed, an unknown job, a job of another server (said the same way, so a forger cannot probe
+    other servers' job ids), or a real job whose button is elsewhere. Nothing is ever queued."""
+    from bot.buttons import UNKNOWN_BUTTON
+    from bot.custom_ids import CustomIdError, decode
+
+    bot: MidwayBot = interaction.client  # type: ignore[assignment]
+    try:
+        ref = decode(custom_id)
+    except CustomIdError:
+        await ephemeral(interaction, UNKNOWN_BUTTON)
+        return
+    if ref.action in (Action.confirm, Action.decline):
+        await ephemeral(interaction, NOT_ON_MESSAGE)
+        return
+    known = _in_guild(await bot.backend.get(ref.job_id), interaction)
+    await ephemeral(interaction, NOT_ON_MESSAGE if known else STALE)
 
 
 async def run_action(bot: MidwayBot, interaction: discord.Interaction, parent: Job, ref: ButtonRef,
@@ -84,7 +111,7 @@ async def mark_pressed(bot: MidwayBot, interaction: discord.Interaction, parent:
     """Acknowledge the press by re-rendering the message's buttons with this one blue."""
     await bot.store.mark_used(parent.id, ref.custom_id)
     used = await bot.store.used(parent.id)
-    view = build_view(messages.result_buttons(parent, used))
+    view = build_view(messages.result_buttons(parent, used, capabilities_of(bot.catalogue, parent)))
     if interaction.response.is_done():
         if interaction.message is not None:
             await interaction.followup.edit_message(interaction.message.id, view=view)

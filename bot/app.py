@@ -82,5 +82,6 @@ class MidwayBot(discord.Client):
             await asyncio.gather(self._delivery_task, return_exceptions=True)
         await super().close()
         if hasattr(self, "aioredis"):
+            await self.backend.drain()
             await self.aioredis.aclose()
             self.backend.close()

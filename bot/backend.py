@@ -27,6 +27,7 @@ class Backend:
         self.settings = settings
         self.jobs = JobStore(self.redis, settings)
         self.blobs = blob_store(settings, self.redis)
+        self._submitting: set[asyncio.Future] = set()
 
     async def _run(self, function, *args, **kwargs):
         return await asyncio.to_thread(partial(function, *args, **kwargs))
@@ -38,9 +39,26 @@ class Backend:
         await self._run(self.jobs.save, job)
 
     async def submit(self, job: Job) -> Job:
-        """Enqueue, and remember the job under its user for the per-user caps and /info."""
-        await self._run(self.redis.sadd, keys.user_jobs_key(job.requester.user_id), job.id)
-        return await self._run(self.jobs.submit, job)
+        """Enqueue, and remember the job under its user for the per-user caps, /info and /cancel."""
+        # Shielded and tracked: a bot shutting down waits for it (drain) instead of losing a job whose
+        # "(Waiting to start)" message is already posted.
+        future = asyncio.ensure_future(self._run(self._submit, job))
+        self._submitting.add(future)
+        future.add_done_callback(self._submitting.discard)
+        return await asyncio.shield(future)
+
+    async def drain(self, timeout_s: float = 10.0) -> None:
+        """Wait for submissions in flight (called before close())."""
+        if self._submitting:
+            await asyncio.wait(list(self._submitting), timeout=timeout_s)
+
+    def _submit(self, job: Job) -> Job:
+        # One thread call, so a bot shutting down cannot stop it half-way. The record goes first:
+        # unfinished() drops set members without one (expired jobs), and a concurrent command of the
+        # same user must not drop this job while it is being submitted.
+        self.jobs.save(job)
+        self.redis.sadd(keys.user_jobs_key(job.requester.user_id), job.id)
+        return self.jobs.submit(job)
 
     async def cancel(self, job_id: str) -> Job | None:
         return await self._run(self.jobs.cancel, job_id)

@@ -14,6 +14,9 @@ from bot import custom_ids
 from bot.jobflow import ephemeral
 from bot.settings_panel import PANEL_TEMPLATE, apply_panel_click
 
+UNKNOWN_BUTTON = ("**Unknown button**\nThis button was not made by this bot, or is from a version that no "
+                  "longer exists. Use `/show <job id>` to get fresh buttons.")
+
 
 class JobButton(discord.ui.DynamicItem[discord.ui.Button], template=custom_ids.TEMPLATE):
     def __init__(self, custom_id: str) -> None:
@@ -31,9 +34,7 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button], template=custom_ids.T
         try:
             ref = custom_ids.decode(self.raw_id)
         except custom_ids.CustomIdError:
-            await ephemeral(interaction, "**Unknown button**\nThis button was not made by this bot, or is "
-                                         "from a version that no longer exists. Use `/show <job id>` to get "
-                                         "fresh buttons.")
+            await ephemeral(interaction, UNKNOWN_BUTTON)
             return
         await handle_button(interaction, ref)
 
@@ -53,3 +54,27 @@ class PanelButton(discord.ui.DynamicItem[discord.ui.Button], template=PANEL_TEMP
 
 
 DYNAMIC_ITEMS = (JobButton, PanelButton)
+
+
+def listed_custom_ids(message: discord.Message | None) -> set[str]:
+    """The custom_ids a message really shows (Discord's own client can only send these)."""
+    if message is None:
+        return set()
+    found = set()
+    for row in message.components:
+        for child in getattr(row, "children", [row]):
+            if custom_id := getattr(child, "custom_id", None):
+                found.add(custom_id)
+    return found
+
+
+async def answer_unlisted(interaction: discord.Interaction) -> None:
+    """A click whose custom_id is not on its message: a modified client, since Discord delivers any
+    custom_id. discord.py dispatches DynamicItems only for listed ids, so without this the user would
+    see "This interaction failed"; we answer ephemerally and never act on it."""
+    from bot.actions import refuse_unlisted
+
+    custom_id = str((interaction.data or {}).get("custom_id", ""))
+    if custom_id in listed_custom_ids(interaction.message):
+        return
+    await refuse_unlisted(interaction, custom_id)

@@ -26,6 +26,12 @@ class Action(StrEnum):
     vary_strong = "vx"  # single image: Vary (Strong)
     upscale_2x = "u2"
     upscale_4x = "u4"
+    zoom_2x = "z2"  # single image: Zoom Out 2x (outpainting)
+    zoom_15x = "z15"  # single image: Zoom Out 1.5x
+    pan_left = "pl"  # single image: ⬅️ ➡️ ⬆️ ⬇️ (outpainting one side)
+    pan_right = "pr"
+    pan_up = "pu"
+    pan_down = "pd"
     cancel = "x"  # cancel a queued or running job
     confirm = "ok"  # run a permutation / --repeat batch awaiting confirmation
     decline = "no"  # drop that batch
@@ -33,7 +39,8 @@ class Action(StrEnum):
 
 # Actions that point at one image of a job; the rest point at the whole job.
 INDEXED = frozenset({Action.upscale, Action.variation, Action.vary_subtle, Action.vary_strong,
-                     Action.upscale_2x, Action.upscale_4x})
+                     Action.upscale_2x, Action.upscale_4x, Action.zoom_2x, Action.zoom_15x, Action.pan_left,
+                     Action.pan_right, Action.pan_up, Action.pan_down})
 
 # Job ids are uuid4 strings; batch ids (confirm/decline) are the same shape.
 _ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"

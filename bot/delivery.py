@@ -21,9 +21,10 @@ import discord
 
 from bot import messages, render
 from bot.backend import Backend
+from bot.derive import capabilities_of
 from bot.store import BotStore
 from bot.views import build_view
-from midway.contract import Event, EventKind, Job, JobStatus
+from midway.contract import Event, EventKind, Job, JobStatus, Operation
 from midway.events import TERMINAL_KINDS
 
 log = logging.getLogger(__name__)
@@ -229,6 +230,10 @@ class Delivery:
         if event.kind is not EventKind.done:
             await self.store.mark_delivered(job.id, "")
 
+    def capabilities(self, job: Job) -> frozenset[Operation]:
+        catalogue = getattr(self.client, "catalogue", None)
+        return capabilities_of(catalogue, job) if catalogue is not None else frozenset()
+
     async def post_result(self, job: Job, reply_to: int | None = None) -> discord.Message:
         """Post a finished job as a new channel message (never through the 15-minute interaction token)."""
         assert job.message is not None
@@ -239,7 +244,7 @@ class Delivery:
         files = [render.as_file(job, *image)] if image else []
         if image is None:
             content += "\n-# The images have expired; use 🔄 to make them again."
-        view = build_view(messages.result_buttons(job, await self.store.used(job.id)))
+        view = build_view(messages.result_buttons(job, await self.store.used(job.id), self.capabilities(job)))
         reference_id = reply_to or (int(job.message.message_id) if job.message.message_id else None)
         reference = None
         if reference_id is not None:

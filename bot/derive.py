@@ -1,14 +1,16 @@
 """A button press on a finished job -> the job it asks for (pure).
 
 U<i> separates image i (no new pixels, Midjourney V5+), V<i> / Vary run an img2img variation of
-image i, Upscale (2x/4x) runs the engine's upscaler on it, 🔄 re-runs the prompt with a new seed.
+image i, Upscale (2x/4x) runs the engine's upscaler on it, Zoom Out / Pan outpaint it
+(bot/outpaint.py), 🔄 re-runs the prompt with a new seed (or the variation, zoom or pan).
 """
 
 from __future__ import annotations
 
 from bot.custom_ids import Action
+from bot.outpaint import OUTPAINT_ACTIONS, OUTPAINT_OPERATIONS, OutpaintError, outpaint_spec
 from bot.store import VariationMode
-from engines.catalogue import EngineEntry
+from engines.catalogue import Catalogue, EngineEntry
 from midway.contract import GenerationSpec, Job, JobStatus, Lane, Operation, Requester, UpscaleMode
 
 
@@ -18,6 +20,8 @@ class DeriveError(ValueError):
 
 _VARIATION_MODE = {Action.vary_subtle: VariationMode.low, Action.vary_strong: VariationMode.high}
 _UPSCALE_FACTOR = {Action.upscale_2x: 2, Action.upscale_4x: 4}
+# Rerolling these keeps their source images and operation (a new seed for the same zoom, pan, variation, blend).
+_REROLL_IN_PLACE = OUTPAINT_OPERATIONS | {Operation.variation, Operation.blend}
 
 
 def variation_label(mode: VariationMode, remix: bool = False) -> str:
@@ -43,6 +47,10 @@ def derive(parent: Job, action: Action, index: int | None, clicker: Requester, *
         spec.negative_prompt, spec.weights = remix.negative_prompt, remix.weights
     job = Job(spec=spec, requester=clicker, parent_job_id=parent.id, parent_index=index, lane=lane)
     spec.lane = lane
+    if action is Action.reroll:
+        return reroll(job, parent, seed)
+    if action not in OUTPAINT_ACTIONS:
+        spec.zoom = spec.pan = None
     if action is Action.upscale:
         # Separating one image: done at once, the job exists so its own buttons and /show work.
         image = source_image(parent, index or 1)
@@ -50,17 +58,14 @@ def derive(parent: Job, action: Action, index: int | None, clicker: Requester, *
         spec.init_image = image
         job.outputs, job.status, job.label = [image], JobStatus.done, None
         return job
-    if action is Action.reroll:
-        spec.seed = seed
-        if spec.operation is not Operation.variation:
-            spec.operation, spec.init_image, spec.strength = Operation.reroll, None, None
-            spec.upscale_factor = spec.upscale_mode = None
-            job.label = None
-        else:
-            job.label = parent.label
-        spec.n_images = 4
-        return job
     image = source_image(parent, index or 1)
+    if action in OUTPAINT_ACTIONS:
+        try:
+            job.spec, job.label = outpaint_spec(spec, action, entry, image, seed)
+        except OutpaintError as error:
+            raise DeriveError(str(error)) from None
+        job.spec.lane = lane
+        return job
     if action in _UPSCALE_FACTOR:
         factor = _UPSCALE_FACTOR[action]
         spec.operation, spec.n_images, spec.init_image, spec.seed = Operation.upscale, 1, image, seed
@@ -74,3 +79,22 @@ def derive(parent: Job, action: Action, index: int | None, clicker: Requester, *
     spec.strength = entry.variation_strength_strong if mode is VariationMode.high else entry.variation_strength_subtle
     job.label = variation_label(mode, remix is not None)
     return job
+
+
+def reroll(job: Job, parent: Job, seed: int) -> Job:
+    """🔄: the prompt again with a new seed; on a variation, zoom or pan grid, that same edit again."""
+    spec = job.spec
+    spec.seed, spec.n_images = seed, 4
+    if spec.operation in _REROLL_IN_PLACE:
+        job.label = parent.label
+        return job
+    spec.operation, spec.init_image, spec.strength = Operation.reroll, None, None
+    spec.upscale_factor = spec.upscale_mode = spec.zoom = spec.pan = None
+    job.label = None
+    return job
+
+
+def capabilities_of(catalogue: Catalogue, job: Job) -> frozenset[Operation]:
+    """What the job's engine can do (none when it left the catalogue: no buttons that cannot work)."""
+    engine = job.spec.engine
+    return catalogue.get(engine).capabilities if engine and engine in catalogue else frozenset()

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.custom_ids import Action, encode
+from bot.outpaint import PAN_ARROWS, PAN_DIRECTIONS
 from midway.contract import Job, Lane, Operation
 from midway.discord_limits import MESSAGE_CONTENT
 
@@ -96,10 +97,12 @@ def result_text(job: Job) -> str:
     return finished(job)
 
 
-def result_buttons(job: Job, used: set[str] | frozenset[str] = frozenset()) -> list[ButtonSpec]:
-    """Grids get U/V/🔄; single images (U, upscales) get the single-image row."""
+def result_buttons(job: Job, used: set[str] | frozenset[str] = frozenset(),
+                   capabilities: frozenset[Operation] = frozenset()) -> list[ButtonSpec]:
+    """Grids get U/V/🔄; single images (U, upscales) get the single-image rows, and a U image also gets
+    Zoom Out / Pan when its engine's `capabilities` include them."""
     if len(job.outputs) == 1 or job.spec.n_images == 1:
-        return single_buttons(job.id, 1, used)
+        return single_buttons(job.id, 1, used, outpaint=capabilities if is_split(job) else frozenset())
     return grid_buttons(job.id, used)
 
 
@@ -142,8 +145,10 @@ def grid_buttons(job_id: str, used: set[str] | frozenset[str] = frozenset()) -> 
     return [_mark(spec, set(used)) for spec in row0 + row1]
 
 
-def single_buttons(job_id: str, index: int, used: set[str] | frozenset[str] = frozenset()) -> list[ButtonSpec]:
-    """Buttons under one image: Vary (Subtle/Strong), Upscale (2x/4x), 🔄 (the prompt, new seed)."""
+def single_buttons(job_id: str, index: int, used: set[str] | frozenset[str] = frozenset(),
+                   outpaint: frozenset[Operation] = frozenset()) -> list[ButtonSpec]:
+    """Buttons under one image: Vary (Subtle/Strong), Upscale (2x/4x), 🔄 (the prompt, new seed), then
+    Midjourney's `Zoom Out 2x` `Zoom Out 1.5x` row and ⬅️ ➡️ ⬆️ ⬇️ row where `outpaint` allows them."""
     specs = [
         ButtonSpec("Vary (Subtle)", encode(Action.vary_subtle, job_id, index), 0, emoji="🪄"),
         ButtonSpec("Vary (Strong)", encode(Action.vary_strong, job_id, index), 0, emoji="🪄"),
@@ -151,6 +156,12 @@ def single_buttons(job_id: str, index: int, used: set[str] | frozenset[str] = fr
         ButtonSpec("Upscale (4x)", encode(Action.upscale_4x, job_id, index), 1),
         ButtonSpec(None, encode(Action.reroll, job_id), 1, emoji="🔄"),
     ]
+    if Operation.zoom in outpaint:
+        specs += [ButtonSpec("Zoom Out 2x", encode(Action.zoom_2x, job_id, index), 2, emoji="🔍"),
+                  ButtonSpec("Zoom Out 1.5x", encode(Action.zoom_15x, job_id, index), 2, emoji="🔍")]
+    if Operation.pan in outpaint:
+        specs += [ButtonSpec(None, encode(action, job_id, index), 3, emoji=PAN_ARROWS[direction])
+                  for action, direction in PAN_DIRECTIONS.items()]
     return [_mark(spec, set(used)) for spec in specs]
 
 

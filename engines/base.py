@@ -6,7 +6,7 @@ An engine turns a GenerationSpec into PIL images. It knows nothing of Discord or
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from midway.contract import GenerationSpec, Operation
@@ -57,8 +57,12 @@ class Engine(ABC):
         on_progress: ProgressCallback | None = None,
         should_cancel: CancelCheck | None = None,
         max_batch: int | None = None,
+        source_images: Sequence[Image] = (),
     ) -> list[Image]:
         """Generate spec.n_images images (4 for a grid; image i seeded from (seed, i)).
+
+        `source_images` are the images of an image prompt (imagine, reroll) or of a blend, in the
+        order of `spec.image_urls`.
 
         `max_batch` caps how many images run through the model at once (the worker lowers it after an
         out-of-memory error); results must not depend on it.

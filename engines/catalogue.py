@@ -25,6 +25,9 @@ DEFAULT_CAPABILITIES = ("imagine", "variation", "upscale", "reroll")
 # Zoom Out and Pan inpaint in latent space: the latent-diffusion families offer them unless told otherwise.
 OUTPAINT_FAMILIES = ("sd", "sdxl", "flux")
 OUTPAINT_CAPABILITIES = ("zoom", "pan")
+# /blend mixes CLIP image embeddings: only the unCLIP family has them to mix.
+BLEND_FAMILIES = ("unclip",)
+BLEND_CAPABILITIES = ("blend",)
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,8 @@ def parse_entry(name: str, table: object) -> EngineEntry:
 
 def default_capabilities(table: dict) -> list[str]:
     family = table.get("family") or table.get("kind")
-    extra = OUTPAINT_CAPABILITIES if family in OUTPAINT_FAMILIES else ()
+    extra: tuple[str, ...] = OUTPAINT_CAPABILITIES if family in OUTPAINT_FAMILIES else ()
+    extra += BLEND_CAPABILITIES if family in BLEND_FAMILIES else ()
     return [*DEFAULT_CAPABILITIES, *extra]
 
 
@@ -183,6 +187,9 @@ def _check(entry: EngineEntry, fail) -> EngineEntry:
         raise fail("model is required (a hub id, a folder or a .safetensors file)")
     if entry.kind == "unclip" and not entry.prior:
         raise fail("an unclip engine needs prior = the prior pipeline (hub id or folder)")
+    if Operation.blend in entry.capabilities and family not in BLEND_FAMILIES:
+        raise fail(f"blend needs image embeddings: only the {list(BLEND_FAMILIES)} family can offer it, "
+                   f"not {family!r}")
     if entry.dtype not in DTYPES:
         raise fail(f"dtype must be one of {list(DTYPES)}, got {entry.dtype!r}")
     if entry.base_width % entry.size_multiple or entry.base_height % entry.size_multiple:

@@ -77,6 +77,35 @@ def slerp(start: torch.Tensor, end: torch.Tensor, fraction: float) -> torch.Tens
     return direction * (start_norm + fraction * (end_norm - start_norm))
 
 
+def spherical_mean(rows: torch.Tensor, weights: list[float], iterations: int = 50) -> torch.Tensor:
+    """(1, D): the weighted Karcher mean of the rows' directions on the unit sphere (Buss & Fillmore 2001,
+    "Spherical averages and applications"), with the weighted mean of their norms.
+
+    Unlike chained slerps it does not depend on the rows' order; for two rows it is exactly
+    slerp(first, second, w2 / (w1 + w2)). Fixed-point iteration: average the rows in the tangent space at
+    the current estimate (log map), step there (exp map), until the step vanishes.
+    """
+    rows = rows.float()
+    w = torch.tensor(weights, dtype=rows.dtype, device=rows.device).unsqueeze(-1)
+    w = w / w.sum()
+    norms = rows.norm(dim=-1, keepdim=True)
+    units = rows / norms.clamp_min(1e-8)
+    mean = (w * units).sum(0, keepdim=True)
+    mean = mean / mean.norm().clamp_min(1e-8)
+    for _ in range(iterations):
+        cos = (units * mean).sum(-1, keepdim=True).clamp(-1.0, 1.0)
+        tangent = units - cos * mean
+        length = tangent.norm(dim=-1, keepdim=True)
+        logs = tangent / length.clamp_min(1e-12) * torch.acos(cos)
+        step = (w * logs).sum(0, keepdim=True)
+        size = step.norm()
+        if size < 1e-7:
+            break
+        mean = torch.cos(size) * mean + torch.sin(size) * step / size
+        mean = mean / mean.norm()
+    return mean * (w * norms).sum()
+
+
 def batch(conditionings: list[Conditioning], prefix: str = "") -> dict[str, torch.Tensor]:
     """Stack per-image conditionings (each batch 1) into pipeline kwargs, optionally `negative_`-prefixed."""
     return {prefix + key: torch.cat([c[key] for c in conditionings]) for key in conditionings[0]}

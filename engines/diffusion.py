@@ -7,11 +7,12 @@ the model over a few image indices; this module decides which indices, with whic
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 
 from engines.base import (
     CancelCheck,
@@ -24,7 +25,10 @@ from engines.base import (
 from engines.catalogue import EngineEntry
 from engines.monitor import StepMonitor
 from engines.params import (
+    BLEND_MAX_IMAGES,
+    BLEND_MIN_IMAGES,
     guidance_scale,
+    image_prompt_strength,
     image_seed,
     step_count,
     stop_steps,
@@ -53,12 +57,17 @@ class Plan:
     stop_after: int  # --stop
     guidance: float
     strength: float | None  # img2img strength, None for text-to-image
+    prelude: int = 0  # steps reported before the denoising loop of each chunk (the unCLIP prior)
+    # Image prompts and /blend sources, for families that condition on them (unCLIP's image embeddings).
+    sources: tuple[Image.Image, ...] = ()
 
 
 class DiffusionEngine(Engine):
     family: str = ""
     # What the family's code can do; the catalogue's capabilities say what an engine offers.
     implemented: frozenset[Operation] = frozenset({Operation.imagine, Operation.variation, Operation.upscale})
+    # unCLIP conditions on image embeddings; latent families turn an image prompt into an img2img init.
+    embeds_images: bool = False
 
     def __init__(self, entry: EngineEntry, device: torch.device, dtype: torch.dtype) -> None:
         self.entry = entry
@@ -78,12 +87,13 @@ class DiffusionEngine(Engine):
 
     def prelude_steps(self, plan: Plan) -> int:
         """Steps reported before the denoising loop of each chunk (the unCLIP prior)."""
-        return 0
+        return plan.prelude
 
     # --- the Engine API ---------------------------------------------------------------------------
     def run(self, spec: GenerationSpec, *, init_image: Image.Image | None = None,
             on_progress: ProgressCallback | None = None, should_cancel: CancelCheck | None = None,
-            max_batch: int | None = None) -> list[Image.Image]:
+            max_batch: int | None = None, source_images: Sequence[Image.Image] = ()) -> list[Image.Image]:
+        """`source_images`: the images of an image prompt (imagine, reroll) or of a blend (2-5)."""
         operation = Operation.imagine if spec.operation == Operation.reroll else spec.operation
         if spec.operation not in self.capabilities and operation not in self.capabilities:
             supported = ", ".join(sorted(op.value for op in self.capabilities))
@@ -92,13 +102,27 @@ class DiffusionEngine(Engine):
             raise UnsupportedOperation(f"engine {self.name!r} cannot {operation.value} yet")
         if operation in NEEDS_SOURCE and init_image is None:
             raise EngineError(f"{operation.value} needs a source image")
+        sources = tuple(source_images) if operation in (Operation.imagine, Operation.blend) else ()
+        if operation == Operation.blend and not BLEND_MIN_IMAGES <= len(sources) <= BLEND_MAX_IMAGES:
+            raise EngineError(f"blend needs {BLEND_MIN_IMAGES} to {BLEND_MAX_IMAGES} images, got {len(sources)}")
+        if sources and operation == Operation.imagine and not self.embeds_images:
+            spec, init_image, sources = self.image_prompt_as_init(spec, sources)
         try:
             with torch.inference_mode(), circular_padding(self.denoisers(), spec.tile):
                 if operation == Operation.upscale:
                     return self.upscale(spec, init_image, on_progress, should_cancel)
-                return self.generate(spec, init_image, on_progress, should_cancel, max_batch)
+                return self.generate(spec, init_image, on_progress, should_cancel, max_batch, sources)
         except _OOM_ERRORS as exc:
             raise EngineOutOfMemory(f"engine {self.name!r} ran out of GPU memory") from exc
+
+    @staticmethod
+    def image_prompt_as_init(spec: GenerationSpec, sources: tuple[Image.Image, ...]
+                             ) -> tuple[GenerationSpec, Image.Image, tuple[Image.Image, ...]]:
+        """Latent diffusion has no image embedding to mix in: the first image becomes an img2img init
+        whose strength is the text's share, 1 / (iw + 1) (params.py); the other images are unused."""
+        # Cropped to the spec's aspect ratio rather than stretched (Midjourney keeps the image's look).
+        init = ImageOps.fit(sources[0].convert("RGB"), (spec.width, spec.height), Image.Resampling.LANCZOS)
+        return spec.model_copy(update={"strength": image_prompt_strength(spec.image_weight)}), init, ()
 
     def plan(self, spec: GenerationSpec, init_image: Image.Image | None) -> Plan:
         steps = step_count(spec, self.entry)
@@ -113,9 +137,10 @@ class DiffusionEngine(Engine):
                     guidance=guidance_scale(spec, self.entry), strength=strength)
 
     def generate(self, spec: GenerationSpec, init_image: Image.Image | None, on_progress: ProgressCallback | None,
-                 should_cancel: CancelCheck | None, max_batch: int | None) -> list[Image.Image]:
+                 should_cancel: CancelCheck | None, max_batch: int | None,
+                 sources: tuple[Image.Image, ...] = ()) -> list[Image.Image]:
         """Images 0..n-1 in chunks of at most `max_batch`; image i depends only on (seed, i)."""
-        plan = self.plan(spec, init_image)
+        plan = replace(self.plan(spec, init_image), sources=sources)
         size = max(1, max_batch or spec.n_images)
         chunks = [list(range(start, min(spec.n_images, start + size))) for start in range(0, spec.n_images, size)]
         per_chunk = self.prelude_steps(plan) + plan.executed

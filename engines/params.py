@@ -13,13 +13,23 @@ The mappings are documented here and nowhere else:
 - unCLIP variations (DALL·E 2): the source image's CLIP image embedding is decoded with new seeds;
   strength s moves image i's embedding along the great circle towards the prompt's prior embedding
   by s * EMBED_PULL of the arc, then adds noise of s * EMBED_NOISE of its spread (from image i's seed),
-  so subtle (0.35) stays near the source and strong (0.7) drifts further; s = 0 re-decodes the source.
+  so subtle (0.35) stays near the source and strong (0.7) drifts further; s = 0 re-decodes the source;
+- image prompts (`/imagine <url> text --iw W`): the image side gets the share W / (W + 1) and the text
+  side 1 / (W + 1) (Midjourney's 2022 docs weigh the image against the text the same way; --iw 1, the
+  default, is half and half; --iw 0 ignores the image; --iw 3 is 3/4 image). unCLIP slerps each image's
+  prior embedding towards the images' CLIP embedding by that share; latent-diffusion engines run img2img
+  from the first image with strength 1 / (W + 1), the share of the noise schedule the text re-paints;
+- /blend (unCLIP only): the weighted spherical mean of the 2-5 images' CLIP image embeddings (the
+  Karcher mean on the unit sphere, with the weighted mean of their norms), decoded with the four seeds.
+  Order does not matter, weights (`image_weights`, equal by default) do; for two images of weights a
+  and b it is the slerp from the first to the second by b / (a + b).
 """
 
 from __future__ import annotations
 
 import math
 
+from engines.base import EngineError
 from engines.catalogue import EngineEntry
 from midway.contract import GenerationSpec, Operation
 
@@ -33,6 +43,11 @@ EMBED_PULL = 0.5
 EMBED_NOISE = 0.5
 # Keeps the variation-noise stream apart from the latent-noise and chaos streams of the same seed.
 VARIATION_STREAM = 0x85EBCA6B
+# /blend takes 2-5 images, as Midjourney's does.
+BLEND_MIN_IMAGES = 2
+BLEND_MAX_IMAGES = 5
+# Image-prompt img2img never goes below this strength: at 0 the text could change nothing at all.
+MIN_IMAGE_PROMPT_STRENGTH = 0.05
 
 
 def image_seed(seed: int, index: int) -> int:
@@ -52,6 +67,27 @@ def embedding_drift(strength: float) -> tuple[float, float]:
     """(arc fraction towards the prompt, relative noise) of an unCLIP variation of this strength."""
     strength = max(0.0, min(strength, 1.0))
     return strength * EMBED_PULL, strength * EMBED_NOISE
+
+
+def image_prompt_share(image_weight: float) -> float:
+    """The image side's share of an image prompt: iw / (iw + 1)."""
+    image_weight = max(0.0, image_weight)
+    return image_weight / (image_weight + 1)
+
+
+def image_prompt_strength(image_weight: float) -> float:
+    """Img2img strength of an image prompt on a latent-diffusion engine: the text's share, 1 / (iw + 1)."""
+    return max(MIN_IMAGE_PROMPT_STRENGTH, 1 - image_prompt_share(image_weight))
+
+
+def source_weights(spec: GenerationSpec, count: int) -> list[float]:
+    """Relative weights of the spec's `count` source images (equal unless `image_weights` says)."""
+    if not spec.image_weights:
+        return [1.0] * count
+    weights = spec.image_weights
+    if len(weights) != count or min(weights) < 0 or sum(weights) <= 0:
+        raise EngineError(f"image weights {weights} do not fit {count} images (one non-negative weight each)")
+    return list(spec.image_weights)
 
 
 def chaos_amount(chaos: int) -> float:

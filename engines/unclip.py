@@ -9,6 +9,11 @@ Variations follow the paper (§3.1, fig. 3): the source image goes through the p
 encoder, and that embedding is decoded again with new seeds (image i from (seed, i)). Strength moves
 each image's embedding towards the prompt's prior embedding and adds noise to it (`embedding_drift` in
 engines/params.py documents the mapping). A creative upscale keeps img2img: it must keep the layout.
+
+Image embeddings are also what /blend and image prompts need (DALL·E 2 §3.3 interpolates them):
+a blend decodes the spherical mean of its sources' CLIP image embeddings (no prior run unless `--no`
+asks for a negative side); an image prompt slerps each image's prior embedding towards the images'
+mean by iw / (iw + 1). params.py documents both mappings.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from engines import conditioning as cond
 from engines.catalogue import EngineEntry
 from engines.diffusion import DiffusionEngine, Plan
 from engines.monitor import StepMonitor, StopEarly
-from engines.params import embedding_drift, stop_steps, variation_seed
+from engines.params import embedding_drift, image_prompt_share, source_weights, stop_steps, variation_seed
 from midway.contract import GenerationSpec, Operation
 
 PRIOR_GUIDANCE = 4.0
@@ -31,6 +36,8 @@ PRIOR_GUIDANCE = 4.0
 
 class UnclipEngine(DiffusionEngine):
     family = "unclip"
+    implemented = DiffusionEngine.implemented | {Operation.blend}
+    embeds_images = True
 
     def __init__(self, entry: EngineEntry, prior: Any, decoder: Any, device: torch.device,
                  dtype: torch.dtype) -> None:
@@ -51,11 +58,13 @@ class UnclipEngine(DiffusionEngine):
     def denoisers(self) -> list[Any]:
         return [self.decoder.unet, self.decoder.movq]
 
-    def prelude_steps(self, plan: Plan) -> int:
-        return self.entry.prior_steps
+    @staticmethod
+    def needs_prior(spec: GenerationSpec) -> bool:
+        """A blend's positive side is its images alone: the prior runs only for a `--no` text."""
+        return spec.operation != Operation.blend or bool(cond.negative_parts(spec))
 
     def plan(self, spec: GenerationSpec, init_image: Image.Image | None) -> Plan:
-        plan = super().plan(spec, init_image)
+        plan = replace(super().plan(spec, init_image), prelude=self.entry.prior_steps if self.needs_prior(spec) else 0)
         if spec.operation != Operation.variation:
             return plan
         # An embedding variation decodes from pure noise: every step runs, as in text-to-image.
@@ -64,9 +73,20 @@ class UnclipEngine(DiffusionEngine):
 
     def source_embedding(self, image: Image.Image) -> torch.Tensor:
         """(1, D): the CLIP image embedding of the source, from the prior pipeline's image encoder."""
+        return self.image_embeddings([image])
+
+    def image_embeddings(self, images: list[Image.Image]) -> torch.Tensor:
+        """(N, D): the CLIP image embedding of each image, from the prior pipeline's image encoder."""
         encoder = self.prior.image_encoder
-        pixels = self.prior.image_processor(image.convert("RGB"), return_tensors="pt").pixel_values
+        rgb = [image.convert("RGB") for image in images]
+        pixels = self.prior.image_processor(rgb, return_tensors="pt").pixel_values
         return encoder(pixels.to(self.device, encoder.dtype)).image_embeds
+
+    def blend_embedding(self, spec: GenerationSpec, images: list[Image.Image] | tuple[Image.Image, ...]
+                        ) -> torch.Tensor:
+        """(1, D): the weighted spherical mean of the images' CLIP image embeddings (params.py)."""
+        embeds = self.image_embeddings(list(images))
+        return cond.spherical_mean(embeds, source_weights(spec, len(images))).to(embeds.dtype)
 
     def varied_embeddings(self, spec: GenerationSpec, indices: list[int], source: torch.Tensor,
                           prompted: torch.Tensor, strength: float) -> torch.Tensor:
@@ -97,15 +117,23 @@ class UnclipEngine(DiffusionEngine):
                                 output_type="pt", callback_on_step_end=prior_monitor)
         return output.image_embeds.view(len(texts), len(indices), -1)
 
-    def embeddings(self, spec: GenerationSpec, indices: list[int], monitor: StepMonitor) -> dict[str, torch.Tensor]:
-        positives, negatives = cond.positive_parts(spec), cond.negative_parts(spec)
+    def embeddings(self, spec: GenerationSpec, indices: list[int], monitor: StepMonitor,
+                   sources: tuple[Image.Image, ...] = ()) -> dict[str, torch.Tensor]:
+        blend = spec.operation == Operation.blend
+        positives, negatives = [] if blend else cond.positive_parts(spec), cond.negative_parts(spec)
         parts = positives + negatives
-        embeds = self.prior_embeds([text for text, _ in parts], spec, indices, monitor)
+        embeds = self.prior_embeds([text for text, _ in parts], spec, indices, monitor) if parts else None
 
         def mix(selected: range) -> torch.Tensor:
             return cond.weighted_sum([{"e": embeds[k]} for k in selected], [parts[k][1] for k in selected])["e"]
 
-        positive = mix(range(len(positives)))
+        images = self.blend_embedding(spec, sources) if sources else None
+        if blend:
+            positive = images.expand(len(indices), -1)
+        else:
+            positive = mix(range(len(positives)))
+            if images is not None:
+                positive = self.with_image_prompt(positive, images, spec.image_weight)
         chaotic = [cond.with_chaos({"image_embeds": positive[k : k + 1]}, spec.seed, index, spec.chaos)
                    for k, index in enumerate(indices)]
         if negatives:
@@ -114,12 +142,19 @@ class UnclipEngine(DiffusionEngine):
             negative = self.prior.get_zero_embed(len(indices), device=self.device)
         return {"image_embeds": cond.batch(chaotic)["image_embeds"], "negative_image_embeds": negative}
 
+    @staticmethod
+    def with_image_prompt(prompted: torch.Tensor, images: torch.Tensor, image_weight: float) -> torch.Tensor:
+        """Each image's prior embedding slerped towards the image prompt's by iw / (iw + 1)."""
+        share = image_prompt_share(image_weight)
+        return cond.slerp(prompted.float(), images.float().expand_as(prompted), share).to(prompted.dtype)
+
     def generate_chunk(self, spec: GenerationSpec, indices: list[int], init_image: Image.Image | None,
                        plan: Plan, monitor: StepMonitor) -> list[Image.Image]:
         kwargs: dict[str, Any] = dict(
-            self.embeddings(spec, indices, monitor), num_inference_steps=plan.steps, guidance_scale=plan.guidance,
-            generator=self.generators(spec, indices), height=spec.height, width=spec.width, output_type="pil",
-            callback_on_step_end=monitor, callback_on_step_end_tensor_inputs=["latents"],
+            self.embeddings(spec, indices, monitor, plan.sources), num_inference_steps=plan.steps,
+            guidance_scale=plan.guidance, generator=self.generators(spec, indices), height=spec.height,
+            width=spec.width, output_type="pil", callback_on_step_end=monitor,
+            callback_on_step_end_tensor_inputs=["latents"],
         )
         pipe = self.decoder
         if init_image is not None and spec.operation == Operation.variation:

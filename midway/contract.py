@@ -93,8 +93,11 @@ class GenerationSpec(_Model):
     stop: int = Field(default=100, ge=10, le=100)
     tile: bool = False
     weird: int = Field(default=0, ge=0, le=3000)
+    # Image prompts and /blend sources: URLs or blob refs. `image_weight` is `--iw` (image vs text);
+    # `image_weights` weighs the images against each other (empty: equal), see engines/params.py.
     image_urls: list[str] = Field(default_factory=list)
     image_weight: float = Field(default=1.0, ge=0, le=3)
+    image_weights: list[float] = Field(default_factory=list)
     style: str | None = None
     # `--v 6` / `--niji 6` as typed ("6", "niji 6"); `engine` is what it resolved to, if anything.
     version: str | None = None

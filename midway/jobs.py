@@ -210,7 +210,11 @@ class JobStore:
             return [Event(job_id=job.id, kind=kind, outputs=job.outputs, grid=grid, error=error,
                           worker=job.worker, attempt=job.attempts or None)]
 
-        return self.update(job_id, change)
+        finished = self.update(job_id, change)
+        if finished is not None:
+            # Free the user's running slot (worker/slots.py) so their next queued job can start.
+            self.redis.srem(keys.user_running_key(finished.requester.user_id), job_id)
+        return finished
 
     # -- positions and live workers ----------------------------------------------------------------
 

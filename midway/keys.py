@@ -54,6 +54,12 @@ def user_jobs_key(user_id: str) -> str:
     return f"{PREFIX}:userjobs:{user_id}"
 
 
+# The user's jobs that hold one of their running slots (taken by a worker, not finished): workers
+# start at most settings.max_running_per_user of them at once (worker/slots.py).
+def user_running_key(user_id: str) -> str:
+    return f"{PREFIX}:running:{user_id}"
+
+
 # Bot-side state (bot/store.py). A button press claims (job, action, index) once: the value is the job
 # it started, so a second press or a second user gets that job instead of a duplicate.
 def button_claim_key(job_id: str, action: str, index: int | None) -> str:

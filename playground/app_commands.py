@@ -52,6 +52,10 @@ class CommandRegistry:
     def __init__(self, world: World) -> None:
         self.world = world
         self.scopes: dict[int | None, dict[tuple[int, str], Command]] = {}
+        # Per-guild command permission overrides (Discord's "Integrations" settings page): command id ->
+        # user or role id -> allowed. A server admin can let any role run a command whatever its
+        # default_member_permissions say, which is why bots must check permissions themselves.
+        self.overrides: dict[tuple[int, int], dict[int, bool]] = {}
         self.synced = asyncio.Event()
 
     def overwrite(self, guild_id: int | None, commands: list[dict[str, Any]]) -> list[Command]:
@@ -100,7 +104,25 @@ class CommandRegistry:
     def visible(self, guild: Guild, user: User) -> list[Command]:
         commands = {c.name: c for c in self.in_scope(None) if c.type == CHAT_INPUT}
         commands |= {c.name: c for c in self.in_scope(guild.id) if c.type == CHAT_INPUT}
-        return [c for c in commands.values() if may_use(c, guild, user)]
+        return [c for c in commands.values() if self.may_use(c, guild, user)]
+
+    def set_override(self, guild: Guild, command: Command, target_id: int, allowed: bool) -> None:
+        """Allow (or deny) one user or role `command` in `guild`, overriding its defaults."""
+        self.overrides.setdefault((guild.id, command.id), {})[target_id] = allowed
+        self.world.emit(WorldEvent("state"))
+
+    def may_use(self, command: Command, guild: Guild, user: User) -> bool:
+        """Overrides first (a user's own, then any of their roles, then @everyone), then the defaults."""
+        override = self.overrides.get((guild.id, command.id), {})
+        if user.id in override:
+            return override[user.id]
+        roles = [role_id for role_id in guild.members.get(user.id, []) if role_id in override]
+        if roles:
+            # Discord: when a member's roles disagree, an allow wins.
+            return any(override[role_id] for role_id in roles)
+        if guild.id in override:  # the @everyone role's id is the guild's id
+            return override[guild.id]
+        return may_use(command, guild, user)
 
 
 def may_use(command: Command, guild: Guild, user: User) -> bool:

@@ -17,6 +17,9 @@
 The default world is guild "Midway" with #general and #art, the admin `admin` and the user `alice`.
 Actions are refused with `DriverError` where Discord's own client would refuse them (unknown command,
 an admin command for a non-admin, a bad option value, a button that is not on the message).
+Two knobs go past the official client, as real users can: `click(..., forge=True)` sends any
+custom_id on a real message (a modified client), and `allow_command("engine", user="alice")` is a
+server admin's per-command permission override that lets a non-admin run an admin command.
 Several bots may log in one after another against the same playground (a bot restart): the world,
 the commands and the messages stay. `Playground.launch()` / `stop()` do the same without `async with`.
 """
@@ -32,7 +35,7 @@ from aiohttp import web
 
 from midway.settings import get_settings
 from playground import connect
-from playground.app_commands import Command, may_use
+from playground.app_commands import Command
 from playground.errors import DriverError
 from playground.interactions import (
     AUTOCOMPLETE,
@@ -160,6 +163,17 @@ class Playground:
         """Rate-limit `route` ("POST /channels/{channel_id}/messages") per major parameter."""
         self.server.limiter.set_bucket(route, limit, per_s)
 
+    def allow_command(self, command: str, *, user: str | None = None, allowed: bool = True) -> None:
+        """A server admin's per-command override: let `user` (or, with no user, @everyone) run
+        `command` whatever its default_member_permissions say (or forbid it, allowed=False).
+        The member's own permissions do not change: a bot that checks them still refuses."""
+        guild = self.world.default_guild
+        found = self.server.registry.find(command.strip().lstrip("/").split()[0], guild)
+        if found is None:
+            raise DriverError(f"unknown command /{command}")
+        target = self.user(user).id if user else guild.id
+        self.server.registry.set_override(guild, found, target, allowed)
+
     def set_global_limit(self, limit: int | None, per_s: float = 1.0) -> None:
         self.server.limiter.set_global(limit, per_s)
 
@@ -218,7 +232,7 @@ class Playground:
         guild = self.world.default_guild
         command = self.server.registry.find(words[0], guild)
         # Discord's client does not even list a command the member may not use.
-        if command is None or not may_use(command, guild, user):
+        if command is None or not self.server.registry.may_use(command, guild, user):
             raise DriverError(f"unknown command /{words[0]} for {user.name}")
         return command, words[1:]
 
@@ -243,17 +257,23 @@ class Playground:
         return await run.response(timeout)
 
     async def click(self, message_id: int | str, custom_id: str, *, user: str,
-                    values: list[str] | None = None) -> InteractionRun:
-        """Click the button (or pick `values` in the select) with `custom_id` on a message."""
+                    values: list[str] | None = None, forge: bool = False) -> InteractionRun:
+        """Click the button (or pick `values` in the select) with `custom_id` on a message.
+
+        forge=True sends the click even though the message has no such component, as a modified
+        client can: Discord delivers any custom_id on a real message, so bots must validate it.
+        """
         self._require_bot()
         who = self.user(user)
         message = self.world.messages.get(int(message_id))
         if message is None or message.ephemeral_for not in (None, who.id):
             raise DriverError(f"{user} cannot see message {message_id}")
         component = next((c for c in message.buttons if c.get("custom_id") == custom_id), None)
+        if component is None and forge:
+            component = {"type": 2, "custom_id": custom_id}
         if component is None:
             raise DriverError(f"message {message_id} has no component {custom_id!r}")
-        if component.get("disabled"):
+        if component.get("disabled") and not forge:
             raise DriverError(f"component {custom_id!r} is disabled")
         data: dict[str, Any] = {"custom_id": custom_id, "component_type": component["type"]}
         if component["type"] != 2:

@@ -3,7 +3,7 @@
     GET  /_playground/state                      guilds+channels, users (admin flag), bot, commands
     POST /_playground/slash    {"user", "channel", "command", "options", "wait"?}
                                                  -> {"ok", "interaction_id", "error"?, "response_type"?}
-    POST /_playground/click    {"user", "message_id", "custom_id", "values"?}   -> same shape
+    POST /_playground/click    {"user", "message_id", "custom_id", "values"?, "forge"?}   -> same shape
     POST /_playground/modal    {"user", "custom_id", "values"}                  -> same shape
     GET  /_playground/autocomplete?user=&channel=&command=&option=&value=       -> {"choices": [...]}
     GET  /_playground/messages?channel=NAME[&user=NAME]                          -> [message view]
@@ -94,7 +94,7 @@ async def _slash(request: web.Request) -> web.Response:
 
 async def _click(request: web.Request) -> web.Response:
     return await _act(request, lambda pg, b: pg.click(
-        b["message_id"], b["custom_id"], user=b["user"], values=b.get("values")))
+        b["message_id"], b["custom_id"], user=b["user"], values=b.get("values"), forge=bool(b.get("forge"))))
 
 
 async def _modal(request: web.Request) -> web.Response:

@@ -46,7 +46,14 @@ def build_worker(client: redis.Redis, settings: Settings, engines: dict[str, Eng
     runner = JobRunner(client, settings, engines, worker_name=name, load_engine=load_engine)
     tasks.install(runner)
     return MidwayWorker(client, name=name, engines=list(engines), lanes=list(lanes),
-                        heartbeat_s=settings.heartbeat_s, on_maintenance=purger(runner.blobs))
+                        heartbeat_s=settings.heartbeat_s, on_maintenance=purger(runner.blobs),
+                        running_cap=settings.max_running_per_user, slot_ttl_s=slot_ttl(settings))
+
+
+def slot_ttl(settings: Settings) -> int:
+    """How long a user's running slots outlive their last claim: past every attempt's timeout, so a
+    slot never lapses under a job that is still allowed to run."""
+    return max(3600, settings.job_timeout_s * (settings.max_attempts + 1))
 
 
 def purger(blobs: object, every_s: float = 600.0) -> Callable[[], None] | None:

@@ -32,6 +32,7 @@ from rq.worker import SimpleWorker, WorkerStatus
 from midway import keys
 from midway.contract import Lane
 from midway.jobs import WorkerHeartbeat
+from worker.slots import Slots, capped_queue_class
 
 log = logging.getLogger(__name__)
 
@@ -43,18 +44,21 @@ def queue_names(engines: Sequence[str], lanes: Sequence[Lane]) -> list[str]:
 
 class MidwayWorker(SimpleWorker):
     def __init__(self, client: redis.Redis, *, name: str, engines: Sequence[str], lanes: Sequence[Lane],
-                 heartbeat_s: float, on_maintenance: Callable[[], object] | None = None) -> None:
+                 heartbeat_s: float, on_maintenance: Callable[[], object] | None = None,
+                 running_cap: int = 0, slot_ttl_s: int = 3600) -> None:
         self.heartbeat_s = heartbeat_s
         self.on_maintenance = on_maintenance
         # A few heartbeats: one late beat (a GC pause, a slow Redis) must not look like a death.
         self.ttl_s = max(2, math.ceil(heartbeat_s * 3))
         self.beat = WorkerHeartbeat(name=name, engines=list(engines), lanes=list(lanes),
                                     host=socket.gethostname(), pid=os.getpid(), started_at=time.time())
-        queues = [Queue(queue, connection=client, serializer=JSONSerializer)
+        # running_cap > 0: take only jobs whose user has fewer than that many running (worker/slots.py).
+        queue_class = capped_queue_class(Slots(client, running_cap, slot_ttl_s)) if running_cap > 0 else Queue
+        queues = [queue_class(queue, connection=client, serializer=JSONSerializer)
                   for queue in queue_names(engines, lanes)]
         super().__init__(queues, name=name, connection=client, serializer=JSONSerializer,
                          worker_ttl=self.ttl_s, maintenance_interval=max(1, math.ceil(heartbeat_s * 2)),
-                         log_job_description=False)
+                         log_job_description=False, queue_class=queue_class)
 
     # Short blocking dequeues, so heartbeats and the abandoned-job maintenance keep running while idle.
     @property

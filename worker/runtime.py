@@ -103,30 +103,33 @@ class JobRunner:
     def _generate(self, job: Job) -> tuple[list[str], str | None, float]:
         engine = self.engine_for(job.spec.engine or self.settings.default_engine)
         init_image = self.sources.for_job(job)
+        prompt_images = self.sources.prompt_images(job)
         progress = ProgressReporter(
             job.id,
             publish=lambda event: events.publish(self.client, event),
             put_preview=lambda data: self.blobs.put(data, content_type="image/webp", ttl_s=PREVIEW_TTL_S),
             interval_s=self.settings.progress_interval_s, attempt=job.attempts, worker=self.worker_name)
         started = time.perf_counter()
-        images = self._run_engine(engine, job, init_image, progress)
+        images = self._run_engine(engine, job, init_image, progress, prompt_images)
         compute_s = time.perf_counter() - started
         outputs = [self._put(image) for image in images]
         grid = self._put(compose_grid(images)) if 2 <= len(images) <= 4 else None
         return outputs, grid, compute_s
 
     def _run_engine(self, engine: Engine, job: Job, init_image: Image | None,
-                    progress: ProgressReporter) -> list[Image]:
+                    progress: ProgressReporter, prompt_images: list[Image] | None = None) -> list[Image]:
         """Run once with the engine's own batching; after an out-of-memory error, once more one image
         at a time (the engine's result does not depend on max_batch), then give up with a reason."""
 
         def should_cancel() -> bool:
             return self.store.cancel_requested(job.id)
 
+        # Only engines that take image prompts see the keyword (older Engine implementations lack it).
+        extra = {"source_images": prompt_images} if prompt_images else {}
         for max_batch in (None, 1):
             try:
                 return engine.run(job.spec, init_image=init_image, on_progress=progress,
-                                  should_cancel=should_cancel, max_batch=max_batch)
+                                  should_cancel=should_cancel, max_batch=max_batch, **extra)
             except EngineOutOfMemory:
                 log.warning("job %s: out of memory with max_batch=%s", job.id, max_batch)
                 gc.collect()

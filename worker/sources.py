@@ -1,4 +1,5 @@
-"""The source image of a derived job (variation, upscale): from the blob store, a URL, or re-derived.
+"""The source image of a derived job (variation, upscale): from the blob store, a URL, or re-derived;
+and the images of an image prompt or a /blend (`spec.image_urls`: URLs or blob refs).
 
 Images expire from the blob store after settings.image_ttl_s. A U/V button on an old message still
 works: the engine makes image i from seed (seed, i), so rerunning the parent's spec for images
@@ -16,7 +17,7 @@ from PIL.Image import Image
 
 from engines.base import Engine, EngineError
 from midway.blobs import BlobStore, is_ref
-from midway.contract import Job
+from midway.contract import Job, Operation
 from midway.imaging import image_from_bytes
 from midway.jobs import JobStore
 
@@ -26,6 +27,8 @@ MAX_DOWNLOAD_BYTES = 25 * 1024 * 1024
 DOWNLOAD_TIMEOUT_S = 20
 # Variation of a variation of ...: each level reruns its parent; stop before it gets silly.
 MAX_REDERIVE_DEPTH = 4
+# Only these read `image_urls`: a V/U/zoom/pan of an image-prompt job starts from its own source image.
+PROMPT_IMAGE_OPERATIONS = (Operation.imagine, Operation.reroll, Operation.blend)
 
 
 class SourceImages:
@@ -49,6 +52,26 @@ class SourceImages:
                  job.id, job.parent_job_id, job.parent_index)
         return self.rederive(job.parent_job_id, job.parent_index, depth)
 
+    def prompt_images(self, job: Job) -> list[Image]:
+        """The image prompt's or the blend's images, in order; [] for other operations.
+
+        A blob ref here is an upload (a /blend attachment), not a generated image: nothing can re-make
+        it once it has expired, so the user is told to upload it again.
+        """
+        if job.spec.operation not in PROMPT_IMAGE_OPERATIONS:
+            return []
+        images = []
+        for number, ref in enumerate(job.spec.image_urls, start=1):
+            if ref.startswith(("http://", "https://")):
+                images.append(decode(download(ref)))
+                continue
+            data = self.blobs.get(ref) if is_ref(ref) else None
+            if data is None:
+                raise EngineError(f"Image {number} of this prompt has expired or is not an image link; "
+                                  "upload it again.")
+            images.append(decode(data))
+        return images
+
     def rederive(self, parent_id: str | None, index: int | None, depth: int = 0) -> Image:
         parent = self.store.get(parent_id) if parent_id else None
         if parent is None or index is None or depth >= MAX_REDERIVE_DEPTH:
@@ -59,7 +82,9 @@ class SourceImages:
                 return decode(data)
         spec = parent.spec.model_copy(update={"n_images": index + 1})
         engine = self.engine_for(spec.engine or self.store.settings.default_engine)
-        images = engine.run(spec, init_image=self.for_job(parent, depth + 1))
+        prompt_images = self.prompt_images(parent)
+        extra = {"source_images": prompt_images} if prompt_images else {}
+        images = engine.run(spec, init_image=self.for_job(parent, depth + 1), **extra)
         return images[index]
 
 

@@ -9,7 +9,7 @@ if TYPE_CHECKING:
 
 
 def setup_commands(bot: MidwayBot) -> None:
-    from bot.commands import engine, imagine, info, moderation, prefer, settings
+    from bot.commands import blend, cancel, engine, imagine, info, moderation, prefer, settings
 
-    for module in (imagine, engine, moderation, settings, prefer, info):
+    for module in (imagine, blend, engine, moderation, settings, prefer, info, cancel):
         module.setup(bot)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import redis
 
 from bot.custom_ids import decode
@@ -47,6 +49,17 @@ def stored_job(redis_url: str, job_id: str) -> Job | None:
         return Job.model_validate_json(raw) if raw else None
     finally:
         client.close()
+
+
+async def wait_for_stored_job(redis_url: str, job_id: str, timeout: float = 10.0) -> Job:
+    """The job record, waiting for it: the bot replies `(Waiting to start)` first and stores the job right
+    after, so a test reading Redis the moment the reply lands can be a few milliseconds early."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while (job := stored_job(redis_url, job_id)) is None:
+        assert loop.time() < deadline, f"job {job_id} was never stored"
+        await asyncio.sleep(0.02)
+    return job
 
 
 def jobs_of_user(redis_url: str, user_id: int) -> list[Job]:

@@ -44,6 +44,7 @@ def full_spec() -> GenerationSpec:
         weird=3000,
         image_urls=["https://e.com/a.png"],
         image_weight=2.5,
+        image_weights=[1.0],
         style="raw",
         version="niji 6",
         engine="tiny",

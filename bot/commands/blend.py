@@ -1,0 +1,168 @@
+"""/blend: 2-5 uploaded images mixed into a new 2x2 grid (Midjourney's schema), run like /imagine.
+
+The attachments are downloaded here (size-capped) and stored as blobs, so the worker reads them from
+Redis like any other image; the spec's `image_urls` carry the blob refs and its echoed prompt carries
+the attachments' URLs (`**<url1> <url2> --ar 1:1** - <@user>`). Only engines that declare `blend` in
+the catalogue can run it (the unCLIP family: it mixes CLIP image embeddings, engines/unclip.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+
+from bot.commands.imagine import cap_steps, jobs_for
+from bot.guards import check_request, prompt_error
+from bot.jobflow import ephemeral, post_job, requester_of, respond_with_job
+from bot.planning import append_suffix, engine_for, fit_engine, parse_options
+from bot.policy import caps_notice
+from bot.store import ChannelSettings, UserSettings
+from engines.catalogue import Catalogue
+from midway.contract import GenerationSpec, Operation
+from midway.prompt.errors import PromptError
+from midway.prompt.parser import parse_prompt
+from midway.prompt.tokens import IMAGE_EXTENSIONS
+from midway.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.app import MidwayBot
+
+# Each image must arrive inside Discord's 3 s answer window, and travels to the worker through Redis.
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+DOWNLOAD_TIMEOUT_S = 2.0
+# Midjourney's choices: Portrait 2:3, Square 1:1, Landscape 3:2.
+DIMENSIONS = [app_commands.Choice(name="Portrait", value="2:3"), app_commands.Choice(name="Square", value="1:1"),
+              app_commands.Choice(name="Landscape", value="3:2")]
+_BLOB_TYPES = ("image/png", "image/jpeg", "image/webp")
+
+
+class BlendError(ValueError):
+    """The blend cannot run as asked; the message is for the user."""
+
+
+def pick_engine(preferred: Iterable[str | None], catalogue: Catalogue, live: set[str]) -> str:
+    """The first preferred engine that can blend, else the first catalogue engine that can and has a
+    live worker; BlendError naming why when there is none."""
+    for name in preferred:
+        if name and name in catalogue and Operation.blend in catalogue.get(name).capabilities:
+            return name
+    capable = [entry.name for entry in catalogue if Operation.blend in entry.capabilities]
+    for name in sorted(capable):
+        if name in live:
+            return name
+    if not capable:
+        raise BlendError("No engine in this server's catalogue can blend images (it needs an unCLIP engine, "
+                         "such as kandinsky22).")
+    raise BlendError(f"No worker is running an engine that can blend ({', '.join(sorted(capable))}); "
+                     "try again when one is up.")
+
+
+def blend_text(urls: list[str], dimensions: str | None, suffix: str) -> str:
+    """The prompt to parse: the images, the chosen `--ar` (it beats the suffix's), then the suffix;
+    Square when neither names an aspect ratio."""
+    text = " ".join(urls) + (f" --ar {dimensions}" if dimensions else "")
+    text = append_suffix(text, suffix)
+    if " --ar " not in f" {text} " and " --aspect " not in f" {text} ":
+        text += " --ar 1:1"
+    return text
+
+
+def plan_blend(urls: list[str], refs: list[str], dimensions: str | None, user: UserSettings,
+               channel: ChannelSettings, catalogue: Catalogue, settings: Settings, live: set[str]
+               ) -> list[GenerationSpec]:
+    """The specs of a /blend (one per `--repeat` copy); PromptError or BlendError for the user."""
+    text = blend_text(urls, dimensions, user.suffix)
+    channel_engine = engine_for(channel, settings)
+    entry = catalogue.get(channel_engine) if channel_engine in catalogue else next(iter(catalogue))
+    specs = parse_prompt(text, parse_options(entry, catalogue, user, settings))
+    engine = pick_engine([specs[0].engine if specs[0].version else None, channel_engine], catalogue, live)
+    blended = []
+    for spec in specs:
+        spec = fit_engine(spec.model_copy(update={"engine": engine}), catalogue, user.stylize)
+        blended.append(spec.model_copy(update={"operation": Operation.blend, "prompt": "", "weights": [],
+                                               "image_urls": refs}))
+    return blended
+
+
+def check_attachment(number: int, attachment: discord.Attachment) -> None:
+    name = attachment.filename.lower()
+    is_image = (attachment.content_type or "").startswith("image/") or name.endswith(IMAGE_EXTENSIONS)
+    if not is_image:
+        raise BlendError(f"image{number} ({attachment.filename}) is not an image.")
+    if attachment.size > MAX_IMAGE_BYTES:
+        raise BlendError(f"image{number} ({attachment.filename}) is {attachment.size / 2**20:.1f} MB; "
+                         f"the limit is {MAX_IMAGE_BYTES // 2**20} MB.")
+
+
+async def store_attachments(bot: MidwayBot, attachments: list[discord.Attachment]) -> list[str]:
+    """Download every image at once (they must all arrive within Discord's 3 s) and keep them as blobs."""
+    try:
+        async with asyncio.timeout(DOWNLOAD_TIMEOUT_S):
+            datas = await asyncio.gather(*(attachment.read() for attachment in attachments))
+    except (TimeoutError, discord.HTTPException) as error:
+        raise BlendError(f"Could not download the images ({type(error).__name__}); try again.") from None
+    refs = []
+    for attachment, data in zip(attachments, datas, strict=True):
+        if len(data) > MAX_IMAGE_BYTES:
+            raise BlendError(f"{attachment.filename} is larger than {MAX_IMAGE_BYTES // 2**20} MB.")
+        content_type = (attachment.content_type or "").split(";")[0]
+        if content_type not in _BLOB_TYPES:
+            content_type = "application/octet-stream"  # a GIF, say: the worker decodes it all the same
+        refs.append(await bot.backend.put_blob(data, content_type))
+    return refs
+
+
+@app_commands.command(name="blend", description="Blend 2-5 images into new ones")
+@app_commands.describe(image1="First image", image2="Second image", dimensions="Aspect ratio of the result",
+                       image3="Third image", image4="Fourth image", image5="Fifth image")
+@app_commands.choices(dimensions=DIMENSIONS)
+async def blend(interaction: discord.Interaction, image1: discord.Attachment, image2: discord.Attachment,
+                dimensions: app_commands.Choice[str] | None = None, image3: discord.Attachment | None = None,
+                image4: discord.Attachment | None = None, image5: discord.Attachment | None = None) -> None:
+    bot: MidwayBot = interaction.client  # type: ignore[assignment]
+    attachments = [a for a in (image1, image2, image3, image4, image5) if a is not None]
+    requester = requester_of(interaction)
+    user = await bot.store.user(requester.user_id)
+    channel = await bot.store.channel(requester.channel_id or "")
+    urls = [attachment.url for attachment in attachments]
+    ratio = dimensions.value if dimensions else None
+    try:
+        # Checked and planned before the download: a refusal costs no bandwidth and stores nothing.
+        for number, attachment in enumerate(attachments, start=1):
+            check_attachment(number, attachment)
+        live = await bot.backend.live_engines()
+        plan_blend(urls, ["x"] * len(urls), ratio, user, channel, bot.catalogue, bot.settings, live)
+        refs = await store_attachments(bot, attachments)
+        specs = plan_blend(urls, refs, ratio, user, channel, bot.catalogue, bot.settings, live)
+    except PromptError as error:
+        await ephemeral(interaction, prompt_error(error, " ".join(urls)))
+        return
+    except BlendError as error:
+        await ephemeral(interaction, f"**Cannot blend**\n{error}")
+        return
+    await submit_blend(bot, interaction, [cap_steps(spec, channel, bot.catalogue) for spec in specs])
+
+
+async def submit_blend(bot: MidwayBot, interaction: discord.Interaction, specs: list[GenerationSpec]) -> None:
+    """Policy (banned words, channel limits, caps), then the same job flow as /imagine."""
+    requester = requester_of(interaction)
+    channel = await bot.store.channel(requester.channel_id or "")
+    load = await bot.backend.user_load(requester.user_id)
+    refusal = await check_request(bot.store, bot.settings, requester.guild_id, channel, specs, load)
+    if refusal is not None:
+        await ephemeral(interaction, refusal.message)
+        return
+    jobs = jobs_for(specs, requester, bot.settings.max_attempts)
+    await respond_with_job(bot, interaction, jobs[0])
+    for job in jobs[1:]:
+        await post_job(bot, interaction, job, reply_to=None)
+    if notice := caps_notice(load, bot.settings.max_running_per_user):
+        await interaction.followup.send(notice, ephemeral=True)
+
+
+def setup(bot: MidwayBot) -> None:
+    bot.tree.add_command(blend)
