@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot import messages
+from bot.context import user_load
 from bot.custom_ids import Action, ButtonRef
 from bot.derive import DeriveError, capabilities_of, derive
 from bot.guards import check_request, is_channel_admin
@@ -94,7 +95,7 @@ async def run_action(bot: MidwayBot, interaction: discord.Interaction, parent: J
     if ref.action is not Action.upscale:
         channel = await bot.store.channel(clicker.channel_id or "")
         refusal = await check_request(bot.store, bot.settings, clicker.guild_id, channel, [job.spec],
-                                      await bot.backend.user_load(clicker.user_id))
+                                      await user_load(bot.aioredis, clicker.user_id))
         if refusal is not None:
             await bot.store.release(parent.id, ref.action.value, ref.index, job.id)
             await ephemeral(interaction, refusal.message)

@@ -11,10 +11,9 @@ from functools import partial
 
 import redis
 
-from bot.policy import UserLoad
 from midway import keys
 from midway.blobs import blob_store
-from midway.contract import Job, JobStatus
+from midway.contract import Job
 from midway.events import EventConsumer
 from midway.jobs import JobStore
 from midway.settings import Settings
@@ -92,11 +91,6 @@ class Backend:
                 continue
             active.append(job)
         return active
-
-    async def user_load(self, user_id: str) -> UserLoad:
-        jobs = await self.unfinished(user_id)
-        running = sum(1 for job in jobs if job.status is JobStatus.running)
-        return UserLoad(running=running, queued=len(jobs) - running)
 
     def consumer(self, name: str) -> EventConsumer:
         # "$": a brand-new group starts at the stream's end; an existing group resumes where it was.

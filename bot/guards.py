@@ -5,7 +5,7 @@ from __future__ import annotations
 import discord
 
 from bot.policy import ChannelLimits, PolicyError, UserLoad, check_banned, check_caps, check_channel
-from bot.store import BotStore, ChannelSettings
+from bot.store import BotStore, ChannelSettings, GuildSettings
 from midway.contract import GenerationSpec
 from midway.prompt.errors import PromptError
 from midway.settings import Settings
@@ -32,9 +32,11 @@ def limits_of(channel: ChannelSettings) -> ChannelLimits:
 
 
 async def check_request(store: BotStore, settings: Settings, guild_id: str | None, channel: ChannelSettings,
-                        specs: list[GenerationSpec], load: UserLoad) -> PolicyError | None:
-    """Banned words first (they name the word), then the channel's limits, then the user's caps."""
-    banned = set((await store.guild(guild_id)).banned_words)
+                        specs: list[GenerationSpec], load: UserLoad,
+                        guild: GuildSettings | None = None) -> PolicyError | None:
+    """Banned words first (they name the word), then the channel's limits, then the user's caps.
+    `guild`: the guild's settings when the caller already read them (bot/context.py)."""
+    banned = set((guild or await store.guild(guild_id)).banned_words)
     for spec in specs:
         if error := check_banned(spec, banned):
             return error

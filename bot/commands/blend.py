@@ -16,6 +16,7 @@ import discord
 from discord import app_commands
 
 from bot.commands.imagine import cap_steps, jobs_for
+from bot.context import read_context
 from bot.guards import check_request, prompt_error
 from bot.jobflow import ephemeral, post_job, requester_of, respond_with_job
 from bot.planning import append_suffix, engine_for, fit_engine, parse_options
@@ -150,9 +151,10 @@ async def blend(interaction: discord.Interaction, image1: discord.Attachment, im
 async def submit_blend(bot: MidwayBot, interaction: discord.Interaction, specs: list[GenerationSpec]) -> None:
     """Policy (banned words, channel limits, caps), then the same job flow as /imagine."""
     requester = requester_of(interaction)
-    channel = await bot.store.channel(requester.channel_id or "")
-    load = await bot.backend.user_load(requester.user_id)
-    refusal = await check_request(bot.store, bot.settings, requester.guild_id, channel, specs, load)
+    context = await read_context(bot.aioredis, requester.user_id, requester.channel_id, requester.guild_id)
+    channel, load = context.channel, context.load
+    refusal = await check_request(bot.store, bot.settings, requester.guild_id, channel, specs, load,
+                                  guild=context.guild)
     if refusal is not None:
         await ephemeral(interaction, refusal.message)
         return

@@ -10,6 +10,7 @@ import discord
 from discord import app_commands
 
 from bot import messages
+from bot.context import read_context
 from bot.guards import check_request, prompt_error
 from bot.jobflow import ephemeral, post_job, requester_of, respond_with_job
 from bot.planning import plan_imagine
@@ -41,16 +42,16 @@ def jobs_for(specs: list[GenerationSpec], requester: Requester, max_attempts: in
 async def imagine(interaction: discord.Interaction, prompt: str) -> None:
     bot: MidwayBot = interaction.client  # type: ignore[assignment]
     requester = requester_of(interaction)
-    user = await bot.store.user(requester.user_id)
-    channel = await bot.store.channel(requester.channel_id or "")
+    context = await read_context(bot.aioredis, requester.user_id, requester.channel_id, requester.guild_id)
+    user, channel, load = context.user, context.channel, context.load
     try:
         planned = plan_imagine(prompt, user, channel, bot.catalogue, bot.settings)
     except PromptError as error:
         await ephemeral(interaction, prompt_error(error, prompt))
         return
     specs = [cap_steps(spec, channel, bot.catalogue) for spec in planned.specs]
-    load = await bot.backend.user_load(requester.user_id)
-    refusal = await check_request(bot.store, bot.settings, requester.guild_id, channel, specs, load)
+    refusal = await check_request(bot.store, bot.settings, requester.guild_id, channel, specs, load,
+                                  guild=context.guild)
     if refusal is not None:
         await ephemeral(interaction, refusal.message)
         return
