@@ -8,6 +8,7 @@ Redis (a second press, by anyone, gets a link to the first press's job), answere
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from typing import TYPE_CHECKING
 
 import discord
@@ -15,12 +16,15 @@ import discord
 from bot import messages
 from bot.context import user_load
 from bot.custom_ids import Action, ButtonRef
+from bot.delivery import result_nonce
 from bot.derive import DeriveError, capabilities_of, derive
+from bot.edit_modals import CustomZoomModal, RegionModal
 from bot.guards import check_request, is_channel_admin
 from bot.jobflow import ephemeral, message_ref, post_job, requester_of
 from bot.remix import REMIXABLE, RemixModal
 from bot.views import build_view
 from engines.base import EngineError
+from engines.region import Region
 from midway.contract import GenerationSpec, Job, JobStatus
 from midway.prompt.options import random_seed
 
@@ -45,9 +49,17 @@ async def handle_button(interaction: discord.Interaction, ref: ButtonRef) -> Non
     if ref.action is Action.cancel:
         await cancel(bot, interaction, parent)
         return
-    if ref.action in REMIXABLE and (await bot.store.user(str(interaction.user.id))).remix:
-        await interaction.response.send_modal(RemixModal(ref, parent))
+    if ref.action is Action.custom_zoom:
+        await interaction.response.send_modal(CustomZoomModal(ref, parent))
         return
+    if ref.action is Action.vary_region or ref.action in REMIXABLE:
+        remix = (await bot.store.user(str(interaction.user.id))).remix
+        if ref.action is Action.vary_region:
+            await interaction.response.send_modal(RegionModal(ref, parent, remix=remix))
+            return
+        if remix:
+            await interaction.response.send_modal(RemixModal(ref, parent))
+            return
     await run_action(bot, interaction, parent, ref)
 
 
@@ -77,18 +89,31 @@ async def refuse_unlisted(interaction: discord.Interaction, custom_id: str) -> N
     await ephemeral(interaction, NOT_ON_MESSAGE if known else STALE)
 
 
+def claim_name(ref: ButtonRef, job: Job) -> str:
+    """What a press claims: the button, and for modal buttons (Vary (Region), Custom Zoom) also what the
+    modal asked for, so the same request twice makes one job while a different region or zoom makes
+    another (Midjourney lets you edit one image many ways)."""
+    if ref.action not in (Action.vary_region, Action.custom_zoom):
+        return ref.action.value
+    spec = job.spec
+    asked = f"{spec.region}|{spec.zoom}|{spec.width}x{spec.height}|{spec.full_prompt}"
+    return f"{ref.action.value}:{hashlib.sha1(asked.encode()).hexdigest()[:12]}"
+
+
 async def run_action(bot: MidwayBot, interaction: discord.Interaction, parent: Job, ref: ButtonRef,
-                     remix: GenerationSpec | None = None) -> None:
+                     remix: GenerationSpec | None = None, region: Region | None = None,
+                     zoom: float | None = None) -> None:
     clicker = requester_of(interaction)
     user = await bot.store.user(clicker.user_id)
     try:
         job = derive(parent, ref.action, ref.index, clicker, lane=user.lane, variation_mode=user.variation,
                      entry=bot.catalogue.get(parent.spec.engine or bot.settings.default_engine),
-                     seed=random_seed(), remix=remix)
+                     seed=random_seed(), remix=remix, region=region, zoom=zoom)
     except (DeriveError, EngineError) as error:
         await ephemeral(interaction, f"**Can't do that**\n{error}")
         return
-    existing = await bot.store.claim(parent.id, ref.action.value, ref.index, job.id)
+    claimed = claim_name(ref, job)
+    existing = await bot.store.claim(parent.id, claimed, ref.index, job.id)
     if existing is not None:
         await ephemeral(interaction, messages.already_running(await link_to(bot, existing)))
         return
@@ -97,7 +122,7 @@ async def run_action(bot: MidwayBot, interaction: discord.Interaction, parent: J
         refusal = await check_request(bot.store, bot.settings, clicker.guild_id, channel, [job.spec],
                                       await user_load(bot.aioredis, clicker.user_id))
         if refusal is not None:
-            await bot.store.release(parent.id, ref.action.value, ref.index, job.id)
+            await bot.store.release(parent.id, claimed, ref.index, job.id)
             await ephemeral(interaction, refusal.message)
             return
     await mark_pressed(bot, interaction, parent, ref)
@@ -126,7 +151,7 @@ async def post_split(bot: MidwayBot, interaction: discord.Interaction, job: Job,
     """U<i>: the image is already made; post it at once with its own buttons."""
     job.message = message_ref(interaction, reply_to)
     await bot.backend.save(job)
-    posted = await bot.delivery.post_result(job, reply_to=reply_to)
+    posted = await bot.delivery.post_result(job, reply_to=reply_to, nonce=result_nonce(job.id))
     await bot.store.mark_delivered(job.id, str(posted.id))
 
 

@@ -52,12 +52,10 @@ class Backend:
             await asyncio.wait(list(self._submitting), timeout=timeout_s)
 
     def _submit(self, job: Job) -> Job:
-        # One thread call, so a bot shutting down cannot stop it half-way. The record goes first:
-        # unfinished() drops set members without one (expired jobs), and a concurrent command of the
-        # same user must not drop this job while it is being submitted.
-        self.jobs.save(job)
-        self.redis.sadd(keys.user_jobs_key(job.requester.user_id), job.id)
-        return self.jobs.submit(job)
+        # One thread call, so a bot shutting down cannot stop it half-way; and one MULTI in Redis (record,
+        # the user's job list, `queued`, the queue push), so a crash or a dropped connection cannot leave a
+        # listed job that no queue holds.
+        return self.jobs.submit(job, list_for_user=True)
 
     async def cancel(self, job_id: str) -> Job | None:
         return await self._run(self.jobs.cancel, job_id)

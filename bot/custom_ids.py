@@ -28,6 +28,9 @@ class Action(StrEnum):
     upscale_4x = "u4"
     zoom_2x = "z2"  # single image: Zoom Out 2x (outpainting)
     zoom_15x = "z15"  # single image: Zoom Out 1.5x
+    custom_zoom = "cz"  # single image: Custom Zoom (a modal: the prompt plus `--zoom 1.0-2.0`, maybe `--ar`)
+    make_square = "sq"  # single image, non-square only: Make Square (outpaints to 1:1)
+    vary_region = "vr"  # single image: Vary (Region) (a modal: the rectangle to repaint)
     pan_left = "pl"  # single image: ⬅️ ➡️ ⬆️ ⬇️ (outpainting one side)
     pan_right = "pr"
     pan_up = "pu"
@@ -40,7 +43,8 @@ class Action(StrEnum):
 # Actions that point at one image of a job; the rest point at the whole job.
 INDEXED = frozenset({Action.upscale, Action.variation, Action.vary_subtle, Action.vary_strong,
                      Action.upscale_2x, Action.upscale_4x, Action.zoom_2x, Action.zoom_15x, Action.pan_left,
-                     Action.pan_right, Action.pan_up, Action.pan_down})
+                     Action.pan_right, Action.pan_up, Action.pan_down, Action.custom_zoom, Action.make_square,
+                     Action.vary_region})
 
 # Job ids are uuid4 strings; batch ids (confirm/decline) are the same shape.
 _ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"

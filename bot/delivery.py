@@ -2,7 +2,11 @@
 
 One consumer in the `bot` consumer group reads the workers' events. An entry is acknowledged only
 after Discord accepted what it caused, so a bot killed mid-job finds its un-acked entries again on
-restart; results are deduplicated by job id (store.delivered), so they are posted once.
+restart; results are deduplicated by job id (store.delivered), so they are posted once. The one gap
+left, a crash after Discord created the result but before store.delivered recorded it, is closed by
+Discord itself: the result is sent with a nonce derived from the job id and `enforce_nonce` (discord.py
+sets it whenever a nonce is given), so a resend within Discord's few minutes returns the message
+already posted instead of posting it again.
 
 Progress is coalesced per message: at most one edit is in flight per message and at most one more
 waits, holding only the newest state. discord.py already sleeps on exhausted rate-limit buckets
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from dataclasses import dataclass, field
 
@@ -30,6 +35,14 @@ from midway.events import TERMINAL_KINDS
 log = logging.getLogger(__name__)
 
 FINAL_ATTEMPTS = 3
+# Jobs whose result this bot has begun delivering, remembered so late events cannot touch their message.
+FINISHED_MEMORY = 10_000
+
+
+def result_nonce(job_id: str) -> str:
+    """The nonce of a job's result post: the same for every attempt at that job, different for every
+    job, and within Discord's 25 characters (midway/discord_limits.MESSAGE_NONCE): "r" + 96 bits of hash."""
+    return "r" + hashlib.sha256(job_id.encode()).hexdigest()[:24]
 
 
 @dataclass
@@ -54,6 +67,7 @@ class Delivery:
         self._locks: dict[str, asyncio.Lock] = {}
         self._jobs: dict[str, Job] = {}
         self._waiting: dict[str, str] = {}
+        self._finished: dict[str, None] = {}  # insertion-ordered, oldest forgotten first
         self._tasks: set[asyncio.Task] = set()
         self._stopping = asyncio.Event()
 
@@ -83,6 +97,11 @@ class Delivery:
         job = await self._job(event.job_id, fresh=event.kind in TERMINAL_KINDS)
         if job is None or job.message is None or job.message.message_id is None:
             # Not a Discord job (e.g. `midway submit`), or its record expired: nothing to show.
+            await self._ack([entry_id])
+            return
+        if event.kind not in TERMINAL_KINDS and (job.status.finished or job.id in self._finished):
+            # A late event: a stalled worker's progress after another worker finished the job (RQ
+            # re-ran it when the heartbeat lapsed). The message shows the result; never overwrite it.
             await self._ack([entry_id])
             return
         if event.kind in TERMINAL_KINDS:
@@ -123,6 +142,11 @@ class Delivery:
     def offer(self, job: Job, content: str, buttons: list[messages.ButtonSpec], *, preview: str | None = None,
               entry_id: str | None = None) -> None:
         """Queue an edit of the job's message; a newer offer replaces an older one not yet sent."""
+        if job.id in self._finished:
+            # The result is (being) delivered: a queue-position or progress edit would overwrite it.
+            if entry_id is not None:
+                self._spawn(self._ack([entry_id]))
+            return
         previous = self._pending.get(job.id)
         entry_ids = previous.entry_ids if previous else []
         if previous is not None and preview is None:
@@ -173,9 +197,14 @@ class Delivery:
                     await self._refresh_position(job_id)
 
     async def _refresh_position(self, job_id: str) -> None:
-        job = self._jobs.get(job_id)
+        # Through the cache, which forgets everything past 5000 jobs: a waiting job must not drop out of
+        # it and then stay in _waiting, polled every few seconds for ever.
+        job = await self._job(job_id)
+        if job is None:
+            self._waiting.pop(job_id, None)
+            return
         position = await self.backend.queue_position(job_id)
-        if job is None or job_id not in self._waiting:
+        if job_id not in self._waiting:
             return
         if position is None:
             current = await self.backend.get(job_id)
@@ -192,6 +221,9 @@ class Delivery:
     async def _finish(self, job: Job, event: Event, entry_id: str) -> None:
         lock = self._locks.setdefault(job.id, asyncio.Lock())
         self._waiting.pop(job.id, None)
+        self._finished[job.id] = None
+        if len(self._finished) > FINISHED_MEMORY:
+            del self._finished[next(iter(self._finished))]
         async with lock:
             # Holding the lock, no progress edit is in flight; stale ones are dropped, not sent.
             superseded = self._pending.pop(job.id, None)
@@ -216,7 +248,7 @@ class Delivery:
         if await self.store.delivered(job.id) is not None:
             return
         if event.kind is EventKind.done:
-            posted = await self.post_result(job)
+            posted = await self.post_result(job, nonce=result_nonce(job.id))
             await self.store.mark_delivered(job.id, str(posted.id))
             await self.store.add_usage(job.requester.user_id, len(job.outputs) or job.spec.n_images,
                                        job.compute_s or 0.0)
@@ -234,8 +266,10 @@ class Delivery:
         catalogue = getattr(self.client, "catalogue", None)
         return capabilities_of(catalogue, job) if catalogue is not None else frozenset()
 
-    async def post_result(self, job: Job, reply_to: int | None = None) -> discord.Message:
-        """Post a finished job as a new channel message (never through the 15-minute interaction token)."""
+    async def post_result(self, job: Job, reply_to: int | None = None, nonce: str | None = None) -> discord.Message:
+        """Post a finished job as a new channel message (never through the 15-minute interaction token).
+        `nonce`: `result_nonce(job.id)` when the post must happen once per job (Discord returns the message
+        already made for a resend); None for a deliberate re-post (/show)."""
         assert job.message is not None
         grid = await self.backend.blob(job.grid)
         outputs = [await self.backend.blob(ref) for ref in job.outputs] if grid is None else []
@@ -251,5 +285,5 @@ class Delivery:
             reference = discord.MessageReference(message_id=reference_id, channel_id=int(job.message.channel_id),
                                                  fail_if_not_exists=False)
         channel = self.client.get_partial_messageable(int(job.message.channel_id))
-        return await channel.send(content=content, files=files, view=view, reference=reference,
+        return await channel.send(content=content, files=files, view=view, reference=reference, nonce=nonce,
                                   allowed_mentions=discord.AllowedMentions(users=True, replied_user=False))

@@ -100,9 +100,11 @@ def result_text(job: Job) -> str:
 def result_buttons(job: Job, used: set[str] | frozenset[str] = frozenset(),
                    capabilities: frozenset[Operation] = frozenset()) -> list[ButtonSpec]:
     """Grids get U/V/🔄; single images (U, upscales) get the single-image rows, and a U image also gets
-    Zoom Out / Pan when its engine's `capabilities` include them."""
+    Vary (Region), Zoom Out / Custom Zoom / Make Square and Pan when its engine's `capabilities` include
+    them."""
     if len(job.outputs) == 1 or job.spec.n_images == 1:
-        return single_buttons(job.id, 1, used, outpaint=capabilities if is_split(job) else frozenset())
+        return single_buttons(job.id, 1, used, capabilities if is_split(job) else frozenset(),
+                              square=job.spec.width == job.spec.height)
     return grid_buttons(job.id, used)
 
 
@@ -146,20 +148,29 @@ def grid_buttons(job_id: str, used: set[str] | frozenset[str] = frozenset()) -> 
 
 
 def single_buttons(job_id: str, index: int, used: set[str] | frozenset[str] = frozenset(),
-                   outpaint: frozenset[Operation] = frozenset()) -> list[ButtonSpec]:
-    """Buttons under one image: Vary (Subtle/Strong), Upscale (2x/4x), 🔄 (the prompt, new seed), then
-    Midjourney's `Zoom Out 2x` `Zoom Out 1.5x` row and ⬅️ ➡️ ⬆️ ⬇️ row where `outpaint` allows them."""
+                   capabilities: frozenset[Operation] = frozenset(), square: bool = True) -> list[ButtonSpec]:
+    """Buttons under one image: Vary (Subtle/Strong), and Vary (Region) where `capabilities` include
+    inpainting; Upscale (2x/4x), 🔄 (the prompt, new seed); then, where the engine outpaints, Midjourney's
+    `Zoom Out 2x` `Zoom Out 1.5x` `Custom Zoom` `Make Square` (non-`square` images only) row and the
+    ⬅️ ➡️ ⬆️ ⬇️ row."""
     specs = [
         ButtonSpec("Vary (Subtle)", encode(Action.vary_subtle, job_id, index), 0, emoji="🪄"),
         ButtonSpec("Vary (Strong)", encode(Action.vary_strong, job_id, index), 0, emoji="🪄"),
+    ]
+    if Operation.inpaint in capabilities:
+        specs.append(ButtonSpec("Vary (Region)", encode(Action.vary_region, job_id, index), 0, emoji="🖌️"))
+    specs += [
         ButtonSpec("Upscale (2x)", encode(Action.upscale_2x, job_id, index), 1),
         ButtonSpec("Upscale (4x)", encode(Action.upscale_4x, job_id, index), 1),
         ButtonSpec(None, encode(Action.reroll, job_id), 1, emoji="🔄"),
     ]
-    if Operation.zoom in outpaint:
+    if Operation.zoom in capabilities:
         specs += [ButtonSpec("Zoom Out 2x", encode(Action.zoom_2x, job_id, index), 2, emoji="🔍"),
-                  ButtonSpec("Zoom Out 1.5x", encode(Action.zoom_15x, job_id, index), 2, emoji="🔍")]
-    if Operation.pan in outpaint:
+                  ButtonSpec("Zoom Out 1.5x", encode(Action.zoom_15x, job_id, index), 2, emoji="🔍"),
+                  ButtonSpec("Custom Zoom", encode(Action.custom_zoom, job_id, index), 2, emoji="🔍")]
+        if not square:
+            specs.append(ButtonSpec("Make Square", encode(Action.make_square, job_id, index), 2))
+    if Operation.pan in capabilities:
         specs += [ButtonSpec(None, encode(action, job_id, index), 3, emoji=PAN_ARROWS[direction])
                   for action, direction in PAN_DIRECTIONS.items()]
     return [_mark(spec, set(used)) for spec in specs]

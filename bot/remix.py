@@ -11,7 +11,7 @@ from bot.custom_ids import Action, ButtonRef
 from bot.guards import prompt_error
 from bot.jobflow import ephemeral
 from bot.planning import plan_imagine
-from midway.contract import Job
+from midway.contract import GenerationSpec, Job
 from midway.discord_limits import MODAL_TITLE, TEXT_INPUT_VALUE
 from midway.prompt.errors import PromptError
 
@@ -36,14 +36,20 @@ class RemixModal(discord.ui.Modal):
         from bot.actions import run_action
 
         bot: MidwayBot = interaction.client  # type: ignore[assignment]
-        user = await bot.store.user(str(interaction.user.id))
-        channel = await bot.store.channel(str(interaction.channel_id))
-        text = self.prompt.value
-        try:
-            # Remix keeps the parent's engine and image; only the words (and parameters) change.
-            spec = plan_imagine(text, user.model_copy(update={"suffix": ""}), channel, bot.catalogue,
-                                bot.settings).specs[0]
-        except PromptError as error:
-            await ephemeral(interaction, prompt_error(error, text))
-            return
-        await run_action(bot, interaction, self.parent, self.ref, remix=spec)
+        spec = await plan_remix(interaction, self.prompt.value)
+        if spec is not None:
+            await run_action(bot, interaction, self.parent, self.ref, remix=spec)
+
+
+async def plan_remix(interaction: discord.Interaction, text: str) -> GenerationSpec | None:
+    """A modal's prompt text -> its spec, or None after telling the user (ephemerally) what is wrong."""
+    bot: MidwayBot = interaction.client  # type: ignore[assignment]
+    user = await bot.store.user(str(interaction.user.id))
+    channel = await bot.store.channel(str(interaction.channel_id))
+    try:
+        # Remix keeps the parent's engine and image; only the words (and parameters) change.
+        return plan_imagine(text, user.model_copy(update={"suffix": ""}), channel, bot.catalogue,
+                            bot.settings).specs[0]
+    except PromptError as error:
+        await ephemeral(interaction, prompt_error(error, text))
+        return None

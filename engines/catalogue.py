@@ -22,9 +22,10 @@ KINDS = ("sd", "sdxl", "flux", "unclip", "tiny")
 TINY_FAMILIES = ("sd", "sdxl", "unclip", "flux")
 DTYPES = ("float32", "float16", "bfloat16", "auto")
 DEFAULT_CAPABILITIES = ("imagine", "variation", "upscale", "reroll")
-# Zoom Out and Pan inpaint in latent space: the latent-diffusion families offer them unless told otherwise.
+# Zoom Out, Pan and Vary (Region) inpaint in latent space: the latent-diffusion families offer them unless
+# told otherwise (Vary (Region) runs on the same inpainting pipeline as the outpainting).
 OUTPAINT_FAMILIES = ("sd", "sdxl", "flux")
-OUTPAINT_CAPABILITIES = ("zoom", "pan")
+OUTPAINT_CAPABILITIES = ("zoom", "pan", "inpaint")
 # /blend mixes CLIP image embeddings: only the unCLIP family has them to mix.
 BLEND_FAMILIES = ("unclip",)
 BLEND_CAPABILITIES = ("blend",)

@@ -39,9 +39,12 @@ from engines.tiling import circular_padding
 from engines.tiny import TINY_UPSCALER
 from midway.contract import GenerationSpec, Operation, UpscaleMode
 
-NEEDS_SOURCE = (Operation.variation, Operation.upscale, Operation.zoom, Operation.pan)
+NEEDS_SOURCE = (Operation.variation, Operation.upscale, Operation.zoom, Operation.pan, Operation.inpaint)
 # Outpainting paints the new area from pure noise: the kept area is re-imposed at every step instead.
 OUTPAINT_STRENGTH = 1.0
+# Vary (Region) repaints its rectangle from pure noise too (Midjourney regenerates the selection from the
+# prompt), unless the spec asks for less: `spec.strength` then keeps some of the old content.
+INPAINT_STRENGTH = 1.0
 
 _OOM_ERRORS: tuple[type[BaseException], ...] = tuple(
     cls for cls in (getattr(torch, "OutOfMemoryError", None), getattr(torch.cuda, "OutOfMemoryError", None)) if cls
@@ -128,8 +131,12 @@ class DiffusionEngine(Engine):
         steps = step_count(spec, self.entry)
         strength = None
         if init_image is not None:
-            outpaint = spec.operation in (Operation.zoom, Operation.pan)
-            strength = OUTPAINT_STRENGTH if outpaint else variation_strength(spec, self.entry)
+            if spec.operation in (Operation.zoom, Operation.pan):
+                strength = OUTPAINT_STRENGTH
+            elif spec.operation is Operation.inpaint:
+                strength = spec.strength if spec.strength is not None else INPAINT_STRENGTH
+            else:
+                strength = variation_strength(spec, self.entry)
             # img2img runs int(steps * strength) steps; keep at least one (diffusers breaks on zero).
             steps = max(steps, math.ceil(1 / max(strength, 1e-3)))
         executed = steps if strength is None else max(1, min(steps, int(steps * strength)))

@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from engines import conditioning as cond
-from engines import outpaint
+from engines import outpaint, region
 from engines.base import EngineError
 from engines.catalogue import EngineEntry
 from engines.diffusion import OUTPAINT_STRENGTH, DiffusionEngine, Plan
@@ -28,7 +28,7 @@ def accepts(pipe: Any, name: str) -> bool:
 class LatentDiffusionEngine(DiffusionEngine):
     """A text-to-image pipeline plus the image-to-image and inpainting pipelines sharing its modules."""
 
-    implemented = DiffusionEngine.implemented | {Operation.zoom, Operation.pan}
+    implemented = DiffusionEngine.implemented | {Operation.zoom, Operation.pan, Operation.inpaint}
 
     def __init__(self, entry: EngineEntry, pipe: Any, device: torch.device, dtype: torch.dtype) -> None:
         super().__init__(entry, device, dtype)
@@ -89,6 +89,8 @@ class LatentDiffusionEngine(DiffusionEngine):
         )
         if spec.operation in (Operation.zoom, Operation.pan):
             return self.outpaint_chunk(spec, init_image, kwargs, monitor)
+        if spec.operation is Operation.inpaint:
+            return self.region_chunk(spec, init_image, kwargs, plan, monitor)
         pipe = self.pipe
         if init_image is not None:
             pipe = self.img2img
@@ -117,6 +119,17 @@ class LatentDiffusionEngine(DiffusionEngine):
         with monitor.attached(self.inpaint):
             painted = self.inpaint(**kwargs).images
         return [outpaint.paste_back(image, source, plan) for image in painted]
+
+    def region_chunk(self, spec: GenerationSpec, source: Image.Image | None, kwargs: dict[str, Any], plan: Plan,
+                     monitor: StepMonitor) -> list[Image.Image]:
+        """Vary (Region): the rectangle repainted by the same inpainting pipeline, the rest kept."""
+        if source is None or spec.region is None:
+            raise EngineError("a region variation needs a source image and a region")
+        image, mask = region.source_and_mask(source, spec)
+        kwargs.update(image=image, mask_image=mask, strength=plan.strength, width=spec.width, height=spec.height)
+        with monitor.attached(self.inpaint):
+            painted = self.inpaint(**kwargs).images
+        return [region.paste_back(result, image, spec.region) for result in painted]
 
 
 class StableDiffusionEngine(LatentDiffusionEngine):

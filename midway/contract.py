@@ -10,7 +10,7 @@ import time
 import uuid
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Operation(StrEnum):
@@ -20,6 +20,8 @@ class Operation(StrEnum):
     reroll = "reroll"
     zoom = "zoom"
     pan = "pan"
+    # Vary (Region): repaint one rectangle of the source (`GenerationSpec.region`), keep the rest.
+    inpaint = "inpaint"
     blend = "blend"
     describe = "describe"
 
@@ -113,6 +115,19 @@ class GenerationSpec(_Model):
     # factor (Zoom Out 2x / 1.5x); `pan` grows the canvas on one side. width/height are the new canvas.
     zoom: float | None = Field(default=None, ge=1.0, le=2.0)
     pan: PanDirection | None = None
+    # Vary (Region) (`operation = "inpaint"`): the rectangle to repaint as fractions of the image,
+    # (left, top, width, height), each in [0, 1]; everything outside it is kept (engines/region.py).
+    region: tuple[float, float, float, float] | None = None
+
+    @field_validator("region")
+    @classmethod
+    def _region_inside_image(cls, region: tuple[float, float, float, float] | None):
+        if region is None:
+            return None
+        left, top, width, height = region
+        if min(region) < 0 or width <= 0 or height <= 0 or left + width > 1 + 1e-6 or top + height > 1 + 1e-6:
+            raise ValueError(f"region {region} must lie inside the image: fractions with width, height > 0")
+        return region
 
 
 class Requester(_Model):

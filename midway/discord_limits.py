@@ -23,6 +23,8 @@ EMBED_AUTHOR_NAME: Final = 256
 # The sum of all embeds' texts in one message.
 EMBED_TOTAL: Final = 6000
 ATTACHMENTS_PER_MESSAGE: Final = 10
+# Create Message's `nonce` (an integer or a string); with `enforce_nonce` it deduplicates retries.
+MESSAGE_NONCE: Final = 25
 
 # Message components (docs: components/reference).
 ACTION_ROWS: Final = 5

@@ -23,6 +23,12 @@ log = logging.getLogger(__name__)
 # Old entries are trimmed (approximately, which is cheap) so the stream cannot grow without bound.
 STREAM_MAXLEN = 100_000
 TERMINAL_KINDS = frozenset({EventKind.done, EventKind.failed, EventKind.cancelled})
+# Entries another consumer of the group has held un-acked this long are taken over: that consumer
+# is gone (a bot container recreated under a new hostname) or gave up on them. A live bot acks within
+# seconds (one throttled edit, or a result with its retries), so a minute never steals live work.
+CLAIM_IDLE_MS = 60_000
+# How many pending entries one take-over pass looks at.
+CLAIM_SCAN = 1000
 
 
 def _text(value: bytes | str) -> str:
@@ -63,10 +69,13 @@ def last_id(client: redis.Redis) -> str:
 class EventConsumer:
     """One named consumer in a consumer group on the event stream (the group is created if missing)."""
 
-    def __init__(self, client: redis.Redis, group: str, consumer: str, *, start_id: str = "0") -> None:
+    def __init__(self, client: redis.Redis, group: str, consumer: str, *, start_id: str = "0",
+                 claim_idle_ms: int = CLAIM_IDLE_MS) -> None:
         self.client = client
         self.group = group
         self.consumer = consumer
+        self.claim_idle_ms = claim_idle_ms
+        self._next_claim_at = 0.0
         # Until the backlog is drained we read this consumer's own pending entries (id cursor), then
         # switch to ">" (never-delivered entries).
         self._pending_cursor: str | None = "0"
@@ -87,10 +96,34 @@ class EventConsumer:
                 self._pending_cursor = entries[-1][0]
                 return self._parse(entries)
             self._pending_cursor = None
+        if time.monotonic() >= self._next_claim_at:
+            claimed = self._claim_abandoned(count)
+            if claimed:
+                return self._parse(claimed)
         return self._parse(self._read_group(">", block_ms, count))
 
     def ack(self, entry_id: str) -> None:
         self.client.xack(keys.EVENTS_STREAM, self.group, entry_id)
+
+    def _claim_abandoned(self, count: int) -> list[tuple[str, dict]]:
+        """Take over entries other consumers left un-acked for claim_idle_ms (never our own: those are
+        in flight here, and reading them again would act on them twice)."""
+        self._next_claim_at = time.monotonic() + max(0.05, self.claim_idle_ms / 2000)
+        try:
+            pending = self.client.xpending_range(keys.EVENTS_STREAM, self.group, min="-", max="+",
+                                                 count=CLAIM_SCAN, idle=self.claim_idle_ms)
+        except redis.ResponseError as error:
+            if "NOGROUP" not in str(error):
+                raise
+            return []
+        ids = [item["message_id"] for item in pending if _text(item["consumer"]) != self.consumer][:count]
+        if not ids:
+            return []
+        claimed = self.client.xclaim(keys.EVENTS_STREAM, self.group, self.consumer, self.claim_idle_ms, ids)
+        if len(claimed) == count:
+            self._next_claim_at = 0.0  # more may be waiting: take them on the next read
+        # Entries trimmed from the stream meanwhile come back without fields; _parse acks them.
+        return [(_text(entry_id), fields or {}) for entry_id, fields in claimed]
 
     def _read_group(self, cursor: str, block_ms: int | None, count: int) -> list[tuple[str, dict]]:
         try:

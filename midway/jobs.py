@@ -88,27 +88,35 @@ class JobStore:
 
     # -- submitting ------------------------------------------------------------------------------
 
-    def submit(self, job: Job) -> Job:
+    def submit(self, job: Job, *, list_for_user: bool = False) -> Job:
         """Save the job, publish `queued` with its position, enqueue it fairly on its (engine, lane) queue.
 
-        `queued` goes out before the RQ push so no worker can publish `started` ahead of it.
+        Record, `queued` event and RQ push (and, with list_for_user, the user's job-list entry that the
+        bot's caps and /cancel read) commit in one MULTI: a dropped connection or a crash part-way can
+        leave no record saying `queued` that no queue holds, which would wait forever and hold one of
+        the user's queue places. In the MULTI `queued` precedes the push, so no `started` beats it.
         """
         job.status = JobStatus.queued
         job.spec.engine = self.engine_of(job)
         job.spec.lane = job.lane
-        self.save(job)
         queue = rq_queue(self.redis, job.spec.engine, job.lane)
         others = [_text(value) for value in self.redis.lrange(queue.key, 0, -1)]
         index = fair_insert_index(self._users_of(others), job.requester.user_id)
         ahead = self._ahead_in_other_lanes(job)
         position = None if ahead is None else ahead + index + 1
-        events.publish(self.redis, Event(job_id=job.id, kind=EventKind.queued, position=position))
-        # A job a worker died on is retried by RQ (Retry) at the head of its queue; run_job counts
-        # attempts against job.max_attempts and fails the job past it, so RQ's retries are a ceiling.
-        queue.enqueue(TASK, job.id, job_id=job.id, job_timeout=self.settings.job_timeout_s,
-                      retry=Retry(max=max(1, job.max_attempts), enqueue_at_front=True),
-                      result_ttl=RQ_RESULT_TTL_S, failure_ttl=RQ_RESULT_TTL_S,
-                      description=f"midway job {job.id}")
+        with self.redis.pipeline() as pipe:
+            pipe.multi()
+            pipe.set(keys.job_key(job.id), job.model_dump_json(), ex=self.job_ttl_s)
+            if list_for_user:
+                pipe.sadd(keys.user_jobs_key(job.requester.user_id), job.id)
+            events.add_to_pipeline(pipe, Event(job_id=job.id, kind=EventKind.queued, position=position))
+            # A job a worker died on is retried by RQ (Retry) at the head of its queue; run_job counts
+            # attempts against job.max_attempts and fails the job past it, so RQ's retries are a ceiling.
+            queue.enqueue(TASK, job.id, job_id=job.id, job_timeout=self.settings.job_timeout_s,
+                          retry=Retry(max=max(1, job.max_attempts), enqueue_at_front=True),
+                          result_ttl=RQ_RESULT_TTL_S, failure_ttl=RQ_RESULT_TTL_S,
+                          description=f"midway job {job.id}", pipeline=pipe)
+            pipe.execute()
         if index < len(others):
             self.redis.eval(_REPOSITION, 1, queue.key, job.id, others[index])
         return job

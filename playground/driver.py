@@ -79,7 +79,7 @@ class Playground:
     async def launch(cls, *, host: str = "127.0.0.1", port: int = 0, bot_token: str | None = None,
                      world: World | None = None, static_dir: Path | None = None, **server_options: Any) -> Playground:
         """Start serving; server_options: ack_deadline_s, token_lifetime_s, heartbeat_ms, attachment_size_limit,
-        privileged_intents."""
+        privileged_intents, nonce_window_s."""
         token = bot_token or get_settings().playground_token
         playground = cls(PlaygroundServer(world, bot_token=token, **server_options), host, port, static_dir)
         await playground._serve()

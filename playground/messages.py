@@ -87,6 +87,7 @@ def create_message(world: World, channel: Channel, author: User, payload: dict[s
         flags=int(payload.get("flags") or 0),
         reference_id=_reference(world, channel, payload),
         created_at=world.clock.utcnow(),
+        nonce=str(payload["nonce"]) if payload.get("nonce") is not None else None,
         **fields,
     )
     return world.add_message(message)

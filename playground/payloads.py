@@ -151,6 +151,8 @@ def message_payload(world: World, message: Message) -> dict[str, Any]:
         "pinned": False,
         "tts": False,
     }
+    if message.nonce is not None:
+        payload["nonce"] = message.nonce
     if message.webhook_id is not None:
         payload["webhook_id"] = str(message.webhook_id)
         payload["application_id"] = str(world.application_id)

@@ -21,6 +21,7 @@ from playground.app_commands import CommandRegistry
 from playground.errors import UNAUTHORIZED, ApiError
 from playground.gateway import Gateway
 from playground.interactions import InteractionDesk
+from playground.nonces import DEFAULT_WINDOW_S, NonceRegistry
 from playground.ratelimit import RateLimiter
 from playground.rest.common import CORE, FILES, PAYLOAD, json_response
 from playground.state import World, default_world
@@ -46,7 +47,8 @@ class RecordedRequest:
 class PlaygroundServer:
     def __init__(self, world: World | None = None, *, bot_token: str, ack_deadline_s: float = limits.INTERACTION_ACK_S,
                  token_lifetime_s: float = limits.INTERACTION_TOKEN_S, heartbeat_ms: int = 41250,
-                 attachment_size_limit: int = limits.ATTACHMENT_SIZE, privileged_intents: bool = True) -> None:
+                 attachment_size_limit: int = limits.ATTACHMENT_SIZE, privileged_intents: bool = True,
+                 nonce_window_s: float = DEFAULT_WINDOW_S) -> None:
         self.world = world or default_world()
         self.bot_token = bot_token
         self.attachment_size_limit = attachment_size_limit
@@ -56,6 +58,7 @@ class PlaygroundServer:
         self.desk = InteractionDesk(self.world, self.gateway.dispatch, ack_deadline_s=ack_deadline_s,
                                     token_lifetime_s=token_lifetime_s, size_limit=attachment_size_limit)
         self.limiter = RateLimiter(self.world.clock)
+        self.nonces = NonceRegistry(self.world.clock, nonce_window_s)
         self.requests: list[RecordedRequest] = []
 
     def token_ok(self, token: str) -> bool:

@@ -122,6 +122,7 @@ class Message:
     interaction: dict[str, Any] | None = None  # interaction_metadata when an interaction made it
     type: int = 0
     webhook_id: int | None = None
+    nonce: str | None = None  # echoed back by Create Message (and MESSAGE_CREATE), as Discord does
 
     @property
     def buttons(self) -> list[dict[str, Any]]:

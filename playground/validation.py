@@ -26,6 +26,8 @@ def check_message(payload: dict[str, Any], *, creating: bool, file_count: int = 
     errors = FormErrors(root)
     content = payload.get("content")
     errors.max_length(("content",), content, limits.MESSAGE_CONTENT)
+    if creating and payload.get("nonce") is not None:
+        errors.max_length(("nonce",), str(payload["nonce"]), limits.MESSAGE_NONCE)
     check_embeds(errors, payload.get("embeds") or [])
     flags = payload.get("flags") or 0
     if allowed_flags is not None and flags & ~allowed_flags:

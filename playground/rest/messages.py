@@ -31,9 +31,13 @@ async def create(request: web.Request) -> web.Response:
     if not server.world.guild_of(channel).permissions_of(server.world.bot.id) & SEND_MESSAGES:
         raise ApiError(403, 50013, "Missing Permissions")
     payload, uploads = await read_body(request)
-    message = create_message(server.world, channel, server.world.bot, payload, uploads,
-                             size_limit=server.attachment_size_limit)
-    return json_response(message_payload(server.world, message))
+    # A retry of a send that already succeeded (same nonce, enforce_nonce): Discord hands back that message.
+    existing = server.nonces.existing(server.world, channel.id, server.world.bot.id, payload)
+    if existing is None:
+        existing = create_message(server.world, channel, server.world.bot, payload, uploads,
+                                  size_limit=server.attachment_size_limit)
+        server.nonces.remember(existing, payload)
+    return json_response(message_payload(server.world, existing))
 
 
 @routes.get(MESSAGES)

@@ -48,8 +48,8 @@ async def test_imagine_grid_upscale_vary_reroll(pg: Playground, worker, midway) 
     await clicked.acked()
     single = await result_for(pg, grid)
     assert single.content == f"**a red fox** - Image #2 <@{alice}>"
-    assert labels(single) == ["Vary (Subtle)", "Vary (Strong)", "Upscale (2x)", "Upscale (4x)", "🔄",
-                              "Zoom Out 2x", "Zoom Out 1.5x", "⬅️", "➡️", "⬆️", "⬇️"]
+    assert labels(single) == ["Vary (Subtle)", "Vary (Strong)", "Vary (Region)", "Upscale (2x)", "Upscale (4x)",
+                              "🔄", "Zoom Out 2x", "Zoom Out 1.5x", "Custom Zoom", "⬅️", "➡️", "⬆️", "⬇️"]
     assert single.attachments[0].width == 64
     u2 = next(b for b in pg.message(grid.id).buttons if b.get("label") == "U2")
     assert u2["style"] == 1  # primary: "used" blue

@@ -41,7 +41,7 @@ def test_u_image_gets_zoom_and_pan_rows_when_the_engine_outpaints() -> None:
     job = u_image()
     assert rows(messages.result_buttons(job, capabilities=OUTPAINTING.capabilities)) == [
         ["Vary (Subtle)", "Vary (Strong)"], ["Upscale (2x)", "Upscale (4x)", "🔄"],
-        ["Zoom Out 2x", "Zoom Out 1.5x"], ["⬅️", "➡️", "⬆️", "⬇️"]]
+        ["Zoom Out 2x", "Zoom Out 1.5x", "Custom Zoom"], ["⬅️", "➡️", "⬆️", "⬇️"]]
     assert len(rows(messages.result_buttons(job, capabilities=PLAIN.capabilities))) == 2
     upscaled = job.model_copy(deep=True)
     upscaled.spec.upscale_factor = 2

@@ -34,8 +34,9 @@ async def outpaint(pg: Playground, single: Message, label: str, says: str) -> Me
 async def test_zoom_out_and_pan_left_make_new_grids(pg: Playground, worker, midway) -> None:
     alice = pg.user("alice").id
     single = await single_image(pg, "a lone tree")
-    assert rows(single) == [["Vary (Subtle)", "Vary (Strong)"], ["Upscale (2x)", "Upscale (4x)", "🔄"],
-                            ["Zoom Out 2x", "Zoom Out 1.5x"], ["⬅️", "➡️", "⬆️", "⬇️"]]
+    assert rows(single) == [["Vary (Subtle)", "Vary (Strong)", "Vary (Region)"],
+                            ["Upscale (2x)", "Upscale (4x)", "🔄"],
+                            ["Zoom Out 2x", "Zoom Out 1.5x", "Custom Zoom"], ["⬅️", "➡️", "⬆️", "⬇️"]]
 
     zoomed = await outpaint(pg, single, "Zoom Out 2x", "Zoom Out by")
     assert zoomed.content == f"**a lone tree** - Zoom Out by <@{alice}> (fast)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from midway import contract
 from midway.contract import (
@@ -56,6 +56,7 @@ def full_spec() -> GenerationSpec:
         upscale_mode=UpscaleMode.creative,
         zoom=1.5,
         pan=PanDirection.left,
+        region=(0.25, 0.0, 0.5, 0.75),
     )
 
 
@@ -164,3 +165,9 @@ def test_enums_travel_as_their_values() -> None:
     data = full_job().model_dump(mode="json")
     assert (data["status"], data["lane"], data["spec"]["operation"]) == ("failed", "relax", "variation")
     assert data["spec"]["weights"][0] == ["space", 2.0]
+
+
+@pytest.mark.parametrize("region", [(0.5, 0.0, 0.6, 1.0), (0.0, 0.0, 0.0, 0.5), (-0.1, 0.0, 0.5, 0.5)])
+def test_a_region_outside_the_image_is_refused(region) -> None:
+    with pytest.raises(ValidationError, match="inside the image"):
+        GenerationSpec(operation=Operation.inpaint, region=region)

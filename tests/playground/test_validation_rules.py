@@ -28,6 +28,7 @@ def leaf(body: dict, *path: str) -> str:
 
 
 MESSAGE_CASES = [
+    ("nonce", {"content": "x", "nonce": "n" * (limits.MESSAGE_NONCE + 1)}, ("nonce",), "BASE_TYPE_MAX_LENGTH"),
     ("content", {"content": "x" * (limits.MESSAGE_CONTENT + 1)}, ("content",), "BASE_TYPE_MAX_LENGTH"),
     ("embeds count", {"embeds": [{"title": "t"}] * 11}, ("embeds",), "BASE_TYPE_MAX_LENGTH"),
     ("embed title", {"embeds": [{"title": "x" * 257}]}, ("embeds", "0", "title"), "BASE_TYPE_MAX_LENGTH"),
