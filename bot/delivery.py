@@ -22,6 +22,7 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 
+import aiohttp
 import discord
 
 from bot import messages, render
@@ -35,6 +36,10 @@ from midway.events import TERMINAL_KINDS
 log = logging.getLogger(__name__)
 
 FINAL_ATTEMPTS = 3
+# A 403 (missing access) or 404 (unknown channel or message) does not heal by retrying: the bot lost the
+# channel, or it was deleted. 5xx, 429 past discord.py's own waits, and network errors may heal.
+PERMANENT_ERRORS = (discord.Forbidden, discord.NotFound)
+RETRYABLE_ERRORS = (discord.HTTPException, aiohttp.ClientError, OSError, asyncio.TimeoutError)
 # Jobs whose result this bot has begun delivering, remembered so late events cannot touch their message.
 FINISHED_MEMORY = 10_000
 
@@ -177,9 +182,11 @@ class Delivery:
         try:
             await self.message_of(job).edit(content=pending.content, attachments=attachments,
                                           view=build_view(pending.buttons))
-        except discord.NotFound:
-            log.info("message of job %s is gone; dropping its progress", job.id)
-        except discord.HTTPException as error:
+        except PERMANENT_ERRORS as error:
+            # Logged once: remembered as finished, so no later progress for it reaches Discord.
+            log.info("message of job %s is gone or out of reach (%s); dropping its progress", job.id, error)
+            self._remember_finished(job.id)
+        except RETRYABLE_ERRORS as error:
             # Progress is disposable: the next event (or the result) supersedes it.
             log.warning("progress edit for job %s failed: %s", job.id, error)
         await self._ack(pending.entry_ids)
@@ -221,9 +228,7 @@ class Delivery:
     async def _finish(self, job: Job, event: Event, entry_id: str) -> None:
         lock = self._locks.setdefault(job.id, asyncio.Lock())
         self._waiting.pop(job.id, None)
-        self._finished[job.id] = None
-        if len(self._finished) > FINISHED_MEMORY:
-            del self._finished[next(iter(self._finished))]
+        self._remember_finished(job.id)
         async with lock:
             # Holding the lock, no progress edit is in flight; stale ones are dropped, not sent.
             superseded = self._pending.pop(job.id, None)
@@ -234,15 +239,28 @@ class Delivery:
                 try:
                     await self._deliver(job, event)
                     break
-                except discord.HTTPException as error:
+                except PERMANENT_ERRORS as error:
+                    log.warning("job %s: Discord refused its result for good (%s); giving up", job.id, error)
+                    await self.store.mark_delivery_failed(job.id, f"{error.status} {error.text}".strip())
+                    break
+                except RETRYABLE_ERRORS as error:
                     log.warning("delivering job %s failed (attempt %d): %s", job.id, attempt, error)
                     if attempt == FINAL_ATTEMPTS:
                         # Left un-acked: the next bot start reads it again.
+                        self._forget(job.id)
                         return
                     await asyncio.sleep(2.0 * attempt)
         await self._ack([*(superseded.entry_ids if superseded else []), entry_id])
-        self._locks.pop(job.id, None)
-        self._jobs.pop(job.id, None)
+        self._forget(job.id)
+
+    def _remember_finished(self, job_id: str) -> None:
+        self._finished[job_id] = None
+        if len(self._finished) > FINISHED_MEMORY:
+            del self._finished[next(iter(self._finished))]
+
+    def _forget(self, job_id: str) -> None:
+        self._locks.pop(job_id, None)
+        self._jobs.pop(job_id, None)
 
     async def _deliver(self, job: Job, event: Event) -> None:
         if await self.store.delivered(job.id) is not None:

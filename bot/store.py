@@ -132,6 +132,16 @@ class BotStore:
     async def mark_delivered(self, job_id: str, message_id: str) -> None:
         await self.redis.set(keys.delivered_key(job_id), message_id, ex=MARK_TTL_S)
 
+    async def mark_delivery_failed(self, job_id: str, reason: str) -> None:
+        """Discord refused the job's messages for good (403/404): keep why, and count the delivery as
+        over (an empty mark, unless a result message was already recorded) so no restart retries it."""
+        await self.redis.set(keys.delivery_failed_key(job_id), reason, ex=MARK_TTL_S)
+        await self.redis.set(keys.delivered_key(job_id), "", ex=MARK_TTL_S, nx=True)
+
+    async def delivery_failed(self, job_id: str) -> str | None:
+        value = await self.redis.get(keys.delivery_failed_key(job_id))
+        return _text(value) if value is not None else None
+
     async def save_batch(self, batch_id: str, payload: str, ttl_s: int = 15 * 60) -> None:
         await self.redis.set(keys.batch_key(batch_id), payload, ex=ttl_s)
 

@@ -170,6 +170,8 @@ class Job(_Model):
     finished_at: float | None = None
     attempts: int = 0
     max_attempts: int = 3
+    # Times the reconciler put this job back on its queue after RQ lost track of it (bounded by max_attempts).
+    recoveries: int = 0
     worker: str | None = None
     # Blob refs of the individual images, and of the composed 2x2 grid when there is one.
     outputs: list[str] = Field(default_factory=list)

@@ -110,16 +110,22 @@ class JobStore:
             if list_for_user:
                 pipe.sadd(keys.user_jobs_key(job.requester.user_id), job.id)
             events.add_to_pipeline(pipe, Event(job_id=job.id, kind=EventKind.queued, position=position))
-            # A job a worker died on is retried by RQ (Retry) at the head of its queue; run_job counts
-            # attempts against job.max_attempts and fails the job past it, so RQ's retries are a ceiling.
-            queue.enqueue(TASK, job.id, job_id=job.id, job_timeout=self.settings.job_timeout_s,
-                          retry=Retry(max=max(1, job.max_attempts), enqueue_at_front=True),
-                          result_ttl=RQ_RESULT_TTL_S, failure_ttl=RQ_RESULT_TTL_S,
-                          description=f"midway job {job.id}", pipeline=pipe)
+            pipe.zadd(keys.ACTIVE_JOBS, {keys.active_member(job.id, job.requester.user_id): job.created_at})
+            self.enqueue_rq(job, pipe)
             pipe.execute()
         if index < len(others):
             self.redis.eval(_REPOSITION, 1, queue.key, job.id, others[index])
         return job
+
+    def enqueue_rq(self, job: Job, pipe: redis.client.Pipeline, *, at_front: bool = False) -> None:
+        """Push the job's RQ entry (id = job id, argument = job id) inside `pipe`'s MULTI."""
+        queue = rq_queue(self.redis, self.engine_of(job), job.lane)
+        # A job a worker died on is retried by RQ (Retry) at the head of its queue; run_job counts
+        # attempts against job.max_attempts and fails the job past it, so RQ's retries are a ceiling.
+        queue.enqueue(TASK, job.id, job_id=job.id, job_timeout=self.settings.job_timeout_s,
+                      retry=Retry(max=max(1, job.max_attempts), enqueue_at_front=True),
+                      result_ttl=RQ_RESULT_TTL_S, failure_ttl=RQ_RESULT_TTL_S,
+                      description=f"midway job {job.id}", at_front=at_front, pipeline=pipe)
 
     def _users_of(self, job_ids: list[str]) -> list[str]:
         raws = self.redis.mget([keys.job_key(job_id) for job_id in job_ids])
@@ -221,7 +227,9 @@ class JobStore:
         finished = self.update(job_id, change)
         if finished is not None:
             # Free the user's running slot (worker/slots.py) so their next queued job can start.
-            self.redis.srem(keys.user_running_key(finished.requester.user_id), job_id)
+            user_id = finished.requester.user_id
+            self.redis.srem(keys.user_running_key(user_id), job_id)
+            self.redis.zrem(keys.ACTIVE_JOBS, keys.active_member(job_id, user_id))
         return finished
 
     # -- positions and live workers ----------------------------------------------------------------

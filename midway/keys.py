@@ -76,6 +76,11 @@ def delivered_key(job_id: str) -> str:
     return f"{PREFIX}:delivered:{job_id}"
 
 
+# Why Discord refused a job's result for good (403 missing access, 404 unknown channel/message).
+def delivery_failed_key(job_id: str) -> str:
+    return f"{PREFIX}:deliveryfailed:{job_id}"
+
+
 # A permutation / --repeat batch waiting for the user's confirmation.
 def batch_key(batch_id: str) -> str:
     return f"{PREFIX}:batch:{batch_id}"
@@ -84,3 +89,20 @@ def batch_key(batch_id: str) -> str:
 # Lifetime usage per user for /info: images made and compute seconds.
 def user_stats_key(user_id: str) -> str:
     return f"{PREFIX}:userstats:{user_id}"
+
+
+# Every job not yet finished, scored by created_at: the reconciler (worker/reconcile.py) sweeps this
+# instead of SCANning the keyspace. A member is "<job id> <user id>" so a job whose record expired can
+# still have its user's running slot freed.
+ACTIVE_JOBS = f"{PREFIX}:active"
+
+
+def active_member(job_id: str, user_id: str) -> str:
+    return f"{job_id} {user_id}"
+
+
+# The reconciler's state: a lock that lets one worker sweep per interval, the cursor into ACTIVE_JOBS,
+# and the jobs it saw lost on an earlier pass (id -> first seen), acted on only if still lost later.
+RECONCILE_LOCK = f"{PREFIX}:reconcile:lock"
+RECONCILE_CURSOR = f"{PREFIX}:reconcile:cursor"
+RECONCILE_SUSPECTS = f"{PREFIX}:reconcile:suspects"

@@ -16,6 +16,7 @@ from midway.blobs import FileBlobStore
 from midway.contract import Lane
 from midway.settings import Settings
 from worker import tasks
+from worker.reconcile import Reconciler
 from worker.rq_worker import MidwayWorker
 from worker.runtime import JobRunner
 
@@ -45,8 +46,12 @@ def build_worker(client: redis.Redis, settings: Settings, engines: dict[str, Eng
     name = name or default_name()
     runner = JobRunner(client, settings, engines, worker_name=name, load_engine=load_engine)
     tasks.install(runner)
+    # The reconciler sweeps at most once per maintenance interval across all workers (its lock).
+    reconciler = Reconciler(runner.store, interval_s=settings.heartbeat_s * 2,
+                            grace_s=settings.heartbeat_s * 4)
     return MidwayWorker(client, name=name, engines=list(engines), lanes=list(lanes),
-                        heartbeat_s=settings.heartbeat_s, on_maintenance=purger(runner.blobs),
+                        heartbeat_s=settings.heartbeat_s,
+                        on_maintenance=maintenance(purger(runner.blobs), reconciler.maybe_sweep),
                         running_cap=settings.max_running_per_user, slot_ttl_s=slot_ttl(settings))
 
 
@@ -70,3 +75,18 @@ def purger(blobs: object, every_s: float = 600.0) -> Callable[[], None] | None:
                 log.info("deleted %d expired image files", removed)
 
     return purge
+
+
+def maintenance(*tasks: Callable[[], object] | None) -> Callable[[], None]:
+    """One maintenance hook running each task; one failing does not stop the others."""
+
+    def run() -> None:
+        for task in tasks:
+            if task is None:
+                continue
+            try:
+                task()
+            except Exception:
+                log.warning("maintenance task %s failed", getattr(task, "__name__", task), exc_info=True)
+
+    return run

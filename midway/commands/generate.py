@@ -5,6 +5,8 @@
     midway generate --op upscale --image cell.png --factor 2 -o big.png "a red fox"
     midway generate --op zoom --zoom 1.5 --image cell.png -o wider.png "a red fox in a forest"
     midway generate --op pan --pan left --image cell.png -o panned.png "a red fox"
+    midway generate --op inpaint --image cell.png --region 25,25,50,50 -o vary.png "a red fox wearing a hat"
+    midway generate --engine tiny-unclip --op blend --image a.png --image b.png -o blend.png "a blend"
 
 Imagine and variation write the 2x2 grid; upscale writes the single image. Exit 2 with a clear
 message for a bad prompt, an unknown engine or a missing file.
@@ -19,7 +21,7 @@ from pathlib import Path
 
 from midway.contract import GenerationSpec, Operation, PanDirection, UpscaleMode
 
-OPERATIONS = ("imagine", "variation", "upscale", "zoom", "pan")
+OPERATIONS = ("imagine", "variation", "upscale", "zoom", "pan", "inpaint", "blend")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", help="catalogue engine name (default: --v alias, else MIDWAY_DEFAULT_ENGINE)")
     parser.add_argument("--seed", type=int, help="seed (overrides --seed in the prompt)")
     parser.add_argument("--op", choices=OPERATIONS, default="imagine")
-    parser.add_argument("--image", type=Path, help="source image for variation/upscale")
+    parser.add_argument("--image", type=Path, action="append", default=[],
+                        help="source image (variation, upscale, zoom, pan, inpaint); repeat it for blend (2-5)")
+    parser.add_argument("--region", help="inpaint: x,y,w,h to repaint, in fractions (0.25,...) or percent (25%%,...)")
     parser.add_argument("--strength", type=float, help="img2img strength for variation (0-1)")
     parser.add_argument("--factor", type=int, choices=(2, 4), default=2, help="upscale factor")
     parser.add_argument("--mode", choices=[m.value for m in UpscaleMode], default="subtle", help="upscale mode")
@@ -53,8 +57,11 @@ def _generate(args: argparse.Namespace) -> int:
 
     catalogue = load_catalogue()
     spec = _spec(args, catalogue)
-    source = _load_image(args.image) if args.op != "imagine" else None
-    if args.op in ("zoom", "pan"):
+    blended = [_load_image(path) for path in args.image] if args.op == "blend" else []
+    if args.op == "blend" and len(blended) < 2:
+        raise ValueError("blend needs at least two --image files")
+    source = _load_image(args.image[0] if args.image else None) if args.op not in ("imagine", "blend") else None
+    if args.op in ("zoom", "pan", "inpaint"):
         spec = _outpaint_spec(args, spec, source, catalogue.get(spec.engine).size_multiple)
     _quiet_libraries()
     from engines.registry import get_engine
@@ -62,7 +69,8 @@ def _generate(args: argparse.Namespace) -> int:
 
     engine = get_engine(spec.engine, catalogue)
     started = time.perf_counter()
-    images = engine.run(spec, init_image=source, max_batch=args.max_batch)
+    extra = {"source_images": blended} if blended else {}
+    images = engine.run(spec, init_image=source, max_batch=args.max_batch, **extra)
     elapsed = time.perf_counter() - started
     result = compose_grid(images) if len(images) == 4 else images[0]
     args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -99,11 +107,17 @@ def _spec(args: argparse.Namespace, catalogue) -> GenerationSpec:
 
 
 def _outpaint_spec(args: argparse.Namespace, spec: GenerationSpec, source, multiple: int) -> GenerationSpec:
-    """Zoom and pan start from the source's own size (rounded to the engine's multiple)."""
+    """Zoom, pan and inpaint start from the source's own size (rounded to the engine's multiple)."""
     from engines.outpaint import pan_spec, zoom_spec
+    from engines.region import region_spec
+    from midway.region_arg import parse_region_arg
 
     width, height = (max(multiple, round(side / multiple) * multiple) for side in source.size)
     spec = spec.model_copy(update={"width": width, "height": height})
+    if args.op == "inpaint":
+        if not args.region:
+            raise ValueError("inpaint needs --region x,y,w,h")
+        return region_spec(spec, parse_region_arg(args.region))
     return zoom_spec(spec, args.zoom) if args.op == "zoom" else pan_spec(spec, args.pan, multiple)
 
 
@@ -111,7 +125,7 @@ def _load_image(path: Path | None):
     from midway.imaging import image_from_bytes
 
     if path is None:
-        raise ValueError("--image is required for variation, upscale, zoom and pan")
+        raise ValueError("--image is required for variation, upscale, zoom, pan and inpaint")
     if not path.is_file():
         raise ValueError(f"image not found: {path}")
     return image_from_bytes(path.read_bytes()).convert("RGB")

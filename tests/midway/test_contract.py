@@ -91,6 +91,7 @@ def full_job() -> Job:
         finished_at=3.75,
         attempts=2,
         max_attempts=5,
+        recoveries=1,
         worker="gpu-0",
         outputs=["blob:1", "blob:2"],
         grid="blob:grid",

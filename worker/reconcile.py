@@ -1,0 +1,169 @@
+"""The reconciler: finds active jobs that RQ lost track of and puts them back (or fails them), and frees
+running slots that no longer belong to a live job.
+
+RQ covers a worker that dies *while* a job is in its StartedJobRegistry. Two windows remain: a worker
+that dies between taking a job off its queue and RQ recording it as started (the record says `queued`,
+no queue or registry holds it), and a job whose RQ retries ran out on failures that run_job does not
+count as attempts (the record says `running`, its worker is gone, RQ holds nothing). Either job would
+wait forever and hold one of its user's queue places and running slots.
+
+The sweep reads keys.ACTIVE_JOBS (written by the atomic submit), a bounded batch per pass from a cursor,
+so it never SCANs the keyspace. A lock with the sweep interval as its TTL lets one worker sweep per
+interval however many run. A job that looks lost is acted on only when it still looks lost `grace_s`
+later: a worker that has just taken it off its queue records it as started within milliseconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import redis
+from rq.job import Job as RQJob
+from rq.registry import StartedJobRegistry
+
+from midway import keys
+from midway.contract import Job, JobStatus
+from midway.jobs import JobStore, rq_queue
+
+log = logging.getLogger(__name__)
+
+_LIVE = (JobStatus.queued, JobStatus.running)
+
+
+@dataclass
+class SweepReport:
+    requeued: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    forgotten: list[str] = field(default_factory=list)  # finished or missing: left the active set
+    freed_slots: list[str] = field(default_factory=list)
+    swept: bool = False
+
+
+class Reconciler:
+    def __init__(self, store: JobStore, *, interval_s: float, grace_s: float, batch: int = 200) -> None:
+        self.store = store
+        self.redis = store.redis
+        self.interval_s = interval_s
+        self.grace_s = grace_s
+        self.batch = batch
+
+    def maybe_sweep(self) -> SweepReport:
+        """Sweep unless another worker swept within interval_s (the lock is never released early)."""
+        ttl_ms = max(1, int(self.interval_s * 1000))
+        if not self.redis.set(keys.RECONCILE_LOCK, uuid.uuid4().hex, nx=True, px=ttl_ms):
+            return SweepReport()
+        return self.sweep()
+
+    def sweep(self, now: float | None = None) -> SweepReport:
+        now = time.time() if now is None else now
+        report = SweepReport(swept=True)
+        members = self._next_batch()
+        if not members:
+            return report
+        entries = [_text(member).split(" ", 1) for member in members]
+        raws = self.redis.mget([keys.job_key(job_id) for job_id, _ in entries])
+        started: dict[str, set[str]] = {}
+        for member, (job_id, user_id), raw in zip(members, entries, raws, strict=True):
+            job = _parse(raw)
+            if job is None or job.status not in _LIVE:
+                self._forget(member, job_id, user_id, report)
+            else:
+                self._check(job, started, now, report)
+        return report
+
+    def _next_batch(self) -> list:
+        """The next `batch` members after the cursor (a created_at score); past the end, from the start."""
+        cursor = self.redis.get(keys.RECONCILE_CURSOR)
+        low = f"({_text(cursor)}" if cursor else "-inf"
+        found = self.redis.zrangebyscore(keys.ACTIVE_JOBS, low, "+inf", start=0, num=self.batch, withscores=True)
+        if len(found) == self.batch:
+            self.redis.set(keys.RECONCILE_CURSOR, repr(found[-1][1]))
+        else:
+            self.redis.delete(keys.RECONCILE_CURSOR)
+        return [member for member, _ in found]
+
+    def _in_started_registry(self, job: Job, cache: dict[str, set[str]]) -> bool:
+        """Whether RQ records the job as running (one small ZRANGE per queue per pass)."""
+        queue = rq_queue(self.redis, self.store.engine_of(job), job.lane)
+        if queue.name not in cache:
+            registry = StartedJobRegistry(queue=queue)
+            cache[queue.name] = {job_id for job_id, _ in registry.get_job_and_execution_ids()}
+        return job.id in cache[queue.name]
+
+    def _forget(self, member, job_id: str, user_id: str, report: SweepReport) -> None:
+        with self.redis.pipeline() as pipe:
+            pipe.zrem(keys.ACTIVE_JOBS, member)
+            pipe.srem(keys.user_running_key(user_id), job_id)
+            pipe.hdel(keys.RECONCILE_SUSPECTS, job_id)
+            removed = pipe.execute()
+        report.forgotten.append(job_id)
+        if removed[1]:
+            report.freed_slots.append(job_id)
+
+    def _check(self, job: Job, started: dict[str, set[str]], now: float, report: SweepReport) -> None:
+        queue = rq_queue(self.redis, self.store.engine_of(job), job.lane)
+        has_rq_data = RQJob.exists(job.id, connection=self.redis)
+        queued = self.redis.lpos(queue.key, job.id) is not None
+        tracked = has_rq_data and (queued or self._in_started_registry(job, started))
+        on_live_worker = job.status is JobStatus.running and bool(
+            job.worker and self.redis.exists(keys.worker_heartbeat_key(job.worker)))
+        if not has_rq_data and not on_live_worker:
+            # A slot held by a job RQ forgot would block its user until the slot set's TTL.
+            if self.redis.srem(keys.user_running_key(job.requester.user_id), job.id):
+                report.freed_slots.append(job.id)
+        if tracked or on_live_worker:
+            self.redis.hdel(keys.RECONCILE_SUSPECTS, job.id)
+            return
+        first_seen = self.redis.hget(keys.RECONCILE_SUSPECTS, job.id)
+        if first_seen is None:
+            self.redis.hset(keys.RECONCILE_SUSPECTS, job.id, now)
+        elif now - float(first_seen) >= self.grace_s:
+            self.redis.hdel(keys.RECONCILE_SUSPECTS, job.id)
+            self._recover(job, report)
+
+    def _recover(self, job: Job, report: SweepReport) -> None:
+        if job.attempts >= job.max_attempts or job.recoveries >= job.max_attempts:
+            reason = (f"This job was lost {job.recoveries + 1} times (a worker stopped while taking it); "
+                      "giving up. Try again.")
+            if self.store.finish(job.id, JobStatus.failed, error=reason, only_from=(job.status,)):
+                log.warning("job %s: lost by the queue too often; failed", job.id)
+                report.failed.append(job.id)
+        elif self._requeue(job.id, job.status):
+            log.warning("job %s: lost by the queue while %s; put back at the head", job.id, job.status.value)
+            report.requeued.append(job.id)
+
+    def _requeue(self, job_id: str, expected: JobStatus) -> bool:
+        """Record (queued, recoveries + 1) and RQ push at the head commit together, only if the record
+        still says `expected` (a worker that picked the job up meanwhile wins)."""
+        key = keys.job_key(job_id)
+        with self.redis.pipeline() as pipe:
+            try:
+                pipe.watch(key)
+                job = _parse(pipe.get(key))
+                if job is None or job.status is not expected:
+                    return False
+                job.status = JobStatus.queued
+                job.recoveries += 1
+                pipe.multi()
+                pipe.set(key, job.model_dump_json(), ex=self.store.job_ttl_s)
+                self.store.enqueue_rq(job, pipe, at_front=True)
+                pipe.execute()
+                return True
+            except redis.WatchError:
+                return False
+
+
+def _parse(raw: bytes | str | None) -> Job | None:
+    if raw is None:
+        return None
+    try:
+        return Job.model_validate_json(raw)
+    except ValueError:
+        return None
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
