@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ import redis
 from bench.report import PartUnavailable
 from midway.redis_server import LocalRedis, RedisUnavailable, free_port
 from midway.settings import PROJECT_ROOT
+from midway.supervisor import worker_subprocess
 
 WORKER_READY_TIMEOUT_S = 120.0
 ENGINE_THREADS = 1
@@ -110,38 +110,10 @@ def worker_process(redis_url: str, engine: str = "tiny", lanes: str = "fast,rela
                    log_path: Path | None = None) -> Iterator[subprocess.Popen]:
     """`midway worker` in a subprocess (engines resident, as in production), ready when its heartbeat
     shows: the engine load is not part of any measurement."""
-    # Closed below, after the child exits.
-    log = open(log_path or os.devnull, "wb")
-    command = [sys.executable, "-m", "midway", "worker", "--engines", engine, "--lanes", lanes]
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=service_env(redis_url), stdout=log,
-                               stderr=subprocess.STDOUT)
-    try:
-        wait_for_worker(redis_url, process)
+    with open(log_path or os.devnull, "wb") as log, worker_subprocess(
+            redis_url, [engine], service_env(redis_url), args=["--lanes", lanes], stdout=log,
+            timeout_s=WORKER_READY_TIMEOUT_S, cwd=PROJECT_ROOT) as process:
         yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def wait_for_worker(redis_url: str, process: subprocess.Popen) -> None:
-    from midway.jobs import JobStore
-
-    client = redis.Redis.from_url(redis_url)
-    deadline = time.monotonic() + WORKER_READY_TIMEOUT_S
-    try:
-        while not JobStore(client).live_workers():
-            if process.poll() is not None:
-                raise RuntimeError(f"the worker exited with code {process.returncode} before it was ready")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the worker was not ready after {WORKER_READY_TIMEOUT_S:.0f} s")
-            time.sleep(0.05)
-    finally:
-        client.close()
 
 
 def require(*modules: str) -> None:

@@ -6,12 +6,14 @@ reverse start order (SIGTERM, then SIGKILL after a grace period), so nothing is 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 
@@ -74,3 +76,54 @@ class Supervisor:
             except ProcessLookupError:
                 pass
             process.wait()
+
+
+def stop_process(process: subprocess.Popen, grace_s: float = 15.0) -> None:
+    """SIGTERM (a worker finishes its current job first), then SIGKILL after `grace_s`."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def wait_until_serving(redis_url: str, engines: Sequence[str], process: subprocess.Popen,
+                       timeout_s: float = 240.0) -> None:
+    """Block until live workers serve every engine in `engines` (their heartbeats say so).
+
+    Raises RuntimeError when `process` exits first or the time runs out (a first start builds models)."""
+    import redis
+
+    from midway.jobs import JobStore
+
+    client = redis.Redis.from_url(redis_url)
+    deadline = time.monotonic() + timeout_s
+    try:
+        store = JobStore(client)
+        while not set(engines) <= set(store.live_engines()):
+            if process.poll() is not None:
+                raise RuntimeError(f"the worker exited with code {process.returncode} before it was ready")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the worker was not serving {', '.join(engines)} after {timeout_s:.0f} s")
+            time.sleep(0.05)
+    finally:
+        client.close()
+
+
+@contextlib.contextmanager
+def worker_subprocess(redis_url: str, engines: Sequence[str], env: Mapping[str, str], *,
+                      args: Sequence[str] = (), stdout=None, timeout_s: float = 240.0,
+                      cwd: str | os.PathLike | None = None) -> Iterator[subprocess.Popen]:
+    """`midway worker --engines ...` in a subprocess, yielded once it serves them, stopped afterwards
+    (tests and benchmarks; `midway up` runs its worker through Supervisor instead)."""
+    command = [sys.executable, "-m", "midway", "worker", "--engines", ",".join(engines), *args]
+    process = subprocess.Popen(command, env=dict(env), cwd=cwd, stdout=stdout,
+                               stderr=subprocess.STDOUT if stdout is not None else None)
+    try:
+        wait_until_serving(redis_url, engines, process, timeout_s)
+        yield process
+    finally:
+        stop_process(process)

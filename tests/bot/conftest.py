@@ -11,20 +11,17 @@ import asyncio
 import contextlib
 import os
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import redis
 
 from bot.app import MidwayBot
 from engines.catalogue import load_catalogue
-from midway.jobs import JobStore
 from midway.redis_server import LocalRedis, free_port
 from midway.settings import PROJECT_ROOT, Settings
+from midway.supervisor import worker_subprocess
 from playground.connect import restore_discord
 from playground.driver import Playground
 
@@ -98,24 +95,8 @@ def stack_env(stack: dict[str, str]) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def worker(stack: dict[str, str]) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "midway", "worker", "--engines", ",".join(ENGINES)],
-                               env=stack_env(stack), cwd=PROJECT_ROOT)
-    client = redis.Redis.from_url(stack["redis_url"])
-    store = JobStore(client, Settings(redis_url=stack["redis_url"]))
-    deadline = time.monotonic() + 240
-    while set(store.live_engines()) < set(ENGINES):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"the worker did not come up (exit code {process.poll()})")
-        time.sleep(0.2)
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    client.close()
+    with worker_subprocess(stack["redis_url"], ENGINES, stack_env(stack), cwd=PROJECT_ROOT) as process:
+        yield process
 
 
 @pytest.fixture

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import io
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -21,8 +19,8 @@ from bot.commands.blend import BlendError, blend_text, pick_engine
 from engines.catalogue import load_catalogue
 from midway.blobs import RedisBlobStore
 from midway.contract import Operation
-from midway.jobs import JobStore
 from midway.settings import PROJECT_ROOT, Settings
+from midway.supervisor import worker_subprocess
 from playground.driver import Playground
 from tests.bot.conftest import CATALOGUE, stack_env
 from tests.bot.helpers import (
@@ -70,24 +68,8 @@ def blend_catalogue(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def unclip_worker(stack: dict[str, str], blend_catalogue: Path) -> subprocess.Popen:
     env = stack_env(stack) | {"MIDWAY_CATALOGUE": str(blend_catalogue)}
-    process = subprocess.Popen([sys.executable, "-m", "midway", "worker", "--engines", "tiny-unclip"],
-                               env=env, cwd=PROJECT_ROOT)
-    client = redis.Redis.from_url(stack["redis_url"])
-    store = JobStore(client, Settings(redis_url=stack["redis_url"]))
-    deadline = time.monotonic() + 240
-    while "tiny-unclip" not in store.live_engines():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"the tiny-unclip worker did not come up (exit code {process.poll()})")
-        time.sleep(0.2)
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    client.close()
+    with worker_subprocess(stack["redis_url"], ["tiny-unclip"], env, cwd=PROJECT_ROOT) as process:
+        yield process
 
 
 @pytest.fixture
