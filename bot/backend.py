@@ -7,6 +7,7 @@ the gateway's event loop never blocks on Redis. Nothing here imports torch or th
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import redis
@@ -27,6 +28,12 @@ class Backend:
         self.jobs = JobStore(self.redis, settings)
         self.blobs = blob_store(settings, self.redis)
         self._submitting: set[asyncio.Future] = set()
+        # Submissions run one at a time in their own thread, in arrival order. Each is a burst of
+        # Python (RQ, JSON) holding the GIL; under a burst of /imagine, dozens of them in parallel
+        # threads starved the event loop that is still acknowledging later interactions (every
+        # socket call there gave up the GIL and waited a switch interval to get it back). One
+        # thread bounds that to one competitor, and Redis serialises the MULTIs anyway.
+        self._submitter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="midway-submit")
 
     async def _run(self, function, *args, **kwargs):
         return await asyncio.to_thread(partial(function, *args, **kwargs))
@@ -41,7 +48,7 @@ class Backend:
         """Enqueue, and remember the job under its user for the per-user caps, /info and /cancel."""
         # Shielded and tracked: a bot shutting down waits for it (drain) instead of losing a job whose
         # "(Waiting to start)" message is already posted.
-        future = asyncio.ensure_future(self._run(self._submit, job))
+        future = asyncio.get_running_loop().run_in_executor(self._submitter, self._submit, job)
         self._submitting.add(future)
         future.add_done_callback(self._submitting.discard)
         return await asyncio.shield(future)
@@ -95,4 +102,5 @@ class Backend:
         return EventConsumer(self.redis, keys.BOT_GROUP, name, start_id="$")
 
     def close(self) -> None:
+        self._submitter.shutdown(wait=False)
         self.redis.close()

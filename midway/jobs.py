@@ -31,6 +31,10 @@ TASK = "worker.tasks.run_job"
 # Job records outlive their images: buttons on old messages must still find their job.
 MIN_JOB_TTL_S = 30 * 24 * 3600
 RQ_RESULT_TTL_S = 3600
+# Job id -> requester, remembered per JobStore: a job's requester never changes, and fair insertion
+# needs the requester of every queued job on each submit (a burst of N submits would otherwise read
+# and validate O(N^2) job records, in the bot's threads, while it is acknowledging interactions).
+OWNER_MEMORY = 20_000
 
 # Move a job from the tail of a queue to just before a pivot; if the pivot left the queue meanwhile
 # (it and everything before it was dequeued), the job goes to the head. A job already dequeued stays.
@@ -67,6 +71,7 @@ class JobStore:
         self.redis = redis
         self.settings = settings or get_settings()
         self.job_ttl_s = max(MIN_JOB_TTL_S, self.settings.image_ttl_s)
+        self._owners: dict[str, str] = {}
 
     # -- records ---------------------------------------------------------------------------------
 
@@ -113,6 +118,7 @@ class JobStore:
             pipe.zadd(keys.ACTIVE_JOBS, {keys.active_member(job.id, job.requester.user_id): job.created_at})
             self.enqueue_rq(job, pipe)
             pipe.execute()
+        self._remember_owner(job.id, job.requester.user_id)
         if index < len(others):
             self.redis.eval(_REPOSITION, 1, queue.key, job.id, others[index])
         return job
@@ -128,14 +134,20 @@ class JobStore:
                       description=f"midway job {job.id}", at_front=at_front, pipeline=pipe)
 
     def _users_of(self, job_ids: list[str]) -> list[str]:
-        raws = self.redis.mget([keys.job_key(job_id) for job_id in job_ids])
-        users = []
-        for job_id, raw in zip(job_ids, raws, strict=True):
+        unknown = [job_id for job_id in job_ids if job_id not in self._owners]
+        raws = self.redis.mget([keys.job_key(job_id) for job_id in unknown]) if unknown else []
+        for job_id, raw in zip(unknown, raws, strict=True):
             try:
-                users.append(Job.model_validate_json(raw).requester.user_id if raw else f"?{job_id}")
+                if raw:
+                    self._remember_owner(job_id, Job.model_validate_json(raw).requester.user_id)
             except ValidationError:
-                users.append(f"?{job_id}")
-        return users
+                pass
+        return [self._owners.get(job_id, f"?{job_id}") for job_id in job_ids]
+
+    def _remember_owner(self, job_id: str, user_id: str) -> None:
+        if len(self._owners) >= OWNER_MEMORY:
+            self._owners.clear()
+        self._owners[job_id] = user_id
 
     # -- cancelling ------------------------------------------------------------------------------
 

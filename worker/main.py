@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Sequence
 
 import redis
+from rq.exceptions import StopRequested
 
 from engines.base import Engine
 from midway.blobs import FileBlobStore
@@ -86,6 +87,10 @@ def maintenance(*tasks: Callable[[], object] | None) -> Callable[[], None]:
                 continue
             try:
                 task()
+            except StopRequested:
+                # RQ's SIGTERM handler raises this wherever the worker is; swallowing it here would
+                # leave a worker that ignores the shutdown it was asked for.
+                raise
             except Exception:
                 log.warning("maintenance task %s failed", getattr(task, "__name__", task), exc_info=True)
 

@@ -15,6 +15,7 @@ later: a worker that has just taken it off its queue records it as started withi
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -53,7 +54,9 @@ class Reconciler:
     def maybe_sweep(self) -> SweepReport:
         """Sweep unless another worker swept within interval_s (the lock is never released early)."""
         ttl_ms = max(1, int(self.interval_s * 1000))
-        if not self.redis.set(keys.RECONCILE_LOCK, uuid.uuid4().hex, nx=True, px=ttl_ms):
+        # The value is JSON like every other Midway value (tests/worker/test_no_pickle.py reads them all).
+        holder = json.dumps({"sweep": uuid.uuid4().hex, "at": time.time()})
+        if not self.redis.set(keys.RECONCILE_LOCK, holder, nx=True, px=ttl_ms):
             return SweepReport()
         return self.sweep()
 

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 
 import redis
 from rq import Queue
+from rq.exceptions import StopRequested
 from rq.job import Job as RQJob
 from rq.serializers import JSONSerializer
 from rq.worker import SimpleWorker, WorkerStatus
@@ -84,6 +85,8 @@ class MidwayWorker(SimpleWorker):
         if self.on_maintenance is not None:
             try:
                 self.on_maintenance()
+            except StopRequested:
+                raise  # SIGTERM arrived during maintenance: shut down, as RQ intends
             except Exception:
                 log.warning("maintenance hook failed", exc_info=True)
 

@@ -85,3 +85,22 @@ def test_submit_commits_record_list_membership_event_and_queue_entry_together(se
     assert redis_client.smembers(keys.user_jobs_key("alice")) == {job.id.encode()}
     [(_, event)] = EventConsumer(redis_client, "t", "t", start_id="0").read(block_ms=10)
     assert (event.job_id, event.kind) == (job.id, EventKind.queued)
+
+
+def test_sigterm_during_maintenance_is_not_swallowed():
+    """RQ's SIGTERM handler raises StopRequested wherever the worker is; a maintenance task (blob purge,
+    reconciler sweep) that caught it as an ordinary failure left a worker that never shut down."""
+    from rq.exceptions import StopRequested
+
+    from worker.main import maintenance
+
+    def interrupted() -> None:
+        raise StopRequested()
+
+    def broken() -> None:
+        raise RuntimeError("a failing task must not stop the others")
+
+    ran = []
+    with pytest.raises(StopRequested):
+        maintenance(broken, lambda: ran.append("next"), interrupted)()
+    assert ran == ["next"]

@@ -1,0 +1,67 @@
+"""The /imagine acknowledgement path's fast pieces behave exactly like the slow ones they replaced:
+prebuilt button payloads equal discord.ui's, and batched context reads return each caller its own."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import discord
+import pytest
+import redis.asyncio as aioredis
+
+from bot import messages
+from bot.context import read_context
+from bot.store import BotStore
+from bot.views import build_view
+from midway.contract import Operation
+
+
+def discord_ui_components(specs: list[messages.ButtonSpec]) -> list[dict]:
+    view = discord.ui.View(timeout=None)
+    for spec in specs:
+        view.add_item(discord.ui.Button(label=spec.label, custom_id=spec.custom_id, row=spec.row, emoji=spec.emoji,
+                                        style=getattr(discord.ButtonStyle, spec.style.value)))
+    return view.to_components()
+
+
+async def test_button_payloads_match_discord_ui() -> None:
+    job_id = str(uuid.uuid4())
+    layouts = [messages.cancel_buttons(job_id), messages.confirm_buttons(job_id),
+               messages.grid_buttons(job_id, {messages.grid_buttons(job_id)[2].custom_id}),
+               messages.single_buttons(job_id, 1, capabilities=frozenset(Operation), square=False)]
+    for specs in layouts:
+        view = build_view(specs)
+        assert view.to_components() == discord_ui_components(specs)
+        # discord.py keeps unfinished views per message; these must never be kept.
+        assert view.is_finished() and not view.is_dispatchable()
+    assert build_view([]) is None
+
+
+@pytest.fixture
+async def aio(redis_url):
+    client = aioredis.Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+async def test_concurrent_context_reads_each_get_their_own_settings(aio) -> None:
+    store = BotStore(aio)
+    for index in range(0, 40, 2):
+        await store.update_user(f"u{index}", lambda s, i=index: setattr(s, "suffix", f"--s {i}"))
+    await store.update_guild("g1", lambda g: g.banned_words.append("fox"))
+    contexts = await asyncio.gather(*(read_context(aio, f"u{index}", "c1", "g1" if index % 3 else None)
+                                      for index in range(40)))
+    for index, context in enumerate(contexts):
+        assert context.user.suffix == (f"--s {index}" if index % 2 == 0 else "")
+        assert context.guild.banned_words == (["fox"] if index % 3 else [])
+
+
+async def test_a_failed_batched_read_fails_every_waiter(redis_url) -> None:
+    client = aioredis.Redis.from_url(redis_url.rsplit(":", 1)[0] + ":1")  # nothing listens on port 1
+    try:
+        results = await asyncio.gather(*(read_context(client, f"u{i}", "c", "g") for i in range(3)),
+                                       return_exceptions=True)
+    finally:
+        await client.aclose()
+    assert all(isinstance(result, Exception) for result in results)
