@@ -15,6 +15,7 @@ import discord
 
 from bot import messages
 from bot.observability import observe_ack
+from bot.policy import UserLoad, caps_notice
 from bot.views import build_view
 from midway.contract import Job, MessageRef, Requester
 from midway.discord_limits import INTERACTION_TOKEN_S
@@ -73,6 +74,16 @@ async def post_job(bot: MidwayBot, interaction: discord.Interaction, job: Job, r
                                 reference=reference, allowed_mentions=discord.AllowedMentions.none())
     job.message = message_ref(interaction, posted.id)
     await submit(bot, job)
+
+
+async def start_jobs(bot: MidwayBot, interaction: discord.Interaction, jobs: list[Job], load: UserLoad) -> None:
+    """The first job answers the interaction; the rest of a batch get their own messages; then, if the
+    user is at the running cap, Midjourney's "Job queued" notice."""
+    await respond_with_job(bot, interaction, jobs[0])
+    for job in jobs[1:]:
+        await post_job(bot, interaction, job, reply_to=None)
+    if notice := caps_notice(load, bot.settings.max_running_per_user):
+        await interaction.followup.send(notice, ephemeral=True)
 
 
 async def ephemeral(interaction: discord.Interaction, text: str) -> None:

@@ -18,9 +18,8 @@ from discord import app_commands
 from bot.commands.imagine import cap_steps, jobs_for
 from bot.context import read_context
 from bot.guards import check_request, prompt_error
-from bot.jobflow import ephemeral, post_job, requester_of, respond_with_job
+from bot.jobflow import ephemeral, requester_of, start_jobs
 from bot.planning import append_suffix, engine_for, fit_engine, parse_options
-from bot.policy import caps_notice
 from bot.store import ChannelSettings, UserSettings
 from engines.catalogue import Catalogue
 from midway.contract import GenerationSpec, Operation
@@ -159,11 +158,7 @@ async def submit_blend(bot: MidwayBot, interaction: discord.Interaction, specs: 
         await ephemeral(interaction, refusal.message)
         return
     jobs = jobs_for(specs, requester, bot.settings.max_attempts)
-    await respond_with_job(bot, interaction, jobs[0])
-    for job in jobs[1:]:
-        await post_job(bot, interaction, job, reply_to=None)
-    if notice := caps_notice(load, bot.settings.max_running_per_user):
-        await interaction.followup.send(notice, ephemeral=True)
+    await start_jobs(bot, interaction, jobs, load)
 
 
 def setup(bot: MidwayBot) -> None:

@@ -12,9 +12,8 @@ from discord import app_commands
 from bot import messages
 from bot.context import read_context
 from bot.guards import check_request, prompt_error
-from bot.jobflow import ephemeral, post_job, requester_of, respond_with_job
+from bot.jobflow import ephemeral, post_job, requester_of, start_jobs
 from bot.planning import plan_imagine
-from bot.policy import caps_notice
 from bot.store import ChannelSettings
 from bot.views import build_view
 from engines.catalogue import Catalogue
@@ -59,11 +58,7 @@ async def imagine(interaction: discord.Interaction, prompt: str) -> None:
     if len(jobs) > bot.settings.confirm_above:
         await ask_to_confirm(bot, interaction, jobs)
         return
-    await respond_with_job(bot, interaction, jobs[0])
-    for job in jobs[1:]:
-        await post_job(bot, interaction, job, reply_to=None)
-    if notice := caps_notice(load, bot.settings.max_running_per_user):
-        await interaction.followup.send(notice, ephemeral=True)
+    await start_jobs(bot, interaction, jobs, load)
 
 
 async def ask_to_confirm(bot: MidwayBot, interaction: discord.Interaction, jobs: list[Job]) -> None:
