@@ -105,10 +105,11 @@ async def run_action(bot: MidwayBot, interaction: discord.Interaction, parent: J
                      zoom: float | None = None) -> None:
     clicker = requester_of(interaction)
     user = await bot.store.user(clicker.user_id)
+    channel = await bot.store.channel(clicker.channel_id or "")
     try:
         job = derive(parent, ref.action, ref.index, clicker, lane=user.lane, variation_mode=user.variation,
                      entry=bot.catalogue.get(parent.spec.engine or bot.settings.default_engine),
-                     seed=random_seed(), remix=remix, region=region, zoom=zoom)
+                     seed=random_seed(), remix=remix, region=region, zoom=zoom, max_side=channel.max_side)
     except (DeriveError, EngineError) as error:
         await ephemeral(interaction, f"**Can't do that**\n{error}")
         return
@@ -118,7 +119,6 @@ async def run_action(bot: MidwayBot, interaction: discord.Interaction, parent: J
         await ephemeral(interaction, messages.already_running(await link_to(bot, existing)))
         return
     if ref.action is not Action.upscale:
-        channel = await bot.store.channel(clicker.channel_id or "")
         refusal = await check_request(bot.store, bot.settings, clicker.guild_id, channel, [job.spec],
                                       await user_load(bot.aioredis, clicker.user_id))
         if refusal is not None:

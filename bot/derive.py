@@ -41,9 +41,11 @@ def source_image(parent: Job, index: int) -> str:
 
 def derive(parent: Job, action: Action, index: int | None, clicker: Requester, *, lane: Lane,
            variation_mode: VariationMode, entry: EngineEntry, seed: int,
-           remix: GenerationSpec | None = None, region: Region | None = None, zoom: float | None = None) -> Job:
+           remix: GenerationSpec | None = None, region: Region | None = None, zoom: float | None = None,
+           max_side: int | None = None) -> Job:
     """The new job for `action` on `parent` (its requester is whoever clicked). `remix` is the prompt a
-    modal returned; `region` (Vary (Region)) and `zoom` (Custom Zoom) are what their modals asked for."""
+    modal returned; `region` (Vary (Region)) and `zoom` (Custom Zoom) are what their modals asked for;
+    `max_side` is the channel's limit, which bounds a zoom or pan's canvas."""
     spec = parent.spec.model_copy(deep=True)
     if remix is not None:
         spec.prompt, spec.full_prompt = remix.prompt, remix.full_prompt
@@ -66,7 +68,8 @@ def derive(parent: Job, action: Action, index: int | None, clicker: Requester, *
     if action in OUTPAINT_ACTIONS:
         try:
             job.spec, job.label = outpaint_spec(spec, action, entry, image, seed, zoom=zoom,
-                                                aspect_ratio=remix.aspect_ratio if remix else None)
+                                                aspect_ratio=remix.aspect_ratio if remix else None,
+                                                max_side=max_side)
         except OutpaintError as error:
             raise DeriveError(str(error)) from None
         job.spec.lane = lane

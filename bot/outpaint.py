@@ -15,7 +15,7 @@ import re
 
 from bot.custom_ids import Action
 from engines.catalogue import EngineEntry
-from engines.outpaint import MAX_ZOOM, MIN_ZOOM, pan_spec, zoom_spec
+from engines.outpaint import MAX_ZOOM, MIN_ZOOM, canvas_limit, pan_spec, zoom_spec
 from midway.contract import GenerationSpec, Operation, PanDirection
 from midway.sizing import size_for_aspect
 
@@ -78,9 +78,11 @@ def with_aspect(full_prompt: str, aspect_ratio: str) -> str:
 
 
 def outpaint_spec(source: GenerationSpec, action: Action, entry: EngineEntry, image: str, seed: int, *,
-                  zoom: float | None = None, aspect_ratio: str | None = None) -> tuple[GenerationSpec, str]:
+                  zoom: float | None = None, aspect_ratio: str | None = None,
+                  max_side: int | None = None) -> tuple[GenerationSpec, str]:
     """The spec and label of a Zoom Out / Pan / Custom Zoom / Make Square of `image`, whose own spec is
-    `source`. Custom Zoom passes its `zoom` factor and the `aspect_ratio` its prompt asked for."""
+    `source`. Custom Zoom passes its `zoom` factor and the `aspect_ratio` its prompt asked for; a canvas
+    above the channel's `max_side` (else engines/outpaint.py's default bound) is refused."""
     operation = operation_of(action)
     if operation not in entry.capabilities:
         verb = "zoom out" if operation is Operation.zoom else "pan"
@@ -100,6 +102,9 @@ def outpaint_spec(source: GenerationSpec, action: Action, entry: EngineEntry, im
         spec = pan_spec(base, direction, entry.size_multiple)
         spec.full_prompt = with_aspect(spec.full_prompt or spec.prompt, spec.aspect_ratio)
         label = f"Pan {direction.value.title()}"
+    if limit := canvas_limit(spec.width, spec.height, entry.base_width, entry.base_height, max_side):
+        raise OutpaintError(f"That would make a {spec.width}x{spec.height} image, above {limit}. "
+                            "Try a smaller zoom, or edit an earlier image.")
     spec.init_image, spec.seed = image, seed
     return spec, label
 

@@ -26,6 +26,11 @@ from midway.contract import GenerationSpec, Operation, PanDirection
 
 PAN_GROWTH = 1.5
 MIN_ZOOM, MAX_ZOOM = 1.0, 2.0
+# The largest canvas a zoom / pan / Make Square may make when the channel sets no `max_side`, relative to
+# the engine's base size: each pan grows the canvas by half (1024 -> 1536 -> 2304 -> ...), so without a
+# bound repeated pans end in GPU out-of-memory. Each side <= 3x the base side, area <= 4x the base area.
+MAX_CANVAS_SIDE_FACTOR = 3
+MAX_CANVAS_AREA_FACTOR = 4
 # Where the source sits on the canvas (0 = left/top, 1 = right/bottom): pan left grows the left side,
 # so the source stays on the right.
 _PAN_ANCHOR = {
@@ -65,6 +70,21 @@ def pan_size(width: int, height: int, direction: PanDirection | str, multiple: i
     if direction in (PanDirection.left, PanDirection.right):
         return grow(width), height
     return width, grow(height)
+
+
+def canvas_limit(width: int, height: int, base_width: int, base_height: int,
+                 max_side: int | None = None) -> str | None:
+    """Why a `width x height` outpaint canvas is too large (the limit, in words), or None when it fits:
+    the channel's `max_side` when set, else the default bound relative to the engine's base size."""
+    if max_side is not None:
+        if max(width, height) > max_side:
+            return f"this channel's limit of {max_side} pixels per side"
+        return None
+    side_limit = MAX_CANVAS_SIDE_FACTOR * max(base_width, base_height)
+    if max(width, height) > side_limit or width * height > MAX_CANVAS_AREA_FACTOR * base_width * base_height:
+        return (f"the largest canvas this engine paints: {side_limit} pixels per side and "
+                f"{MAX_CANVAS_AREA_FACTOR}x its {base_width}x{base_height} area")
+    return None
 
 
 def pan_spec(spec: GenerationSpec, direction: PanDirection | str, multiple: int = 8) -> GenerationSpec:

@@ -281,6 +281,11 @@ class JobStore:
             return None
         return ahead + index + 1
 
+    def head_position(self, job: Job) -> int | None:
+        """The position `job` has once put at the head of its own queue (None as in queue_position)."""
+        ahead = self._ahead_in_other_lanes(job)
+        return None if ahead is None else ahead + 1
+
     def _ahead_in_other_lanes(self, job: Job) -> int | None:
         """Jobs in earlier lanes (turbo before fast before relax) that a live worker of the job's
         engine serves, so it takes them first; None when no live worker serves the job's lane."""

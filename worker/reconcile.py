@@ -25,8 +25,8 @@ import redis
 from rq.job import Job as RQJob
 from rq.registry import StartedJobRegistry
 
-from midway import keys
-from midway.contract import Job, JobStatus
+from midway import events, keys
+from midway.contract import Event, EventKind, Job, JobStatus
 from midway.jobs import JobStore, rq_queue
 
 log = logging.getLogger(__name__)
@@ -139,8 +139,9 @@ class Reconciler:
             report.requeued.append(job.id)
 
     def _requeue(self, job_id: str, expected: JobStatus) -> bool:
-        """Record (queued, recoveries + 1) and RQ push at the head commit together, only if the record
-        still says `expected` (a worker that picked the job up meanwhile wins)."""
+        """Record (queued, recoveries + 1), a `queued` event (so the user's message stops showing the stale
+        state) and RQ push at the head commit together, only if the record still says `expected` (a worker
+        that picked the job up meanwhile wins)."""
         key = keys.job_key(job_id)
         with self.redis.pipeline() as pipe:
             try:
@@ -150,8 +151,11 @@ class Reconciler:
                     return False
                 job.status = JobStatus.queued
                 job.recoveries += 1
+                position = self.store.head_position(job)
                 pipe.multi()
                 pipe.set(key, job.model_dump_json(), ex=self.store.job_ttl_s)
+                # Before the push, as in submit: no `started` can beat it.
+                events.add_to_pipeline(pipe, Event(job_id=job.id, kind=EventKind.queued, position=position))
                 self.store.enqueue_rq(job, pipe, at_front=True)
                 pipe.execute()
                 return True

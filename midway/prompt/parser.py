@@ -4,9 +4,10 @@ Order of work: length check, `{}` permutations (each expansion is parsed on its 
 hold parameters), then per expansion: sections, parameters, `::` weights, size, version, and last
 `--repeat` copies. Every spec returned is complete and valid on its own.
 
-Echo choice (`full_prompt`): image URLs, the whitespace-normalised text, then each parameter in the
-order typed under its canonical name (`--s 250` -> `--stylize 250`, `--aspect` -> `--ar`) with its
-value as typed. `--repeat` is left out (it has been expanded), and so is a seed Midway chose.
+Echo choice (`full_prompt`): image URLs (with any `::` weight as typed), the whitespace-normalised
+text, then each parameter in the order typed under its canonical name (`--s 250` -> `--stylize 250`,
+`--aspect` -> `--ar`) with its value as typed. `--repeat` is left out (it has been expanded), and so
+is a seed Midway chose.
 `prompt` is the text alone, without image URLs: it is what an engine encodes.
 """
 
@@ -21,7 +22,7 @@ from midway.prompt.multiprompt import split_weights
 from midway.prompt.options import MAX_SEED, ParseOptions
 from midway.prompt.params import apply_params
 from midway.prompt.permutations import expand_permutations
-from midway.prompt.tokens import split_sections
+from midway.prompt.tokens import Sections, split_sections
 from midway.prompt.versions import resolve_engine
 from midway.sizing import size_for_aspect
 
@@ -59,8 +60,9 @@ def _parse_one(text: str, options: ParseOptions) -> list[GenerationSpec]:
     shared: dict[str, Any] = {
         "operation": Operation.imagine,
         "prompt": prompt,
-        "full_prompt": " ".join(part for part in (*sections.image_urls, prompt, *applied.echo) if part),
+        "full_prompt": " ".join(part for part in (*_image_echo(sections), prompt, *applied.echo) if part),
         "image_urls": sections.image_urls,
+        "image_weights": values.image_weights(sections.image_urls, sections.image_weights),
         "n_images": 4,
         **fields,
     }
@@ -69,6 +71,13 @@ def _parse_one(text: str, options: ParseOptions) -> list[GenerationSpec]:
         first_seed = options.seed_source()
     # Copies of a `--repeat` differ by seed only; consecutive seeds are distinct and reproducible.
     return [GenerationSpec(**shared, seed=(first_seed + copy) % (MAX_SEED + 1)) for copy in range(repeat)]
+
+
+def _image_echo(sections: Sections) -> list[str]:
+    """The image URLs as echoed: each with its `::` weight as typed."""
+    weights = sections.image_weights or [None] * len(sections.image_urls)
+    return [url if weight is None else f"{url}::{weight}" for url, weight in zip(sections.image_urls, weights,
+                                                                               strict=True)]
 
 
 def _repeat_count(typed: str | None, options: ParseOptions) -> int:

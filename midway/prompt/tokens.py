@@ -1,7 +1,8 @@
 """Split one prompt (permutations already expanded) into its three sections.
 
 Midjourney's order is `[image URLs] text [--params]`. Parameters start at the first word that begins
-with `--`; after that every word is a parameter or a parameter's value.
+with `--`; after that every word is a parameter or a parameter's value. An image URL may end in
+`::<weight>` (`https://a.png::2 https://b.png a fox`) to weigh the images against each other.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ class Sections:
     image_urls: list[str]
     words: list[str]
     params: list[RawParam]
+    # Per image, the `::` weight as typed (None: none typed); empty when the prompt has no image URLs.
+    image_weights: list[str | None] = field(default_factory=list)
 
 
 def normalise_dashes(text: str) -> str:
@@ -41,29 +44,46 @@ def normalise_dashes(text: str) -> str:
 def split_sections(text: str) -> Sections:
     words = normalise_dashes(text).split()
     image_urls: list[str] = []
-    while words and (url := _leading_link(words[0])) is not None:
-        image_urls.append(url)
+    image_weights: list[str | None] = []
+    while words and (image := _leading_image(words[0])) is not None:
+        image_urls.append(image[0])
+        image_weights.append(image[1])
         words.pop(0)
     first_param = next((i for i, word in enumerate(words) if word.startswith("--")), len(words))
-    return Sections(image_urls, words[:first_param], _group_params(words[first_param:]))
+    return Sections(image_urls, words[:first_param], _group_params(words[first_param:]), image_weights)
 
 
-def _leading_link(word: str) -> str | None:
-    """The image URL `word` is, None when it is no link; PromptError for a link that is no image."""
-    match = _LINK.fullmatch(word)
-    if match is None:
+def _leading_image(word: str) -> tuple[str, str | None] | None:
+    """(image URL, its `::` weight as typed or None) when `word` is an image prompt, None when it is no
+    link; PromptError for a link that is no image. A link that is an image as a whole keeps any `::` in
+    it, so only a URL that stops being an image with its `::` part counts as weighted."""
+    url = _link(word)
+    if url is not None and _is_image(url):
+        return url, None
+    head, separator, weight = word.rpartition("::")
+    head_url = _link(head) if separator else None
+    if head_url is not None and _is_image(head_url):
+        return head_url, weight
+    bad = url or head_url
+    if bad is None:
         return None
-    url = match.group(1)
+    raise PromptError(
+        f"Invalid link {shown(bad)}: image prompts must be direct links to a {_EXTENSIONS_LISTED} file.",
+        bad,
+    )
+
+
+def _link(word: str) -> str | None:
+    match = _LINK.fullmatch(word)
+    return None if match is None else match.group(1)
+
+
+def _is_image(url: str) -> bool:
     try:
         path = urlsplit(url).path.lower()
     except ValueError:
         path = ""
-    if not path.endswith(IMAGE_EXTENSIONS):
-        raise PromptError(
-            f"Invalid link {shown(url)}: image prompts must be direct links to a {_EXTENSIONS_LISTED} file.",
-            url,
-        )
-    return url
+    return path.endswith(IMAGE_EXTENSIONS)
 
 
 def _group_params(words: list[str]) -> list[RawParam]:

@@ -32,6 +32,22 @@ def number(param: str, value: str, low: float, high: float, whole: bool = False)
     return result
 
 
+def image_weights(urls: list[str], typed: list[str | None]) -> list[float]:
+    """Each image's `::` weight (1 where none is typed, or a bare `::` as in text multi-prompts), or []
+    (equal) when none is typed. A weight must be a number above zero."""
+    if all(weight is None for weight in typed):
+        return []
+    weights = []
+    for url, weight in zip(urls, typed, strict=True):
+        value = math.nan if weight and not _NUMBER.fullmatch(weight) else float(weight or 1)
+        if not math.isfinite(value) or value <= 0:
+            token = f"{url}::{weight}"
+            raise PromptError(f"Invalid image weight {shown(token)}: the number after `::` must be above zero, "
+                              "like `https://example.com/a.png::2`.", token)
+        weights.append(value)
+    return weights
+
+
 def whole(param: str, value: str, low: int, high: int) -> int:
     return int(number(param, value, low, high, whole=True))
 

@@ -94,3 +94,44 @@ def test_reroll_of_a_zoom_grid_zooms_again_and_variation_clears_it() -> None:
                                                                                   "Zoom Out")
     varied = press(zoomed, Action.vary_strong)
     assert (varied.spec.operation, varied.spec.zoom, varied.spec.init_image) == (Operation.variation, None, "a")
+
+
+SMALL_BASE = parse_entry("small", {"kind": "tiny", "family": "sd", "size_multiple": 32, "base_width": 64,
+                                   "base_height": 64, "capabilities": ["imagine", "zoom", "pan"]})
+
+
+def finished(job: Job) -> Job:
+    return job.model_copy(update={"status": JobStatus.done, "outputs": ["a", "b", "c", "d"]})
+
+
+def press_bounded(parent: Job, action: Action, max_side: int | None = None) -> Job:
+    return derive(parent, action, 1, CLICKER, lane=Lane.fast, variation_mode=VariationMode.high,
+                  entry=SMALL_BASE, seed=5, max_side=max_side)
+
+
+def test_repeated_pans_stop_at_three_times_the_engine_base_side() -> None:
+    job, widths = u_image(), []
+    with pytest.raises(DeriveError, match=r"288x64 image, above .*192 pixels per side and 4x its 64x64 area"):
+        for _ in range(10):
+            job = press_bounded(finished(job), Action.pan_left)
+            widths.append(job.spec.width)
+    assert widths == [96, 128, 192]
+
+
+def test_a_pan_past_four_times_the_base_area_is_refused() -> None:
+    wide = press_bounded(finished(press_bounded(finished(press_bounded(u_image(), Action.pan_left)),
+                                                Action.pan_left)), Action.pan_left)
+    assert (wide.spec.width, wide.spec.height) == (192, 64)
+    with pytest.raises(DeriveError, match="192x96 image"):  # 18432 px > 4 x 64 x 64
+        press_bounded(finished(wide), Action.pan_up)
+
+
+def test_channel_max_side_replaces_the_default_bound() -> None:
+    once = press_bounded(u_image(), Action.pan_right, max_side=100)
+    assert once.spec.width == 96
+    with pytest.raises(DeriveError, match="128x64 image, above this channel's limit of 100 pixels per side"):
+        press_bounded(finished(once), Action.pan_right, max_side=100)
+    job = u_image()
+    for _ in range(4):  # a generous channel limit lets the canvas pass the default bound
+        job = press_bounded(finished(job), Action.pan_right, max_side=1000)
+    assert job.spec.width == 288

@@ -62,6 +62,8 @@ FRAGMENTS = [
     "inf",
     "https://e.com/a.png ",
     "<https://e.com/b.webp> ",
+    "https://e.com/c.png::2 ",
+    "<https://e.com/d.jpg>::-1 ",
     "http://[::1/x.png ",
     "https://e.com/page ",
     "cat",

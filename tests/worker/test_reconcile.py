@@ -9,9 +9,9 @@ from rq.job import Job as RQJob
 from rq.serializers import JSONSerializer
 
 from midway import keys
-from midway.contract import EventKind, JobStatus
+from midway.contract import EventKind, JobStatus, Lane
 from midway.events import EventConsumer
-from midway.jobs import rq_queue
+from midway.jobs import WorkerHeartbeat, rq_queue
 from worker.main import build_worker
 from worker.reconcile import Reconciler
 
@@ -80,6 +80,24 @@ def test_a_running_job_whose_worker_died_and_rq_forgot_is_put_back_at_the_head(s
     assert (record.status, record.recoveries, record.attempts) == (JobStatus.queued, 1, 1)
     assert queue_ids(redis_client) == [job.id, other.id]
     assert RQJob.fetch(job.id, connection=redis_client, serializer=JSONSerializer).args == [job.id]
+
+
+def test_a_requeued_job_publishes_queued_with_its_place_at_the_head_so_its_message_refreshes(
+        store, redis_client):
+    # A live worker serves tiny/fast (so positions are known); the job's own worker is dead.
+    beat = WorkerHeartbeat(name="alive", engines=["tiny"], lanes=[Lane.fast])
+    redis_client.set(keys.worker_heartbeat_key("alive"), beat.model_dump_json(), ex=60)
+    redis_client.sadd(keys.WORKERS_SET, "alive")
+    store.submit(new_job(user="bob"))
+    job = store.submit(new_job(user="alice"))
+    take_off_queue(redis_client, job)
+    mark_running(store, job, worker="dead-worker", attempts=1)
+    sweeper = reconciler(store)
+    sweeper.sweep()
+    assert sweeper.sweep().requeued == [job.id]
+    published = events_of(redis_client, job.id)  # submit's `queued`, then the requeue's
+    assert [event.kind for event in published] == [EventKind.queued, EventKind.queued]
+    assert published[-1].position == 1 == store.queue_position(job.id)
 
 
 def test_a_job_lost_past_its_attempts_fails_with_a_reason_and_frees_its_place(store, redis_client):
