@@ -81,22 +81,6 @@ class Backend:
     async def put_blob(self, data: bytes, content_type: str = "image/png") -> str:
         return await self._run(self.blobs.put, data, content_type=content_type)
 
-    async def unfinished(self, user_id: str) -> list[Job]:
-        return await self._run(self._unfinished, user_id)
-
-    def _unfinished(self, user_id: str) -> list[Job]:
-        """The user's queued and running jobs; finished ones leave the set as we meet them."""
-        key = keys.user_jobs_key(user_id)
-        ids = sorted(v.decode() if isinstance(v, bytes) else v for v in self.redis.smembers(key))
-        active = []
-        for job_id in ids:
-            job = self.jobs.get(job_id)
-            if job is None or job.status.finished:
-                self.redis.srem(key, job_id)
-                continue
-            active.append(job)
-        return active
-
     def consumer(self, name: str) -> EventConsumer:
         # "$": a brand-new group starts at the stream's end; an existing group resumes where it was.
         return EventConsumer(self.redis, keys.BOT_GROUP, name, start_id="$")

@@ -19,7 +19,7 @@ import redis.asyncio as aioredis
 from bot.policy import UserLoad
 from bot.store import ChannelSettings, GuildSettings, UserSettings
 from midway import keys
-from midway.contract import JobStatus
+from midway.contract import Job, JobStatus
 
 
 @dataclass(frozen=True)
@@ -102,22 +102,32 @@ async def user_load(redis: aioredis.Redis, user_id: str) -> UserLoad:
     return await _load_of(redis, user_id, await redis.smembers(keys.user_jobs_key(user_id)))
 
 
-async def _load_of(redis: aioredis.Redis, user_id: str, members: set) -> UserLoad:
-    """Count the user's queued and running jobs; finished (or vanished) ones leave the set."""
+async def _active_records(redis: aioredis.Redis, user_id: str, members: set) -> list[tuple[JobStatus, bytes]]:
+    """The user's queued and running job records (status, raw JSON) in one MGET; finished (or vanished)
+    jobs leave the user's set as we meet them. The one definition of "active" for caps, /info, /cancel."""
     ids = sorted(member.decode() if isinstance(member, bytes) else member for member in members)
     if not ids:
-        return UserLoad(running=0, queued=0)
-    running = queued = 0
-    finished = []
+        return []
+    active, finished = [], []
     for job_id, raw in zip(ids, await redis.mget([keys.job_key(job_id) for job_id in ids]), strict=True):
-        # Only the status is needed: reading one field beats validating the whole Job model per job.
+        # Only the status is read here: the hot path (before the ack) never validates whole Job models.
         status = JobStatus(json.loads(raw)["status"]) if raw else None
         if status is None or status.finished:
             finished.append(job_id)
-        elif status is JobStatus.running:
-            running += 1
         else:
-            queued += 1
+            active.append((status, raw))
     if finished:
         await redis.srem(keys.user_jobs_key(user_id), *finished)
-    return UserLoad(running=running, queued=queued)
+    return active
+
+
+async def _load_of(redis: aioredis.Redis, user_id: str, members: set) -> UserLoad:
+    records = await _active_records(redis, user_id, members)
+    running = sum(1 for status, _ in records if status is JobStatus.running)
+    return UserLoad(running=running, queued=len(records) - running)
+
+
+async def active_jobs(redis: aioredis.Redis, user_id: str) -> list[Job]:
+    """The user's queued and running jobs, oldest id first (/info, /cancel)."""
+    members = await redis.smembers(keys.user_jobs_key(user_id))
+    return [Job.model_validate_json(raw) for _, raw in await _active_records(redis, user_id, members)]

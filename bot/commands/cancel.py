@@ -13,6 +13,7 @@ import discord
 from discord import app_commands
 
 from bot import messages
+from bot.context import active_jobs
 from bot.jobflow import ephemeral
 from midway.contract import Job, JobStatus
 from midway.discord_limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME
@@ -54,7 +55,7 @@ def outcome(job: Job, after: Job | None) -> str:
 @app_commands.describe(job_id="Which job (default: your latest)")
 async def cancel(interaction: discord.Interaction, job_id: str | None = None) -> None:
     bot = _bot(interaction)
-    jobs = await bot.backend.unfinished(str(interaction.user.id))
+    jobs = await active_jobs(bot.aioredis, str(interaction.user.id))
     job = pick(jobs, job_id)
     if job is None:
         text = (f"You have no queued or running job `{job_id[:60]}`." if job_id
@@ -66,7 +67,7 @@ async def cancel(interaction: discord.Interaction, job_id: str | None = None) ->
 
 @cancel.autocomplete("job_id")
 async def cancel_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-    jobs = await _bot(interaction).backend.unfinished(str(interaction.user.id))
+    jobs = await active_jobs(_bot(interaction).aioredis, str(interaction.user.id))
     jobs.sort(key=lambda job: job.created_at, reverse=True)
     wanted = current.lower().strip()
     found = [job for job in jobs if wanted in job.id or wanted in messages.echo_prompt(job).lower()]

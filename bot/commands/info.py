@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
+from bot.context import active_jobs
 from bot.jobflow import ephemeral, message_ref
 from bot.store import UserSettings, UserStats
 from midway.contract import Job, JobStatus, Lane
@@ -42,7 +43,7 @@ def info_text(user: UserSettings, stats: UserStats, jobs: list[Job]) -> str:
 async def info(interaction: discord.Interaction) -> None:
     bot, user_id = _bot(interaction), str(interaction.user.id)
     text = info_text(await bot.store.user(user_id), await bot.store.usage(user_id),
-                     await bot.backend.unfinished(user_id))
+                     await active_jobs(bot.aioredis, user_id))
     await ephemeral(interaction, text)
 
 

@@ -46,6 +46,24 @@ def test_a_consumer_never_re_reads_its_own_entries_in_flight(redis_client):
     assert consumer.read(block_ms=10) == []
 
 
+def _active_jobs(redis_url: str, user_id: str) -> list:
+    """The bot's view of a user's queued and running jobs (what /info, /cancel and the caps count)."""
+    import asyncio
+
+    import redis.asyncio as aioredis
+
+    from bot.context import active_jobs
+
+    async def read() -> list:
+        client = aioredis.Redis.from_url(redis_url)
+        try:
+            return await active_jobs(client, user_id)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(read())
+
+
 def test_a_submission_cut_off_before_the_enqueue_leaves_no_queued_job_behind(settings, store, redis_client,
                                                                              redis_url, monkeypatch):
     from bot.backend import Backend
@@ -64,7 +82,7 @@ def test_a_submission_cut_off_before_the_enqueue_leaves_no_queued_job_behind(set
         # call it queued: not its record, not the user's job list (each such ghost holds one of the user's
         # queue places for the 30 days a record lives), not a `queued` event that edits the reply back.
         assert store.get(job.id) is None or store.get(job.id).status is not JobStatus.queued
-        assert backend._unfinished("alice") == []
+        assert _active_jobs(redis_url, "alice") == []
         assert redis_client.xlen(keys.EVENTS_STREAM) == 0
     finally:
         backend.close()
