@@ -1,50 +1,123 @@
-"""Part 2: interaction acknowledgement under load. N concurrent /imagine from distinct users in the
-emulator; p50/p99/max time from the slash command to the bot's callback, for the Midway bot and for
-a bare discord.py bot that acknowledges at once, in the same run and the same event loop.
+"""Part 2: interaction acknowledgement under load. N concurrent /imagine from distinct users; p50/p99/max
+time from Discord dispatching the interaction to the bot's callback, for the Midway bot and for a bare
+discord.py bot that acknowledges at once, in the same run.
 
-The Midway bot does its real work before answering (user settings, policy, per-user load, storing
-the job) against its own redis-server; no worker runs, so jobs just wait and nothing competes with
-the bot for the CPU.
+Discord is not in the bot's process, so the emulator runs in its own (bench/discord_process.py) and
+times each interaction itself; the bot under test runs alone in this process's event loop. The Midway
+bot does its real work before answering (user settings, policy, per-user load) against its own
+redis-server and stores the job after; no worker runs, so jobs just wait. Each burst starts from a
+quiet bot: the previous burst's jobs are stored and their queue-position edits made.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import sys
 import time
+from collections.abc import AsyncIterator
 
 import redis
 
 from bench.report import PartResult, Row
 from bench.services import local_redis, require
 from bench.stats import ratio, summary_ms
+from midway.settings import PROJECT_ROOT
 
 # Past Discord's 3 s an interaction has failed anyway; waiting longer only slows the run. An
 # interaction not acknowledged by then counts as this long (a lower bound) and is reported as lost.
 ACK_TIMEOUT_S = 10.0
 DISCORD_ACK_S = 3.0
 WARM_UP = 5
+READY_TIMEOUT_S = 60.0
 
 
-async def burst(pg, n: int, tag: str) -> list[float]:
-    """Seconds to acknowledgement of n /imagine sent at once by n new users."""
-    users = [pg.add_user(f"{tag}-{index}").name for index in range(n)]
+class DiscordProcess:
+    """The emulator subprocess, driven one JSON line at a time (see bench/discord_process.py)."""
 
-    async def one(index: int, user: str) -> float:
-        start = time.perf_counter()
-        options = {"prompt": f"a red fox {index}"}
-        run = await pg.slash("imagine", user=user, channel="general", options=options)
+    def __init__(self, process: asyncio.subprocess.Process, url: str) -> None:
+        self.process = process
+        self.url = url
+
+    async def call(self, **command) -> dict:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write((json.dumps(command) + "\n").encode())
+        await self.process.stdin.drain()
+        line = await asyncio.wait_for(self.process.stdout.readline(), ACK_TIMEOUT_S + READY_TIMEOUT_S)
+        reply = json.loads(line) if line else {"ok": False, "error": "the emulator process exited"}
+        if not reply.get("ok"):
+            raise RuntimeError(f"emulator: {reply.get('error')}")
+        return reply
+
+    async def burst(self, n: int, tag: str) -> list[float]:
+        """Seconds to acknowledgement of n /imagine sent at once by n new users."""
+        reply = await self.call(op="burst", n=n, tag=tag, timeout_s=ACK_TIMEOUT_S)
+        return [ACK_TIMEOUT_S if seconds is None else seconds for seconds in reply["seconds"]]
+
+
+@contextlib.asynccontextmanager
+async def discord_process() -> AsyncIterator[DiscordProcess]:
+    from playground.connect import point_discord_at, restore_discord
+
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.discord_process", cwd=str(PROJECT_ROOT),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+    try:
+        assert process.stdout is not None
+        hello = await asyncio.wait_for(process.stdout.readline(), READY_TIMEOUT_S)
+        if not hello:
+            raise RuntimeError("the emulator process exited before serving")
+        remote = DiscordProcess(process, json.loads(hello)["url"])
+        point_discord_at(remote.url)
+        yield remote
+    finally:
+        restore_discord()
+        with contextlib.suppress(Exception):
+            assert process.stdin is not None
+            process.stdin.write(b'{"op": "quit"}\n')
+            await process.stdin.drain()
         try:
-            await run.acked(timeout=ACK_TIMEOUT_S)
+            await asyncio.wait_for(process.wait(), 10)
         except TimeoutError:
-            return ACK_TIMEOUT_S
-        return time.perf_counter() - start
-
-    return list(await asyncio.gather(*(one(index, user) for index, user in enumerate(users))))
+            process.kill()
+            await process.wait()
 
 
-async def settled(redis_url: str, jobs: int, timeout_s: float = 60.0) -> None:
-    """Wait until the Midway bot has stored `jobs` jobs: it enqueues after acknowledging, and the next
-    burst (or closing the bot) must not overlap that tail."""
+@contextlib.asynccontextmanager
+async def logged_in(remote: DiscordProcess, bot) -> AsyncIterator:
+    """`bot` logged in to the emulator, ready, its commands synced."""
+    from bench.discord_stack import BOT_TOKEN
+
+    task = asyncio.create_task(bot.start(BOT_TOKEN))
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_S):
+            while not bot.is_ready():
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.02)
+        await remote.call(op="synced", names=["imagine"])
+        yield bot
+    finally:
+        await bot.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 10)
+
+
+async def settled(redis_url: str, jobs: int, bot=None, timeout_s: float = 60.0) -> None:
+    """Wait until the Midway bot has stored `jobs` jobs (it enqueues after acknowledging) and, given
+    the bot, has made the queue-position edits they cause: the next burst (or closing the bot) must not
+    overlap that tail, so each burst is measured from a quiet bot, as the bare bot's are."""
+    await _stored(redis_url, jobs, timeout_s)
+    if bot is not None:
+        deadline = time.monotonic() + timeout_s
+        # One position poll after the last submit, then until its edits are done.
+        await asyncio.sleep(bot.queue_poll_s + 0.1)
+        while not bot.delivery.idle and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+
+
+async def _stored(redis_url: str, jobs: int, timeout_s: float) -> None:
     client = redis.Redis.from_url(redis_url)
     deadline = time.monotonic() + timeout_s
     try:
@@ -60,18 +133,18 @@ async def settled(redis_url: str, jobs: int, timeout_s: float = 60.0) -> None:
 
 
 async def measure(levels: list[int], redis_url: str) -> dict[str, dict[int, list[float]]]:
-    from bench.discord_stack import BareBot, midway_bot, playground, running
+    from bench.discord_stack import BareBot, midway_bot
 
     measured: dict[str, dict[int, list[float]]] = {"bare": {}, "midway": {}}
-    async with playground() as pg:
+    async with discord_process() as remote:
         for label, make in (("bare", BareBot), ("midway", lambda: midway_bot(redis_url))):
-            async with running(pg, make()):
+            async with logged_in(remote, make()) as bot:
                 submitted = WARM_UP
-                await burst(pg, WARM_UP, f"{label}-warm")
+                await remote.burst(WARM_UP, f"{label}-warm")
                 for n in levels:
                     if label == "midway":
-                        await settled(redis_url, submitted)
-                    measured[label][n] = await burst(pg, n, f"{label}-{n}")
+                        await settled(redis_url, submitted, bot)
+                    measured[label][n] = await remote.burst(n, f"{label}-{n}")
                     submitted += n
                 if label == "midway":
                     await settled(redis_url, submitted)
@@ -107,8 +180,8 @@ def summarise(measured: dict[str, dict[int, list[float]]], levels: list[int]) ->
                       "ack_p99_ratio_vs_bare": ratio(midway["p99_ms"], bare["p99_ms"]),
                       "ack_p50_ms": midway["p50_ms"], "ack_max_ms": midway["max_ms"], "ack_load_n": top,
                       "ack_bare_p99_ms": bare["p99_ms"], "ack_lost": lost(measured["midway"][top])}
-    result.notes.append(f"Headline ack figures are at N={top}. Emulator, bot and driver share one event loop"
-                        " (as in tests/bot), so the bare bot's numbers include the emulator's own cost."
+    result.notes.append(f"Headline ack figures are at N={top}. The emulator runs in its own process and times"
+                        " each interaction from dispatch to callback; the bot runs alone in the bench's."
                         f" One never acknowledged counts as {ACK_TIMEOUT_S:.0f} s (a lower bound).")
     return result
 

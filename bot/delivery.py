@@ -95,8 +95,8 @@ class Delivery:
             task.cancel()
 
     async def _ack(self, entry_ids: list[str]) -> None:
-        for entry_id in entry_ids:
-            await asyncio.to_thread(self.consumer.ack, entry_id)
+        if entry_ids:
+            await asyncio.to_thread(self.consumer.ack, *entry_ids)
 
     async def handle(self, entry_id: str, event: Event) -> None:
         job = await self._job(event.job_id, fresh=event.kind in TERMINAL_KINDS)
@@ -113,6 +113,14 @@ class Delivery:
             self._spawn(self._finish(job, event, entry_id))
             return
         if event.kind is EventKind.queued:
+            if job.id in self._waiting:
+                # Submitted by this bot a moment ago: its message already says "(Waiting to start)".
+                # Positions come from the poll, so a burst of /imagine costs no edits while later
+                # interactions still wait for their acknowledgement, and a job that starts within
+                # queue_poll_s never has its message edited twice.
+                await self._ack([entry_id])
+                return
+            # Requeued (its worker died) or submitted before a restart: the message may show progress.
             self._waiting[job.id] = ""
             self.offer(job, messages.waiting(job, event.position, served=event.position is not None),
                        messages.cancel_buttons(job.id), entry_id=entry_id)
@@ -123,9 +131,18 @@ class Delivery:
                    preview=event.preview, entry_id=entry_id)
 
     def track(self, job: Job) -> None:
-        """Show live queue positions for a job the bot just submitted."""
+        """Show live queue positions for a job whose message says "(Waiting to start)" (called before
+        it is submitted, so its `queued` event finds it tracked)."""
         self._jobs[job.id] = job
-        self._waiting.setdefault(job.id, "")
+        self._waiting.setdefault(job.id, messages.waiting(job))
+
+    @property
+    def idle(self) -> bool:
+        """No edit is waiting or in flight (bench/ack_load.py measures each burst from a quiet bot)."""
+        return not self._pumps and not self._pending
+
+    def untrack(self, job_id: str) -> None:
+        self._waiting.pop(job_id, None)
 
     def _spawn(self, coroutine) -> None:
         task = asyncio.create_task(coroutine)
@@ -199,29 +216,29 @@ class Delivery:
     async def _poll_queue_positions(self) -> None:
         while True:
             await asyncio.sleep(self.queue_poll_s)
-            for job_id in list(self._waiting):
-                with contextlib.suppress(Exception):
-                    await self._refresh_position(job_id)
+            with contextlib.suppress(Exception):
+                await self.refresh_positions()
 
-    async def _refresh_position(self, job_id: str) -> None:
-        # Through the cache, which forgets everything past 5000 jobs: a waiting job must not drop out of
-        # it and then stay in _waiting, polled every few seconds for ever.
-        job = await self._job(job_id)
-        if job is None:
-            self._waiting.pop(job_id, None)
+    async def refresh_positions(self) -> None:
+        """Edit every waiting message whose queue position changed; all positions in one backend call."""
+        waiting = list(self._waiting)
+        if not waiting:
             return
-        position = await self.backend.queue_position(job_id)
-        if job_id not in self._waiting:
-            return
-        if position is None:
-            current = await self.backend.get(job_id)
-            if current is None or current.status is not JobStatus.queued:
+        positions = await self.backend.queue_positions(waiting)
+        for job_id in waiting:
+            status, position = positions.get(job_id, (None, None))
+            if job_id not in self._waiting:
+                continue
+            # Through the cache, which forgets everything past 5000 jobs: a waiting job must not drop
+            # out of it and then stay in _waiting, polled every few seconds for ever.
+            job = await self._job(job_id) if status is JobStatus.queued else None
+            if job is None:
                 self._waiting.pop(job_id, None)
-                return
-        text = messages.waiting(job, position, served=position is not None)
-        if text != self._waiting.get(job_id) and job.message and job.message.message_id:
-            self._waiting[job_id] = text
-            self.offer(job, text, messages.cancel_buttons(job.id))
+                continue
+            text = messages.waiting(job, position, served=position is not None)
+            if text != self._waiting.get(job_id) and job.message and job.message.message_id:
+                self._waiting[job_id] = text
+                self.offer(job, text, messages.cancel_buttons(job.id))
 
     # -- results: exactly once ---------------------------------------------------------------------
 

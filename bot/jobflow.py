@@ -41,14 +41,14 @@ def message_ref(interaction: discord.Interaction, message_id: int | None) -> Mes
 
 async def submit(bot: MidwayBot, job: Job) -> None:
     """Enqueue a job whose message exists; if Redis refuses, say so on the message."""
+    bot.delivery.track(job)
     try:
         await bot.backend.submit(job)
     except Exception:
         log.exception("submitting job %s failed", job.id)
+        bot.delivery.untrack(job.id)
         job.error = "the job queue is unavailable; try again in a minute"
         await bot.delivery.message_of(job).edit(content=messages.failed(job, job.error), view=None)
-        return
-    bot.delivery.track(job)
 
 
 async def respond_with_job(bot: MidwayBot, interaction: discord.Interaction, job: Job) -> None:

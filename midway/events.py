@@ -102,8 +102,9 @@ class EventConsumer:
                 return self._parse(claimed)
         return self._parse(self._read_group(">", block_ms, count))
 
-    def ack(self, entry_id: str) -> None:
-        self.client.xack(keys.EVENTS_STREAM, self.group, entry_id)
+    def ack(self, *entry_ids: str) -> None:
+        if entry_ids:
+            self.client.xack(keys.EVENTS_STREAM, self.group, *entry_ids)
 
     def _claim_abandoned(self, count: int) -> list[tuple[str, dict]]:
         """Take over entries other consumers left un-acked for claim_idle_ms (never our own: those are

@@ -10,6 +10,7 @@ RQ needs a Redis client without decode_responses (it reads bytes); pass one to J
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -94,34 +95,46 @@ class JobStore:
     # -- submitting ------------------------------------------------------------------------------
 
     def submit(self, job: Job, *, list_for_user: bool = False) -> Job:
-        """Save the job, publish `queued` with its position, enqueue it fairly on its (engine, lane) queue.
+        """Save the job, publish `queued` with its position, enqueue it fairly on its (engine, lane) queue."""
+        return self.submit_many([job], list_for_user=list_for_user)[0]
 
-        Record, `queued` event and RQ push (and, with list_for_user, the user's job-list entry that the
-        bot's caps and /cancel read) commit in one MULTI: a dropped connection or a crash part-way can
-        leave no record saying `queued` that no queue holds, which would wait forever and hold one of
-        the user's queue places. In the MULTI `queued` precedes the push, so no `started` beats it.
+    def submit_many(self, jobs: list[Job], *, list_for_user: bool = False) -> list[Job]:
+        """Submit `jobs` in order, as `submit` would one by one, in one read pass and one MULTI.
+
+        Record, `queued` event, RQ push and fair repositioning (and, with list_for_user, the user's
+        job-list entry that the bot's caps and /cancel read) commit in one MULTI: a dropped connection
+        or a crash part-way can leave no record saying `queued` that no queue holds, which would wait
+        forever and hold one of the user's queue places. In the MULTI `queued` precedes the push, so
+        no `started` beats it. A burst of /imagine arrives here as one batch (bot/backend.py), so the
+        queue is read once per batch instead of once per job.
         """
-        job.status = JobStatus.queued
-        job.spec.engine = self.engine_of(job)
-        job.spec.lane = job.lane
-        queue = rq_queue(self.redis, job.spec.engine, job.lane)
-        others = [_text(value) for value in self.redis.lrange(queue.key, 0, -1)]
-        index = fair_insert_index(self._users_of(others), job.requester.user_id)
-        ahead = self._ahead_in_other_lanes(job)
-        position = None if ahead is None else ahead + index + 1
+        if not jobs:
+            return []
+        workers = self.live_workers()
+        plan = _QueuePlan(self)
         with self.redis.pipeline() as pipe:
             pipe.multi()
-            pipe.set(keys.job_key(job.id), job.model_dump_json(), ex=self.job_ttl_s)
-            if list_for_user:
-                pipe.sadd(keys.user_jobs_key(job.requester.user_id), job.id)
-            events.add_to_pipeline(pipe, Event(job_id=job.id, kind=EventKind.queued, position=position))
-            pipe.zadd(keys.ACTIVE_JOBS, {keys.active_member(job.id, job.requester.user_id): job.created_at})
-            self.enqueue_rq(job, pipe)
+            for job in jobs:
+                job.status = JobStatus.queued
+                job.spec.engine = self.engine_of(job)
+                job.spec.lane = job.lane
+                key = rq_queue(self.redis, job.spec.engine, job.lane).key
+                index, pivot = plan.insert(key, job)
+                ahead = self._ahead_in_other_lanes(job, workers, plan.length)
+                position = None if ahead is None else ahead + index + 1
+                pipe.set(keys.job_key(job.id), job.model_dump_json(), ex=self.job_ttl_s)
+                if list_for_user:
+                    pipe.sadd(keys.user_jobs_key(job.requester.user_id), job.id)
+                events.add_to_pipeline(pipe, Event(job_id=job.id, kind=EventKind.queued, position=position))
+                pipe.zadd(keys.ACTIVE_JOBS, {keys.active_member(job.id, job.requester.user_id): job.created_at})
+                self.enqueue_rq(job, pipe)
+                if pivot is not None:
+                    # RQ pushed it to the tail; move it to its fair place, in the same transaction.
+                    pipe.eval(_REPOSITION, 1, key, job.id, pivot)
             pipe.execute()
-        self._remember_owner(job.id, job.requester.user_id)
-        if index < len(others):
-            self.redis.eval(_REPOSITION, 1, queue.key, job.id, others[index])
-        return job
+        for job in jobs:
+            self._remember_owner(job.id, job.requester.user_id)
+        return jobs
 
     def enqueue_rq(self, job: Job, pipe: redis.client.Pipeline, *, at_front: bool = False) -> None:
         """Push the job's RQ entry (id = job id, argument = job id) inside `pipe`'s MULTI."""
@@ -272,34 +285,103 @@ class JobStore:
         """1 = next to start. Counts only jobs a live worker for the job's engine will take first
         (its own queue, and the lanes ahead of its lane that such a worker serves); None when the job
         is not waiting in a queue or no live worker serves its engine and lane."""
-        job = self.get(job_id)
-        if job is None or job.status is not JobStatus.queued:
-            return None
-        ahead = self._ahead_in_other_lanes(job)
-        index = self.redis.lpos(rq_queue(self.redis, self.engine_of(job), job.lane).key, job_id)
-        if ahead is None or index is None:
-            return None
-        return ahead + index + 1
+        return self.queue_positions([job_id])[job_id][1]
+
+    def queue_positions(self, job_ids: list[str]) -> dict[str, tuple[JobStatus | None, int | None]]:
+        """(status, queue_position) of many jobs in a few round trips: the bot refreshes every waiting
+        message's position at once, and a burst leaves hundreds waiting. Status None: no record."""
+        if not job_ids:
+            return {}
+        raws = self.redis.mget([keys.job_key(job_id) for job_id in job_ids])
+        workers: list[WorkerHeartbeat] | None = None
+        queues: dict[str, dict[str, int]] = {}
+
+        def index_in(key: str) -> dict[str, int]:
+            if key not in queues:
+                queues[key] = {_text(value): index for index, value in enumerate(self.redis.lrange(key, 0, -1))}
+            return queues[key]
+
+        result: dict[str, tuple[JobStatus | None, int | None]] = {}
+        for job_id, raw in zip(job_ids, raws, strict=True):
+            record = _queue_fields(raw)
+            if record is None:
+                result[job_id] = (None, None)
+                continue
+            status, engine, lane = record
+            if status is not JobStatus.queued:
+                result[job_id] = (status, None)
+                continue
+            engine = engine or self.settings.default_engine
+            workers = self.live_workers() if workers is None else workers
+            ahead = self._ahead(engine, lane, workers, lambda key: len(index_in(key)))
+            index = index_in(rq_queue(self.redis, engine, lane).key).get(job_id)
+            result[job_id] = (status, None if ahead is None or index is None else ahead + index + 1)
+        return result
 
     def head_position(self, job: Job) -> int | None:
         """The position `job` has once put at the head of its own queue (None as in queue_position)."""
         ahead = self._ahead_in_other_lanes(job)
         return None if ahead is None else ahead + 1
 
-    def _ahead_in_other_lanes(self, job: Job) -> int | None:
+    def _ahead_in_other_lanes(self, job: Job, workers: list[WorkerHeartbeat] | None = None,
+                              length: Callable[[str], int] | None = None) -> int | None:
+        workers = self.live_workers() if workers is None else workers
+        return self._ahead(self.engine_of(job), job.lane, workers, length)
+
+    def _ahead(self, engine: str, job_lane: Lane, workers: list[WorkerHeartbeat],
+               length: Callable[[str], int] | None = None) -> int | None:
         """Jobs in earlier lanes (turbo before fast before relax) that a live worker of the job's
         engine serves, so it takes them first; None when no live worker serves the job's lane."""
-        engine = self.engine_of(job)
-        served = {lane for worker in self.live_workers() if engine in worker.engines for lane in worker.lanes}
-        if job.lane not in served:
+        served = {lane for worker in workers if engine in worker.engines for lane in worker.lanes}
+        if job_lane not in served:
             return None
+        length = length or (lambda key: int(self.redis.llen(key)))
         ahead = 0
         for lane in keys.LANE_ORDER:
-            if lane == job.lane:
+            if lane == job_lane:
                 break
             if lane in served:
-                ahead += self.redis.llen(rq_queue(self.redis, engine, lane).key)
+                ahead += length(rq_queue(self.redis, engine, lane).key)
         return ahead
+
+
+class _QueuePlan:
+    """The queues a batch of submits touches, read once and kept in step with what the batch's
+    MULTI will do to them, so each job of the batch is placed as if the ones before it were queued."""
+
+    def __init__(self, store: JobStore) -> None:
+        self.store = store
+        self._queues: dict[str, list[str]] = {}
+        self._users: dict[str, list[str]] = {}
+
+    def _load(self, key: str) -> list[str]:
+        if key not in self._queues:
+            ids = [_text(value) for value in self.store.redis.lrange(key, 0, -1)]
+            self._queues[key], self._users[key] = ids, self.store._users_of(ids)
+        return self._queues[key]
+
+    def length(self, key: str) -> int:
+        return len(self._load(key))
+
+    def insert(self, key: str, job: Job) -> tuple[int, str | None]:
+        """(the job's fair index, the job it goes before or None for the tail)."""
+        ids, users = self._load(key), self._users[key]
+        index = fair_insert_index(users, job.requester.user_id)
+        pivot = ids[index] if index < len(ids) else None
+        ids.insert(index, job.id)
+        users.insert(index, job.requester.user_id)
+        return index, pivot
+
+
+def _queue_fields(raw: bytes | None) -> tuple[JobStatus, str | None, Lane] | None:
+    """(status, engine, lane) of a job record, read without validating the whole Job model."""
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw)
+        return JobStatus(data["status"]), (data.get("spec") or {}).get("engine"), Lane(data.get("lane") or Lane.fast)
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _text(value: bytes | str) -> str:

@@ -8,6 +8,7 @@ sizes within AREA_TOLERANCE of the base area, the closest ratio wins (16:9 at a 
 
 from __future__ import annotations
 
+import functools
 import math
 
 # Ratios past this are refused (the prompt parser enforces it): beyond ~8:1 a 1-megapixel image is a
@@ -18,6 +19,8 @@ MAX_ASPECT = 8.0
 AREA_TOLERANCE = 0.10
 
 
+# Pure and called twice per /imagine before its acknowledgement; a server uses a handful of ratios.
+@functools.lru_cache(maxsize=1024)
 def size_for_aspect(
     width_ratio: int, height_ratio: int, base_width: int = 1024, base_height: int = 1024, multiple: int = 64
 ) -> tuple[int, int]:

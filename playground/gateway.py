@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 DISPATCH, HEARTBEAT, IDENTIFY, RESUME, RECONNECT, REQUEST_MEMBERS = 0, 1, 2, 6, 7, 8
 INVALID_SESSION, HELLO, HEARTBEAT_ACK = 9, 10, 11
 PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, message content
+# Message events in guild channels reach only sessions that asked for them (docs: Gateway Intents).
+GUILD_MESSAGES_INTENT = 1 << 9
+MESSAGE_EVENTS = frozenset({"MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE"})
 REPLAY_BUFFER = 1000
 
 
@@ -54,14 +57,20 @@ class Connection:
 
 
 class Session:
-    def __init__(self, user_id: int) -> None:
+    def __init__(self, user_id: int, intents: int = 0) -> None:
         self.id = secrets.token_hex(16)
         self.user_id = user_id
+        self.intents = intents
         self.seq = 0
         self.buffer: deque[dict[str, Any]] = deque(maxlen=REPLAY_BUFFER)
         self.connection: Connection | None = None
 
+    def wants(self, event: str) -> bool:
+        return event not in MESSAGE_EVENTS or bool(self.intents & GUILD_MESSAGES_INTENT)
+
     def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        if not self.wants(event):
+            return
         self.seq += 1
         frame = {"op": DISPATCH, "t": event, "s": self.seq, "d": data}
         self.buffer.append(frame)
@@ -84,9 +93,14 @@ class Gateway:
     def connected(self) -> bool:
         return any(s.connection is not None for s in self.sessions.values())
 
-    def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        for session in self.sessions.values():
-            session.dispatch(event, data)
+    def dispatch(self, event: str, data: dict[str, Any] | Callable[[], dict[str, Any]]) -> None:
+        """Send `event` to every session that asked for it; `data` may be built lazily, only when one did."""
+        sessions = [session for session in self.sessions.values() if session.wants(event)]
+        if not sessions:
+            return
+        payload = data() if callable(data) else data
+        for session in sessions:
+            session.dispatch(event, payload)
 
     def _on_world_event(self, event: WorldEvent) -> None:
         message = event.message
@@ -95,7 +109,7 @@ class Gateway:
             return
         if event.kind == "message":
             name = "MESSAGE_CREATE" if event.created else "MESSAGE_UPDATE"
-            self.dispatch(name, message_payload(self.world, message))
+            self.dispatch(name, lambda: message_payload(self.world, message))
         elif event.kind == "message_delete":
             self.dispatch("MESSAGE_DELETE", {"id": str(message.id), "channel_id": str(message.channel_id),
                                              "guild_id": str(message.guild_id)})
@@ -154,7 +168,7 @@ class Gateway:
         if int(data.get("intents") or 0) & PRIVILEGED_INTENTS and not self.privileged_intents:
             await ws.close(code=4014, message=b"Disallowed intent(s)")
             return None
-        session = Session(self.world.bot.id)
+        session = Session(self.world.bot.id, int(data.get("intents") or 0))
         session.connection = connection
         self.sessions[session.id] = session
         session.dispatch("READY", self._ready(session))

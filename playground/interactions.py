@@ -46,6 +46,7 @@ class Interaction:
     created_at: float
     message_id: int | None = None  # the message whose component was used (components, modals)
     response_type: int | None = None
+    responded_at: float | None = None  # clock time of the callback (what Discord's 3 s deadline measures)
     original_id: int | None = None
     followup_ids: list[int] = field(default_factory=list)
     choices: list[dict[str, Any]] | None = None
@@ -135,6 +136,7 @@ class InteractionDesk:
             errors.raise_if_any()
         message = self._perform(interaction, kind, body.get("data") or {}, uploads)
         interaction.response_type = kind
+        interaction.responded_at = self.world.clock.now()
         self.world.emit(WorldEvent("interaction", interaction.channel.id))
         return self._callback_body(interaction, kind, message)
 

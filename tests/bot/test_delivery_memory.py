@@ -32,7 +32,7 @@ async def test_a_waiting_job_evicted_from_the_cache_leaves_the_poll_once_it_fini
             await delivery._job(other.id)
         # It runs and finishes on a worker; the bot's poll must notice and stop polling it.
         backend.jobs.finish(waiting.id, JobStatus.done)
-        await delivery._refresh_position(waiting.id)
+        await delivery.refresh_positions()
         assert waiting.id not in delivery._waiting
     finally:
         backend.close()

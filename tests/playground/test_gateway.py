@@ -117,3 +117,30 @@ async def test_discord_py_resumes_after_reconnect_request(pg: Playground, bot: M
     assert len(pg.server.gateway.sessions) == 1
     run = await pg.slash("echo", user="alice", channel="general", options={"text": "still here"})
     assert (await run.response()).content == "still here"
+
+
+async def _identified(session: aiohttp.ClientSession, pg: Playground, intents: int) -> RawGateway:
+    gw = await _connect(session, pg)
+    await gw.receive()  # HELLO
+    await gw.identify(intents=intents)
+    assert (await gw.receive())["t"] == "READY"
+    assert (await gw.receive())["t"] == "GUILD_CREATE"
+    return gw
+
+
+async def test_message_events_reach_only_sessions_with_the_guild_messages_intent(pg: Playground) -> None:
+    from playground.messages import create_message
+
+    guilds, guild_messages = 1 << 0, 1 << 9
+    async with aiohttp.ClientSession() as session:
+        listening = await _identified(session, pg, guilds | guild_messages)
+        interactions_only = await _identified(session, pg, guilds)
+        pg.add_user("carol")
+        create_message(pg.world, pg.channel("general"), pg.user("carol"), {"content": "hello"}, [])
+        pg.add_channel("later")  # CHANNEL_CREATE reaches every session
+        created = await listening.receive()
+        assert created["t"] == "MESSAGE_CREATE" and created["d"]["content"] == "hello"
+        assert (await listening.receive())["t"] == "CHANNEL_CREATE"
+        # Discord sends message events only for the intents a bot asked for; a Midway-style bot that
+        # needs none of them is not flooded with every message in the server.
+        assert (await interactions_only.receive())["t"] == "CHANNEL_CREATE"

@@ -77,7 +77,7 @@ def test_a_submission_cut_off_before_the_enqueue_leaves_no_queued_job_behind(set
     job = new_job(user="alice")
     try:
         with pytest.raises(redis.ConnectionError):
-            backend._submit(job)
+            backend._submit([job])
         # The reply says the queue is unavailable. No worker will ever run this job, so nothing may still
         # call it queued: not its record, not the user's job list (each such ghost holds one of the user's
         # queue places for the 30 days a record lives), not a `queued` event that edits the reply back.
@@ -94,7 +94,7 @@ def test_submit_commits_record_list_membership_event_and_queue_entry_together(se
 
     backend = Backend(settings, redis_url)
     try:
-        job = backend._submit(new_job(user="alice"))
+        job, = backend._submit([new_job(user="alice")])
     finally:
         backend.close()
     assert store.get(job.id).status is JobStatus.queued

@@ -1,0 +1,21 @@
+"""The acknowledgement benchmark measures what Discord would: the emulator, in its own process, times
+each interaction from dispatch to the bot's callback, for the bare bot and the real Midway bot."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bench import ack_load
+from bench.services import local_redis
+
+
+def test_small_bursts_are_acknowledged_by_both_bots_and_timed_by_the_emulator() -> None:
+    with local_redis() as server:
+        measured = asyncio.run(ack_load.measure([3, 4], server.url))
+    result = ack_load.summarise(measured, [3, 4])
+    for label in ("bare", "midway"):
+        assert [len(measured[label][n]) for n in (3, 4)] == [3, 4]
+        # Every interaction answered, each timed (seconds) well inside Discord's 3 s.
+        assert all(0 < seconds < ack_load.DISCORD_ACK_S for n in (3, 4) for seconds in measured[label][n])
+    assert result.figures["ack_lost"] == 0 and result.figures["ack_load_n"] == 4
+    assert result.figures["ack_p99_ratio_vs_bare"] > 0
