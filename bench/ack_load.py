@@ -88,20 +88,11 @@ async def discord_process() -> AsyncIterator[DiscordProcess]:
 async def logged_in(remote: DiscordProcess, bot) -> AsyncIterator:
     """`bot` logged in to the emulator, ready, its commands synced."""
     from bench.discord_stack import BOT_TOKEN
+    from playground import clients
 
-    task = asyncio.create_task(bot.start(BOT_TOKEN))
-    try:
-        async with asyncio.timeout(READY_TIMEOUT_S):
-            while not bot.is_ready():
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.02)
+    async with clients.logged_in(bot, BOT_TOKEN, ready_timeout_s=READY_TIMEOUT_S):
         await remote.call(op="synced", names=["imagine"])
         yield bot
-    finally:
-        await bot.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(task, 10)
 
 
 async def settled(redis_url: str, jobs: int, bot=None, timeout_s: float = 60.0) -> None:

@@ -4,7 +4,6 @@ unmodified discord.py client pointed at the emulator, started the way tests/bot 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -59,16 +58,8 @@ async def playground() -> AsyncIterator:
 @contextlib.asynccontextmanager
 async def running(pg, bot: discord.Client) -> AsyncIterator[discord.Client]:
     """Log `bot` in to the playground; yields once it is ready and its commands are synced."""
-    task = asyncio.create_task(bot.start(BOT_TOKEN))
-    try:
-        async with asyncio.timeout(BOT_READY_TIMEOUT_S):
-            while not bot.is_ready():
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.02)
+    from playground.clients import logged_in
+
+    async with logged_in(bot, BOT_TOKEN, ready_timeout_s=BOT_READY_TIMEOUT_S):
         await pg.wait_until_commands_synced(names=["imagine"])
         yield bot
-    finally:
-        await bot.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(task, 10)

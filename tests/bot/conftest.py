@@ -7,8 +7,6 @@ themselves by the playground's fresh snowflake ids (users, channels, messages) i
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import subprocess
 import uuid
@@ -22,6 +20,7 @@ from engines.catalogue import load_catalogue
 from midway.redis_server import LocalRedis, free_port
 from midway.settings import PROJECT_ROOT, Settings
 from midway.supervisor import worker_subprocess
+from playground.clients import ClientRunner
 from playground.connect import restore_discord
 from playground.driver import Playground
 
@@ -122,32 +121,20 @@ class BotRunner:
         self.settings = settings
         # One consumer name per test, kept across restarts so un-acked entries come back to it.
         self.consumer = f"bot-test-{uuid.uuid4().hex[:8]}"
-        self.running: list[tuple[MidwayBot, asyncio.Task]] = []
+        self.clients = ClientRunner(BOT_TOKEN)
 
     async def start(self) -> MidwayBot:
         bot = MidwayBot(self.settings, self.settings.redis_url or "", catalogue=load_catalogue(self.settings.catalogue),
                         consumer_name=self.consumer, throttle_s=0.05, queue_poll_s=0.3)
-        task = asyncio.create_task(bot.start(BOT_TOKEN))
-        async with asyncio.timeout(15):
-            while not bot.is_ready():
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.02)
-        self.running.append((bot, task))
+        await self.clients.start(bot)
         await self.pg.wait_until_commands_synced(names=["imagine"])
         return bot
 
     async def stop(self, bot: MidwayBot) -> None:
-        for entry in list(self.running):
-            if entry[0] is bot:
-                self.running.remove(entry)
-                await bot.close()
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(entry[1], 5)
+        await self.clients.stop(bot)
 
     async def stop_all(self) -> None:
-        for bot, _ in list(self.running):
-            await self.stop(bot)
+        await self.clients.stop_all()
 
 
 @pytest.fixture

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 
 import pytest
 
+from playground.clients import ClientRunner
 from playground.connect import restore_discord
 from playground.driver import Playground
 from tests.playground.minibot import TOKEN, MiniBot
@@ -21,35 +20,15 @@ async def pg() -> AsyncIterator[Playground]:
     restore_discord()
 
 
-class BotRunner:
+class BotRunner(ClientRunner):
     """Starts MiniBots against the playground and stops them (a restart is stop + start)."""
 
     def __init__(self, pg: Playground) -> None:
+        super().__init__(TOKEN, ready_timeout_s=10)
         self.pg = pg
-        self.running: list[tuple[MiniBot, asyncio.Task]] = []
 
-    async def start(self, **options: object) -> MiniBot:
-        bot = MiniBot(**options)  # type: ignore[arg-type]
-        task = asyncio.create_task(bot.start(TOKEN))
-        async with asyncio.timeout(10):
-            while not bot.is_ready():
-                if task.done():
-                    task.result()  # raises the login error
-                await asyncio.sleep(0.02)
-        self.running.append((bot, task))
-        return bot
-
-    async def stop(self, bot: MiniBot) -> None:
-        for entry in list(self.running):
-            if entry[0] is bot:
-                self.running.remove(entry)
-                await bot.close()
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(entry[1], 5)
-
-    async def stop_all(self) -> None:
-        for bot, _ in list(self.running):
-            await self.stop(bot)
+    async def start(self, **options: object) -> MiniBot:  # type: ignore[override]
+        return await super().start(MiniBot(**options))  # type: ignore[arg-type]
 
 
 @pytest.fixture
