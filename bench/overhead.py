@@ -20,7 +20,8 @@ from bench.stats import ratio
 PROMPT = "a lighthouse on a cliff at dusk --seed 1234"
 RESULT_TIMEOUT_S = 120.0
 PHASES = ("ack", "bot submit", "queue wait", "worker pickup", "engine compute", "worker store",
-          "event delivery + upload")
+          "event delivery", "upload")
+RESULT_POST = "POST /channels/{channel_id}/messages"
 
 
 async def imagine_once(pg, client: redis.Redis) -> dict[str, float]:
@@ -36,10 +37,20 @@ async def imagine_once(pg, client: redis.Redis) -> dict[str, float]:
     grid = await pg.wait_for_message("general", has_result_buttons, timeout=RESULT_TIMEOUT_S, new_only=True)
     posted = time.time()
     job_id = next(c for c in grid.custom_ids if c.startswith("mw:u:")).split(":")[2]
-    return {"job_id": job_id, **phases(client, job_id, start, acked, posted)}
+    return {"job_id": job_id, **phases(client, job_id, start, acked, upload_started(pg, job_id), posted)}
 
 
-def phases(client: redis.Redis, job_id: str, start: float, acked: float, posted: float) -> dict[str, float]:
+def upload_started(pg, job_id: str) -> float:
+    """When the bot's result post (found by its nonce, bot/delivery.result_nonce) reached the emulator."""
+    from bot.delivery import result_nonce
+
+    nonce = result_nonce(job_id)
+    return next(request.started_at for request in reversed(pg.requests_to(RESULT_POST))
+                if isinstance(request.json, dict) and request.json.get("nonce") == nonce)
+
+
+def phases(client: redis.Redis, job_id: str, start: float, acked: float, uploading: float,
+           posted: float) -> dict[str, float]:
     from rq.job import Job as RQJob
     from rq.serializers import JSONSerializer
 
@@ -53,7 +64,8 @@ def phases(client: redis.Redis, job_id: str, start: float, acked: float, posted:
         "ack": acked - start, "bot submit": stamps["queued"] - acked,
         "queue wait": dequeued - stamps["queued"],
         "worker pickup": stamps["started"] - dequeued, "engine compute": job.compute_s or 0.0,
-        "worker store": stamps["done"] - computed, "event delivery + upload": posted - stamps["done"],
+        "worker store": stamps["done"] - computed, "event delivery": uploading - stamps["done"],
+        "upload": posted - uploading,
         "total": posted - start,
     }
 
@@ -138,5 +150,6 @@ def summarise(runs: list[dict[str, float]]) -> PartResult:
     ]
     result.notes.append(f"Medians of {len(runs)} runs after a warm-up, each paired with an in-process engine"
                         " run of the same spec. 'engine compute' is the worker's own timing of engine.run;"
-                        " 'worker store' is encoding the 4 images and the grid and storing them.")
+                        " 'worker store' is composing the grid, encoding it (the 4 images are cells of it)"
+                        " and storing it.")
     return result

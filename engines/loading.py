@@ -76,17 +76,29 @@ def set_scheduler(pipe: Any, name: str) -> None:
 
 
 def optimise(pipe: Any, entry: EngineEntry, device: torch.device) -> Any:
-    """Move to the device and apply the catalogue's GPU switches (SDPA is diffusers' default)."""
+    """Move to the device; on CUDA also apply the catalogue's GPU switches (SDPA is diffusers' default)."""
     pipe = pipe.to(device)
     pipe.set_progress_bar_config(disable=True)
     if device.type != "cuda":
+        # On CPU everything stays float32 and eager: the switches buy nothing there (catalogue.py).
         return pipe
-    denoiser = getattr(pipe, "unet", None) or getattr(pipe, "transformer", None)
-    if entry.channels_last and getattr(pipe, "unet", None) is not None:
-        pipe.unet.to(memory_format=torch.channels_last)
+    return apply_switches(pipe, entry, compile=entry.compile)
+
+
+def apply_switches(pipe: Any, entry: EngineEntry, *, compile: bool) -> Any:
+    """The entry's channels_last and fused QKV on a pipeline already on its device, and torch.compile
+    of the denoiser when `compile` (CUDA only). Split from `optimise` so tests can check on the CPU
+    that the switches keep the images."""
+    device = getattr(pipe, "device", torch.device("cpu"))
+    if compile and device.type != "cuda":
+        raise ValueError(f"torch.compile is a CUDA-only switch; the pipeline is on {device}")
+    unet = getattr(pipe, "unet", None)
+    if entry.channels_last and unet is not None:
+        unet.to(memory_format=torch.channels_last)
     if entry.fuse_qkv and hasattr(pipe, "fuse_qkv_projections"):
         pipe.fuse_qkv_projections()
-    if entry.compile and denoiser is not None:
+    denoiser = unet if unet is not None else getattr(pipe, "transformer", None)
+    if compile and denoiser is not None:
         compiled = torch.compile(denoiser, mode="max-autotune", fullgraph=True)
-        setattr(pipe, "unet" if getattr(pipe, "unet", None) is not None else "transformer", compiled)
+        setattr(pipe, "unet" if unet is not None else "transformer", compiled)
     return pipe

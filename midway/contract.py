@@ -173,7 +173,8 @@ class Job(_Model):
     # Times the reconciler put this job back on its queue after RQ lost track of it (bounded by max_attempts).
     recoveries: int = 0
     worker: str | None = None
-    # Blob refs of the individual images, and of the composed 2x2 grid when there is one.
+    # Blob refs of the individual images (cell refs into the grid when there is one: midway/blobs.py),
+    # and of the composed 2x2 grid.
     outputs: list[str] = Field(default_factory=list)
     grid: str | None = None
     error: str | None = None

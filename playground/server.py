@@ -41,7 +41,8 @@ class RecordedRequest:
     status: int
     json: Any = None
     files: list[str] = field(default_factory=list)
-    at: float = field(default_factory=time.time)
+    at: float = field(default_factory=time.time)  # when the reply was ready
+    started_at: float = 0.0  # when the request reached the emulator (before its body was read)
 
 
 class PlaygroundServer:
@@ -77,6 +78,7 @@ class PlaygroundServer:
     async def _edge(self, request: web.Request, handler: Any) -> web.StreamResponse:
         if not request.path.startswith(API + "/"):
             return await handler(request)
+        started_at = time.time()
         route = _route_key(request)
         decision = self.limiter.check(route, dict(request.match_info))
         try:
@@ -93,7 +95,7 @@ class PlaygroundServer:
             response = json_response({"message": "404: Not Found", "code": 0}, status=404)
         response.headers.update(decision.headers)
         self.requests.append(RecordedRequest(request.method, request.path, route, response.status,
-                                             request.get(PAYLOAD), request.get(FILES, [])))
+                                             request.get(PAYLOAD), request.get(FILES, []), started_at=started_at))
         return response
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from PIL.Image import Image
 
 from engines.base import Engine, EngineError
-from midway.blobs import BlobStore, is_ref
+from midway.blobs import BlobStore, is_ref, read_image
 from midway.contract import Job, Operation
 from midway.imaging import image_from_bytes
 from midway.jobs import JobStore
@@ -44,10 +44,8 @@ class SourceImages:
             return None
         if ref.startswith(("http://", "https://")):
             return decode(download(ref))
-        if is_ref(ref):
-            data = self.blobs.get(ref)
-            if data is not None:
-                return decode(data)
+        if is_ref(ref) and (image := self._stored(ref)) is not None:
+            return image
         log.info("source image of job %s expired; re-deriving it from job %s image %s",
                  job.id, job.parent_job_id, job.parent_index)
         return self.rederive(job.parent_job_id, job.parent_index, depth)
@@ -76,16 +74,21 @@ class SourceImages:
         parent = self.store.get(parent_id) if parent_id else None
         if parent is None or index is None or depth >= MAX_REDERIVE_DEPTH:
             raise EngineError("The source image has expired and cannot be re-made: run the prompt again.")
-        if index < len(parent.outputs):
-            data = self.blobs.get(parent.outputs[index])
-            if data is not None:
-                return decode(data)
+        if index < len(parent.outputs) and (image := self._stored(parent.outputs[index])) is not None:
+            return image
         spec = parent.spec.model_copy(update={"n_images": index + 1})
         engine = self.engine_for(spec.engine or self.store.settings.default_engine)
         prompt_images = self.prompt_images(parent)
         extra = {"source_images": prompt_images} if prompt_images else {}
         images = engine.run(spec, init_image=self.for_job(parent, depth + 1), **extra)
         return images[index]
+
+
+    def _stored(self, ref: str) -> Image | None:
+        try:
+            return read_image(self.blobs, ref)
+        except OSError:
+            raise EngineError("The source image could not be read (not an image, or damaged).") from None
 
 
 def decode(data: bytes) -> Image:
