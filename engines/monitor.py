@@ -113,5 +113,10 @@ class StepMonitor:
     def _report(self, done: int, estimate: torch.Tensor | None) -> None:
         if self.on_progress is None:
             return
-        image = self.preview(estimate) if self.preview is not None and estimate is not None else None
-        self.on_progress(self.offset + done, self.total, image)
+        step = self.offset + done
+        # A preview copies the latents to the host (a device sync) and builds images: only when the
+        # callback will use it (worker/progress.py publishes one per interval and drops the rest).
+        wants_preview = getattr(self.on_progress, "wants_preview", None)
+        wanted = wants_preview is None or wants_preview(step, self.total)
+        image = self.preview(estimate) if wanted and self.preview is not None and estimate is not None else None
+        self.on_progress(step, self.total, image)

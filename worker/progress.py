@@ -56,12 +56,19 @@ class ProgressReporter:
         self._last_at: float | None = None
         self.published = 0
 
-    def __call__(self, step: int, total: int, preview: Image.Image | None) -> None:
+    def wants_preview(self, step: int, total: int) -> bool:
+        """Whether a call for this step would publish: engines build a preview only then."""
+        return self._due(step, total, self.clock())
+
+    def _due(self, step: int, total: int, now: float) -> bool:
         # The final step is followed at once by `done`, which carries the real images.
         if total <= 0 or step >= total:
-            return
+            return False
+        return self._last_at is None or now - self._last_at >= self.interval_s
+
+    def __call__(self, step: int, total: int, preview: Image.Image | None) -> None:
         now = self.clock()
-        if self._last_at is not None and now - self._last_at < self.interval_s:
+        if not self._due(step, total, now):
             return
         self._last_at = now
         self.publish(Event(job_id=self.job_id, kind=EventKind.progress, step=step, total=total,

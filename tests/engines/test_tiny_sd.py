@@ -217,3 +217,25 @@ def test_upscale_4x_creative_runs_the_x4_upscaler_pipeline(tiny):
     loaded = tiny._upscaler
     again = tiny.run(spec, init_image=source)
     assert tiny._upscaler is loaded and np.array_equal(pixels(upscaled), pixels(again))
+
+
+def test_previews_are_built_only_for_the_steps_a_throttled_reporter_publishes(tiny):
+    from worker.progress import ProgressReporter
+
+    now = [0.0]
+    published = []
+    reporter = ProgressReporter("job", publish=published.append, put_preview=lambda data: "preview-ref",
+                                interval_s=1.0, clock=lambda: now[0])
+    built = []
+
+    def on_progress(step, total, preview):
+        built.append((step, preview is not None))
+        reporter(step, total, preview)
+        now[0] += 0.4  # each step takes 0.4 s: one event per 1 s interval, i.e. every third step
+
+    on_progress.wants_preview = reporter.wants_preview
+    tiny.run(small_spec(steps=7), on_progress=on_progress)
+    assert [event.step for event in published] == [1, 4]  # step 7 is the last: `done` follows at once
+    assert all(event.preview == "preview-ref" for event in published)
+    # Every other step skips the preview (a host copy of the latents and image building on a GPU).
+    assert [step for step, has_preview in built if has_preview] == [1, 4]
