@@ -1,0 +1,167 @@
+"""A parallel, lossless PNG encoder for big 8-bit images (the worker's 2x2 grids).
+
+Pillow's PNG encoder runs on one core and, at zlib level 1, spends more time choosing a filter for
+each scanline than compressing. Here every scanline gets the "Average" filter (PNG spec 9.2, type 3),
+which on photo-like images compresses as well as Pillow's per-row choice at a fraction of the cost.
+The filtered rows are cut into strips; each strip is filtered and deflated on its own thread (zlib and
+numpy release the GIL) as a raw deflate segment ending on a byte boundary (Z_SYNC_FLUSH), the last one
+ending the stream (Z_FINISH). Behind one zlib header, and followed by the Adler-32 of all the filtered
+data, the segments form a single valid zlib stream: how pigz compresses in parallel.
+
+numpy does the filtering when it is importable. The bot's slim image has none, so Pillow's ImageChops
+computes the same filter there: the same bytes, ~10% slower overall on a 2048² grid.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+import struct
+import zlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from PIL import Image, ImageChops
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Pillow mode -> PNG colour type (PNG spec 11.2.2); all 8 bits per sample. Other modes go to Pillow.
+COLOR_TYPES = {"L": 0, "RGB": 2, "LA": 4, "RGBA": 6}
+AVERAGE_FILTER = 3
+# Filtered bytes per strip. Strips are deflated independently, each restarting with an empty history:
+# at 256 KiB a 2048² photo-like grid grows by 0.15% (48 strips) against one stream. The strip layout
+# depends only on the image, never on the thread count, so the bytes are the same on any machine.
+STRIP_BYTES = 256 * 1024
+ADLER_BASE = 65521
+
+RowFilter = Callable[[int, int], bytes | memoryview]
+
+
+def encode_png(image: Image.Image, *, compress_level: int = 1, threads: int | None = None,
+               strip_bytes: int = STRIP_BYTES) -> bytes:
+    """A standard PNG of an L/LA/RGB/RGBA image, deflated in strips on `threads` threads (None: one
+    per core). Other modes, empty images and images with a transparent colour key go to Pillow."""
+    if image.mode not in COLOR_TYPES or 0 in image.size or "transparency" in image.info:
+        return _pillow_png(image, compress_level)
+    if not 0 <= compress_level <= 9:
+        raise ValueError(f"compress_level must be 0..9, got {compress_level!r}")
+    width, height = image.size
+    stride = width * len(image.mode) + 1
+    rows_per_strip = max(1, strip_bytes // stride)
+    strips = [(start, min(start + rows_per_strip, height)) for start in range(0, height, rows_per_strip)]
+    filter_rows = _row_filter(image)
+
+    def encode_strip(index: int) -> tuple[bytes, int, int]:
+        start, stop = strips[index]
+        filtered = filter_rows(start, stop)
+        compressor = zlib.compressobj(compress_level, zlib.DEFLATED, -zlib.MAX_WBITS)
+        last = index == len(strips) - 1
+        body = compressor.compress(filtered) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+        if index == 0:
+            body = _zlib_header(compress_level) + body
+        return _chunk(b"IDAT", body), zlib.adler32(filtered), len(filtered)
+
+    workers = min(threads or os.cpu_count() or 1, len(strips))
+    if workers == 1:
+        encoded = [encode_strip(index) for index in range(len(strips))]
+    else:
+        with ThreadPoolExecutor(workers, thread_name_prefix="png") as pool:
+            encoded = list(pool.map(encode_strip, range(len(strips))))
+    adler = functools.reduce(lambda total, part: _adler32_combine(total, part[1], part[2]), encoded, 1)
+    header = struct.pack(">IIBBBBB", width, height, 8, COLOR_TYPES[image.mode], 0, 0, 0)
+    return b"".join([
+        PNG_SIGNATURE,
+        _chunk(b"IHDR", header),
+        *_colour_chunks(image),
+        *(idat for idat, _, _ in encoded),
+        # The trailer is known only once every strip is done; IDAT boundaries carry no meaning (PNG 11.2.4).
+        _chunk(b"IDAT", adler.to_bytes(4, "big")),
+        _chunk(b"IEND", b""),
+    ])
+
+
+def _row_filter(image: Image.Image) -> RowFilter:
+    try:
+        import numpy  # noqa: F401  (optional: the bot's slim image has no numpy)
+    except ImportError:
+        return _pillow_average_filter(image)
+    return _numpy_average_filter(image)
+
+
+def _numpy_average_filter(image: Image.Image) -> RowFilter:
+    import numpy as np
+
+    width, height = image.size
+    bpp = len(image.mode)
+    pixels = np.frombuffer(image.tobytes(), np.uint8).reshape(height, width * bpp)
+
+    def filter_rows(start: int, stop: int) -> memoryview:
+        rows = pixels[start:stop]
+        # The row above the image counts as zeros (PNG spec 9.2).
+        up = pixels[start - 1:stop - 1] if start else np.vstack((np.zeros_like(pixels[:1]), pixels[:stop - 1]))
+        out = np.empty((stop - start, width * bpp + 1), np.uint8)
+        out[:, 0] = AVERAGE_FILTER
+        # The first pixel of a row has no left neighbour, which also counts as zero.
+        np.subtract(rows[:, :bpp], up[:, :bpp] >> 1, out=out[:, 1:1 + bpp])
+        left, above, predicted = rows[:, :-bpp], up[:, bpp:], out[:, 1 + bpp:]
+        # floor((left + above) / 2) in uint8 without overflow: (a & b) + ((a ^ b) >> 1).
+        np.bitwise_and(left, above, out=predicted)
+        predicted += np.bitwise_xor(left, above) >> 1
+        np.subtract(rows[:, bpp:], predicted, out=predicted)
+        return out.reshape(-1).data
+
+    return filter_rows
+
+
+def _pillow_average_filter(image: Image.Image) -> RowFilter:
+    width, bpp = image.width, len(image.mode)
+    image.load()  # once, here: strips crop it from several threads
+
+    def filter_rows(start: int, stop: int) -> bytes:
+        # Take the row above the strip too (it predicts the strip's first row), then drop its output.
+        top = max(start - 1, 0)
+        region = image.crop((0, top, width, stop))
+        up, left = Image.new(image.mode, region.size), Image.new(image.mode, region.size)
+        if region.height > 1:
+            up.paste(region.crop((0, 0, width, region.height - 1)), (0, 1))
+        if width > 1:
+            left.paste(region.crop((0, 0, width - 1, region.height)), (1, 0))
+        # add() with scale 2 computes floor((a + b) / 2) per sample; subtract_modulo wraps like PNG does.
+        residual = ImageChops.subtract_modulo(region, ImageChops.add(left, up, scale=2.0))
+        residual = residual.crop((0, start - top, width, region.height))
+        samples = Image.frombytes("L", (width * bpp, residual.height), residual.tobytes())
+        rows = Image.new("L", (width * bpp + 1, residual.height), AVERAGE_FILTER)
+        rows.paste(samples, (1, 0))
+        return rows.tobytes()
+
+    return filter_rows
+
+
+def _adler32_combine(first: int, second: int, second_length: int) -> int:
+    """Adler-32 of A+B from those of A and B (zlib's adler32_combine, which Python does not expose)."""
+    remainder = second_length % ADLER_BASE
+    low = ((first & 0xFFFF) + (second & 0xFFFF) - 1) % ADLER_BASE
+    high = (remainder * (first & 0xFFFF) + (first >> 16) + (second >> 16) - remainder) % ADLER_BASE
+    return (high << 16) | low
+
+
+def _zlib_header(compress_level: int) -> bytes:
+    # Two bytes whose level hint (FLEVEL) matches compress_level, as zlib itself writes them.
+    return zlib.compress(b"", compress_level)[:2]
+
+
+def _colour_chunks(image: Image.Image) -> list[bytes]:
+    # Keep an embedded ICC profile, as Pillow's PNG save does: dropping it would shift the colours.
+    icc = image.info.get("icc_profile")
+    return [_chunk(b"iCCP", b"ICC Profile\0\0" + zlib.compress(icc))] if icc else []
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return b"".join([struct.pack(">I", len(data)), kind, data,
+                     struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))])
+
+
+def _pillow_png(image: Image.Image, compress_level: int) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=compress_level)
+    return buffer.getvalue()
