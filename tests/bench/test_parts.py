@@ -24,8 +24,8 @@ def test_rounds_of_one_mode_are_averaged_per_light_user() -> None:
 
 
 def test_ack_headline_is_p99_at_the_largest_load_against_the_bare_bot() -> None:
-    measured = {"bare": {50: [0.01] * 50, 200: [0.02] * 199 + [0.05]},
-                "midway": {50: [0.02] * 50, 200: [0.04] * 198 + [0.1, 3.5]}}
+    measured = {"bare": {50: [[0.01] * 50], 200: [[0.02] * 199 + [0.05]]},
+                "midway": {50: [[0.02] * 50], 200: [[0.04] * 198 + [0.1, 3.5]]}}
     result = ack_load.summarise(measured, [50, 200])
     assert result.figures["ack_load_n"] == 200
     # Order statistic 197.01 of 200: between the last 0.04 s and the 0.1 s; one 3.5 s outlier is the max.
@@ -33,6 +33,15 @@ def test_ack_headline_is_p99_at_the_largest_load_against_the_bare_bot() -> None:
     assert result.figures["ack_max_ms"] == 3500.0
     assert result.figures["ack_p99_ratio_vs_bare"] > 1
     assert any("1 of 200 over 3 s" in row.versus for row in result.rows)
+
+
+def test_ack_figures_are_medians_over_rounds_so_one_noisy_burst_does_not_set_them() -> None:
+    quiet, noisy = [0.02] * 100, [0.02] * 99 + [0.9]
+    measured = {"bare": {100: [[0.01] * 100] * 3}, "midway": {100: [quiet, noisy, quiet]}}
+    result = ack_load.summarise(measured, [100])
+    assert result.figures["ack_p99_ms"] == 20.0 and result.figures["ack_p99_ratio_vs_bare"] == 2.0
+    assert result.figures["ack_lost"] == 0
+    assert any("0 of 300 over 3 s" in row.versus for row in result.rows)
 
 
 @pytest.mark.skipif(gpu_speed.cuda_available(), reason="this machine has CUDA: the part runs instead")
