@@ -62,6 +62,9 @@ class EngineEntry:
     channels_last: bool = True
     fuse_qkv: bool = False
     compile: bool = False
+    # torch.compile mode: max-autotune is fastest per step but its first call autotunes for minutes
+    # (a worker pays it once at start); "default" compiles in about a minute.
+    compile_mode: str = "max-autotune"
 
     @property
     def is_tiny(self) -> bool:
@@ -71,7 +74,8 @@ class EngineEntry:
 _INT_FIELDS = ("base_width", "base_height", "steps", "size_multiple", "prior_steps")
 _FLOAT_FIELDS = ("guidance", "variation_strength_subtle", "variation_strength_strong", "upscale_strength")
 _BOOL_FIELDS = ("channels_last", "fuse_qkv", "compile")
-_STR_FIELDS = ("model", "family", "dtype", "description", "prior", "upscaler", "scheduler")
+_STR_FIELDS = ("model", "family", "dtype", "description", "prior", "upscaler", "scheduler", "compile_mode")
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
 class Catalogue:
@@ -193,6 +197,8 @@ def _check(entry: EngineEntry, fail) -> EngineEntry:
                    f"not {family!r}")
     if entry.dtype not in DTYPES:
         raise fail(f"dtype must be one of {list(DTYPES)}, got {entry.dtype!r}")
+    if entry.compile_mode not in COMPILE_MODES:
+        raise fail(f"compile_mode must be one of {list(COMPILE_MODES)}, got {entry.compile_mode!r}")
     if entry.base_width % entry.size_multiple or entry.base_height % entry.size_multiple:
         raise fail(f"base size {entry.base_width}x{entry.base_height} is not a multiple of {entry.size_multiple}")
     for key in ("variation_strength_subtle", "variation_strength_strong", "upscale_strength"):

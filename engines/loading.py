@@ -99,6 +99,6 @@ def apply_switches(pipe: Any, entry: EngineEntry, *, compile: bool) -> Any:
         pipe.fuse_qkv_projections()
     denoiser = unet if unet is not None else getattr(pipe, "transformer", None)
     if compile and denoiser is not None:
-        compiled = torch.compile(denoiser, mode="max-autotune", fullgraph=True)
+        compiled = torch.compile(denoiser, mode=entry.compile_mode, fullgraph=True)
         setattr(pipe, "unet" if unet is not None else "transformer", compiled)
     return pipe

@@ -56,6 +56,7 @@ def test_unknown_engine_names_it_and_lists_the_known_ones():
         ('kind = "gan"\nmodel = "x"', "kind must be one of"),
         ('kind = "sd"', "model is required"),
         ('kind = "sd"\nmodel = "x"\ndtype = "int4"', "dtype must be one of"),
+        ('kind = "sd"\nmodel = "x"\ncompile = true\ncompile_mode = "turbo"', "compile_mode must be one of"),
         ('kind = "sd"\nmodel = "x"\nsteps = -3', "steps must be a positive integer"),
         ('kind = "sd"\nmodel = "x"\ncapabilities = ["dream"]', "capabilities"),
         ('kind = "sd"\nmodel = "x"\nspeed = 3', "unknown keys ['speed']"),
