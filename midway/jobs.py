@@ -148,6 +148,15 @@ class JobStore:
 
     def _users_of(self, job_ids: list[str]) -> list[str]:
         unknown = [job_id for job_id in job_ids if job_id not in self._owners]
+        if unknown:
+            # Every active job's owner at once from the short "<job> <user>" members of ACTIVE_JOBS: a
+            # fresh process (a restarted bot) facing a long queue would otherwise parse every queued
+            # job's record, in its submit thread, while it is acknowledging a burst.
+            for member in self.redis.zrange(keys.ACTIVE_JOBS, 0, -1):
+                job_id, _, user_id = _text(member).partition(" ")
+                if user_id:
+                    self._remember_owner(job_id, user_id)
+            unknown = [job_id for job_id in unknown if job_id not in self._owners]
         raws = self.redis.mget([keys.job_key(job_id) for job_id in unknown]) if unknown else []
         for job_id, raw in zip(unknown, raws, strict=True):
             try:

@@ -85,3 +85,12 @@ def test_positions_of_many_jobs_match_one_at_a_time(store, redis_client):
     # The relax job waits behind every fast one a worker for tiny will take first.
     assert sorted(batched[job.id][1] for job in waiting) == list(range(1, len(waiting) + 1))
     assert batched[relaxed.id][1] == len(waiting)
+
+
+def test_a_restarted_submitter_still_places_fairly_behind_the_queue_it_did_not_make(store, settings, redis_client):
+    from midway.jobs import JobStore
+
+    heavy = store.submit_many([new_job(user="heavy") for _ in range(3)])
+    fresh = JobStore(redis_client, settings)  # a new bot process: it has seen none of those jobs
+    light = fresh.submit(new_job(user="light"))
+    assert queued_ids(redis_client) == [heavy[0].id, light.id, heavy[1].id, heavy[2].id]
