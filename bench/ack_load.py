@@ -89,10 +89,13 @@ async def discord_process() -> AsyncIterator[DiscordProcess]:
 async def logged_in(remote: DiscordProcess, bot) -> AsyncIterator:
     """`bot` logged in to the emulator, ready, its commands synced."""
     from bench.discord_stack import BOT_TOKEN
+    from midway.gc_tuning import freeze_startup_objects
     from playground import clients
 
     async with clients.logged_in(bot, BOT_TOKEN, ready_timeout_s=READY_TIMEOUT_S):
         await remote.call(op="synced", names=["imagine"])
+        # As `midway bot` does once started (midway/gc_tuning.py); the same for both bots.
+        freeze_startup_objects()
         yield bot
 
 
@@ -133,7 +136,6 @@ Bursts = dict[str, dict[int, list[list[float]]]]  # bot -> N -> one list of ack 
 
 async def measure(levels: list[int], redis_url: str, rounds: int = 1) -> Bursts:
     from bench.discord_stack import BareBot, midway_bot
-
     measured: Bursts = {"bare": {n: [] for n in levels}, "midway": {n: [] for n in levels}}
     submitted = 0
     async with discord_process() as remote:

@@ -33,7 +33,8 @@ def default_consumer_name() -> str:
 
 class MidwayBot(discord.Client):
     def __init__(self, settings: Settings, redis_url: str, *, catalogue: Catalogue | None = None,
-                 consumer_name: str | None = None, throttle_s: float = 1.0, queue_poll_s: float = 2.0) -> None:
+                 consumer_name: str | None = None, throttle_s: float = 1.0, queue_poll_s: float = 2.0,
+                 freeze_gc: bool = False) -> None:
         super().__init__(intents=discord.Intents.none() | discord.Intents(guilds=True))
         self.settings = settings
         self.redis_url = redis_url
@@ -41,6 +42,8 @@ class MidwayBot(discord.Client):
         self.consumer_name = consumer_name or default_consumer_name()
         self.throttle_s = throttle_s
         self.queue_poll_s = queue_poll_s
+        # A process of its own (`midway bot`) freezes its start-up objects out of the GC (midway/gc_tuning.py).
+        self.freeze_gc = freeze_gc
         self.tree = app_commands.CommandTree(self)
         self._delivery_task: asyncio.Task | None = None
 
@@ -68,6 +71,10 @@ class MidwayBot(discord.Client):
         setup_commands(self)
         await self.tree.sync()
         self._delivery_task = asyncio.create_task(self.delivery.run(), name="midway-delivery")
+        if self.freeze_gc:
+            from midway.gc_tuning import freeze_startup_objects
+
+            freeze_startup_objects()
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         if interaction.type is discord.InteractionType.component:

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
         serve_metrics(settings.bot_metrics_port, redis.Redis.from_url(settings.redis_url))
     try:
-        client = MidwayBot(settings, settings.redis_url, consumer_name=args.consumer)
+        client = MidwayBot(settings, settings.redis_url, consumer_name=args.consumer, freeze_gc=True)
     except CatalogueError as error:
         print(f"midway bot: {error}", file=sys.stderr)
         return 2

@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     from engines.base import EngineError
     from engines.registry import get_engine
+    from midway.gc_tuning import freeze_startup_objects
     from midway.metrics import serve_metrics
     from worker.main import build_worker, load_engines
     from worker.rq_worker import serve
@@ -74,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     client = redis.Redis.from_url(settings.redis_url)
     worker = build_worker(client, settings, engines, lanes=lanes, name=args.name)
+    # The loaded pipelines are tens of thousands of objects a full GC pass would walk mid-job.
+    freeze_startup_objects()
     serve_metrics(settings.worker_metrics_port, client)
     log.info("worker %s serving %s on lanes %s", worker.name, ", ".join(engines),
              ", ".join(lane.value for lane in lanes))
