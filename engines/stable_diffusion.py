@@ -35,6 +35,7 @@ class LatentDiffusionEngine(DiffusionEngine):
         self.pipe = pipe
         self._img2img: Any = None
         self._inpaint: Any = None
+        self._unconditional: cond.Conditioning | None = None
 
     @property
     def img2img(self) -> Any:
@@ -67,6 +68,13 @@ class LatentDiffusionEngine(DiffusionEngine):
     def empty_negative(self) -> cond.Conditioning:
         return self.encode("")
 
+    def unconditional(self) -> cond.Conditioning:
+        """The negative side of a prompt without `--no`: the same for every job, so encoded once
+        (a pass of every text encoder per job saved; the pipelines never write to their inputs)."""
+        if self._unconditional is None:
+            self._unconditional = self.empty_negative()
+        return self._unconditional
+
     def extra_kwargs(self, spec: GenerationSpec, has_negative: bool) -> dict[str, Any]:
         return {}
 
@@ -75,7 +83,7 @@ class LatentDiffusionEngine(DiffusionEngine):
         kwargs = cond.batch(cond.per_image(positive, spec, indices))
         negatives = cond.negative_parts(spec)
         if plan.guidance > 1 or negatives:
-            negative = cond.encode_weighted(self.encode, negatives) if negatives else self.empty_negative()
+            negative = cond.encode_weighted(self.encode, negatives) if negatives else self.unconditional()
             kwargs.update(cond.batch([negative] * len(indices), prefix="negative_"))
         kwargs.update(self.extra_kwargs(spec, bool(negatives)))
         return kwargs

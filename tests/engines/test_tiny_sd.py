@@ -239,3 +239,20 @@ def test_previews_are_built_only_for_the_steps_a_throttled_reporter_publishes(ti
     assert all(event.preview == "preview-ref" for event in published)
     # Every other step skips the preview (a host copy of the latents and image building on a GPU).
     assert [step for step, has_preview in built if has_preview] == [1, 4]
+
+
+def test_the_empty_negative_is_encoded_once_per_engine_and_changes_nothing(tiny):
+    spec = small_spec(n_images=1, steps=2)
+    first = tiny.run(spec)
+    encoder = tiny.pipe.text_encoder
+    calls = [0]
+    handle = encoder.register_forward_hook(lambda *args: calls.__setitem__(0, calls[0] + 1))
+    try:
+        again = tiny.run(spec)
+        with_no = tiny.run(small_spec(n_images=1, steps=2, negative_prompt="blur"))
+    finally:
+        handle.remove()
+    # The prompt once per run, `--no blur` once; the unconditional side came from the engine's cache.
+    assert calls[0] == 3
+    assert mse(first[0], again[0]) == 0.0
+    assert mse(first[0], with_no[0]) > 0.0
