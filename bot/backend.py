@@ -14,7 +14,7 @@ import redis
 
 from midway import keys
 from midway.blobs import blob_store
-from midway.contract import Job, JobStatus
+from midway.contract import Job
 from midway.events import EventConsumer
 from midway.jobs import JobStore
 from midway.settings import Settings
@@ -120,8 +120,8 @@ class Backend:
     async def queue_position(self, job_id: str) -> int | None:
         return await self._run(self.jobs.queue_position, job_id)
 
-    async def queue_positions(self, job_ids: list[str]) -> dict[str, tuple[JobStatus | None, int | None]]:
-        return await self._run(self.jobs.queue_positions, job_ids)
+    async def waiting_positions(self, jobs: list[Job]) -> dict[str, tuple[bool, int | None]]:
+        return await self._run(self.jobs.waiting_positions, jobs)
 
     async def live_engines(self) -> set[str]:
         return set(await self._run(self.jobs.live_engines))

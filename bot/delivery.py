@@ -30,7 +30,7 @@ from bot.backend import Backend
 from bot.derive import capabilities_of
 from bot.store import BotStore
 from bot.views import build_view
-from midway.contract import Event, EventKind, Job, JobStatus, Operation
+from midway.contract import Event, EventKind, Job, Operation
 from midway.events import TERMINAL_KINDS
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,9 @@ class Delivery:
         self._finished: dict[str, None] = {}  # insertion-ordered, oldest forgotten first
         self._tasks: set[asyncio.Task] = set()
         self._stopping = asyncio.Event()
+        self._acks_due: list[str] = []
+        # Tracked jobs whose submit has not returned yet: no record to poll, nothing to drop.
+        self._unsubmitted: set[str] = set()
 
     # -- the loops -------------------------------------------------------------------------------
 
@@ -86,6 +89,9 @@ class Delivery:
                 entries = await asyncio.to_thread(self.consumer.read, 500, 100)
                 for entry_id, event in entries:
                     await self.handle(entry_id, event)
+                # Entries that needed no Discord call, acknowledged together: one XACK per read.
+                acks, self._acks_due = self._acks_due, []
+                await self._ack(acks)
         finally:
             poller.cancel()
 
@@ -102,12 +108,12 @@ class Delivery:
         job = await self._job(event.job_id, fresh=event.kind in TERMINAL_KINDS)
         if job is None or job.message is None or job.message.message_id is None:
             # Not a Discord job (e.g. `midway submit`), or its record expired: nothing to show.
-            await self._ack([entry_id])
+            self._acks_due.append(entry_id)
             return
         if event.kind not in TERMINAL_KINDS and (job.status.finished or job.id in self._finished):
             # A late event: a stalled worker's progress after another worker finished the job (RQ
             # re-ran it when the heartbeat lapsed). The message shows the result; never overwrite it.
-            await self._ack([entry_id])
+            self._acks_due.append(entry_id)
             return
         if event.kind in TERMINAL_KINDS:
             self._spawn(self._finish(job, event, entry_id))
@@ -118,7 +124,7 @@ class Delivery:
                 # Positions come from the poll, so a burst of /imagine costs no edits while later
                 # interactions still wait for their acknowledgement, and a job that starts within
                 # queue_poll_s never has its message edited twice.
-                await self._ack([entry_id])
+                self._acks_due.append(entry_id)
                 return
             # Requeued (its worker died) or submitted before a restart: the message may show progress.
             self._waiting[job.id] = ""
@@ -135,14 +141,20 @@ class Delivery:
         it is submitted, so its `queued` event finds it tracked)."""
         self._jobs[job.id] = job
         self._waiting.setdefault(job.id, messages.waiting(job))
+        self._unsubmitted.add(job.id)
 
     @property
     def idle(self) -> bool:
         """No edit is waiting or in flight (bench/ack_load.py measures each burst from a quiet bot)."""
         return not self._pumps and not self._pending
 
+    def submitted(self, job_id: str) -> None:
+        """Its submit returned: the job is in Redis now, so the position poll may look for it."""
+        self._unsubmitted.discard(job_id)
+
     def untrack(self, job_id: str) -> None:
         self._waiting.pop(job_id, None)
+        self._unsubmitted.discard(job_id)
 
     def _spawn(self, coroutine) -> None:
         task = asyncio.create_task(coroutine)
@@ -167,7 +179,7 @@ class Delivery:
         if job.id in self._finished:
             # The result is (being) delivered: a queue-position or progress edit would overwrite it.
             if entry_id is not None:
-                self._spawn(self._ack([entry_id]))
+                self._acks_due.append(entry_id)
             return
         previous = self._pending.get(job.id)
         entry_ids = previous.entry_ids if previous else []
@@ -220,24 +232,28 @@ class Delivery:
                 await self.refresh_positions()
 
     async def refresh_positions(self) -> None:
-        """Edit every waiting message whose queue position changed; all positions in one backend call."""
-        waiting = list(self._waiting)
-        if not waiting:
-            return
-        positions = await self.backend.queue_positions(waiting)
-        for job_id in waiting:
-            status, position = positions.get(job_id, (None, None))
-            if job_id not in self._waiting:
-                continue
+        """Edit every waiting message whose queue position changed; positions of all at once, from the
+        queue lists alone (bench: a burst leaves hundreds waiting, polled every queue_poll_s)."""
+        jobs = []
+        for job_id in [job_id for job_id in self._waiting if job_id not in self._unsubmitted]:
             # Through the cache, which forgets everything past 5000 jobs: a waiting job must not drop
             # out of it and then stay in _waiting, polled every few seconds for ever.
-            job = await self._job(job_id) if status is JobStatus.queued else None
+            job = await self._job(job_id)
             if job is None:
                 self._waiting.pop(job_id, None)
+            else:
+                jobs.append(job)
+        positions = await self.backend.waiting_positions(jobs)
+        for job in jobs:
+            if job.id not in self._waiting:
+                continue
+            still_waiting, position = positions[job.id]
+            if not still_waiting:  # started, finished or cancelled: its events take over the message
+                self._waiting.pop(job.id, None)
                 continue
             text = messages.waiting(job, position, served=position is not None)
-            if text != self._waiting.get(job_id) and job.message and job.message.message_id:
-                self._waiting[job_id] = text
+            if text != self._waiting.get(job.id) and job.message and job.message.message_id:
+                self._waiting[job.id] = text
                 self.offer(job, text, messages.cancel_buttons(job.id))
 
     # -- results: exactly once ---------------------------------------------------------------------

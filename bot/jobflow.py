@@ -49,6 +49,8 @@ async def submit(bot: MidwayBot, job: Job) -> None:
         bot.delivery.untrack(job.id)
         job.error = "the job queue is unavailable; try again in a minute"
         await bot.delivery.message_of(job).edit(content=messages.failed(job, job.error), view=None)
+        return
+    bot.delivery.submitted(job.id)
 
 
 async def respond_with_job(bot: MidwayBot, interaction: discord.Interaction, job: Job) -> None:

@@ -10,7 +10,6 @@ RQ needs a Redis client without decode_responses (it reads bytes); pass one to J
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -294,14 +293,16 @@ class JobStore:
         """1 = next to start. Counts only jobs a live worker for the job's engine will take first
         (its own queue, and the lanes ahead of its lane that such a worker serves); None when the job
         is not waiting in a queue or no live worker serves its engine and lane."""
-        return self.queue_positions([job_id])[job_id][1]
+        job = self.get(job_id)
+        if job is None or job.status is not JobStatus.queued:
+            return None
+        return self.waiting_positions([job])[job_id][1]
 
-    def queue_positions(self, job_ids: list[str]) -> dict[str, tuple[JobStatus | None, int | None]]:
-        """(status, queue_position) of many jobs in a few round trips: the bot refreshes every waiting
-        message's position at once, and a burst leaves hundreds waiting. Status None: no record."""
-        if not job_ids:
-            return {}
-        raws = self.redis.mget([keys.job_key(job_id) for job_id in job_ids])
+    def waiting_positions(self, jobs: list[Job]) -> dict[str, tuple[bool, int | None]]:
+        """(still waiting in its queue, queue_position) of jobs the caller holds, from the queue lists
+        alone: one LRANGE per queue, no job record read. The bot refreshes every waiting message at
+        once, and a burst leaves hundreds waiting. A job not in its queue has started or finished (or
+        is lost until the reconciler re-enqueues it, which publishes `queued` again)."""
         workers: list[WorkerHeartbeat] | None = None
         queues: dict[str, dict[str, int]] = {}
 
@@ -310,21 +311,16 @@ class JobStore:
                 queues[key] = {_text(value): index for index, value in enumerate(self.redis.lrange(key, 0, -1))}
             return queues[key]
 
-        result: dict[str, tuple[JobStatus | None, int | None]] = {}
-        for job_id, raw in zip(job_ids, raws, strict=True):
-            record = _queue_fields(raw)
-            if record is None:
-                result[job_id] = (None, None)
+        result: dict[str, tuple[bool, int | None]] = {}
+        for job in jobs:
+            engine = self.engine_of(job)
+            index = index_in(rq_queue(self.redis, engine, job.lane).key).get(job.id)
+            if index is None:
+                result[job.id] = (False, None)
                 continue
-            status, engine, lane = record
-            if status is not JobStatus.queued:
-                result[job_id] = (status, None)
-                continue
-            engine = engine or self.settings.default_engine
             workers = self.live_workers() if workers is None else workers
-            ahead = self._ahead(engine, lane, workers, lambda key: len(index_in(key)))
-            index = index_in(rq_queue(self.redis, engine, lane).key).get(job_id)
-            result[job_id] = (status, None if ahead is None or index is None else ahead + index + 1)
+            ahead = self._ahead(engine, job.lane, workers, lambda key: len(index_in(key)))
+            result[job.id] = (True, None if ahead is None else ahead + index + 1)
         return result
 
     def head_position(self, job: Job) -> int | None:
@@ -380,17 +376,6 @@ class _QueuePlan:
         ids.insert(index, job.id)
         users.insert(index, job.requester.user_id)
         return index, pivot
-
-
-def _queue_fields(raw: bytes | None) -> tuple[JobStatus, str | None, Lane] | None:
-    """(status, engine, lane) of a job record, read without validating the whole Job model."""
-    if not raw:
-        return None
-    try:
-        data = json.loads(raw)
-        return JobStatus(data["status"]), (data.get("spec") or {}).get("engine"), Lane(data.get("lane") or Lane.fast)
-    except (ValueError, KeyError, TypeError):
-        return None
 
 
 def _text(value: bytes | str) -> str:

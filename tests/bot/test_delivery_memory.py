@@ -22,6 +22,7 @@ async def test_a_waiting_job_evicted_from_the_cache_leaves_the_poll_once_it_fini
         waiting = a_job()
         backend.jobs.save(waiting)
         delivery.track(waiting)
+        delivery.submitted(waiting.id)
         # Many other jobs pass through the bot meanwhile, so the cache forgets the waiting one.
         others = [a_job(f"o{i}") for i in range(5001)]
         with redis_client.pipeline(transaction=False) as pipe:

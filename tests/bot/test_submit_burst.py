@@ -78,3 +78,21 @@ async def test_its_own_queued_event_does_not_edit_a_waiting_message_but_a_requeu
     finally:
         await delivery.stop()
         backend.close()
+
+
+async def test_the_position_poll_leaves_a_job_alone_until_its_submit_returns(redis_url):
+    backend = Backend(Settings(redis_url=redis_url, default_engine="tiny"), redis_url)
+    delivery = Delivery(client=None, backend=backend, store=None, consumer_name="bot-test")
+    try:
+        job = a_job("alice")
+        delivery.track(job)  # answered; its submit is still waiting for a lull in the burst
+        await delivery.refresh_positions()
+        assert job.id in delivery._waiting  # not mistaken for a job that already left its queue
+        await backend.submit(job)
+        delivery.submitted(job.id)
+        await delivery.refresh_positions()
+        # No worker serves `tiny`: the message says so (an edit is queued), and the job stays polled.
+        assert job.id in delivery._waiting and "no worker is serving" in delivery._pending[job.id].content
+    finally:
+        await delivery.stop()
+        backend.close()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from midway.fairness import fair_insert_index, rounds
 
@@ -39,3 +41,16 @@ def test_one_users_jobs_keep_their_order_and_single_user_is_fifo():
     assert enqueue_all(["a"] * 5) == ["a"] * 5
     order = enqueue_all(["a", "a", "b", "a", "b", "c"])
     assert order == ["a", "b", "c", "a", "b", "a"]
+
+
+def reference_insert_index(queued: list[str], user: str) -> int:
+    """The rule stated plainly: before the first job of a later round than the user's own, else the back."""
+    own_round = queued.count(user)
+    later = [index for index, job_round in enumerate(rounds(queued)) if job_round > own_round]
+    return later[0] if later else len(queued)
+
+
+@given(st.lists(st.sampled_from("abcde"), max_size=40), st.sampled_from("abcdef"))
+def test_insert_index_follows_the_round_rule_for_any_queue(queued, user):
+    # Any queue, including orders fair insertion alone would not produce (jobs leave from the head).
+    assert fair_insert_index(queued, user) == reference_insert_index(queued, user)

@@ -69,22 +69,26 @@ def test_positions_of_many_jobs_match_one_at_a_time(store, redis_client):
     relaxed = new_job(user="late")
     relaxed.lane = Lane.relax
     jobs.append(store.submit(relaxed))
-    started, finished = jobs[0], jobs[1]
+    started, cancelled = jobs[0], jobs[1]
     # A worker takes the head of the queue (RQ pops it) and starts it; the other is cancelled.
     redis_client.lrem(rq_queue(redis_client, "tiny", Lane.fast).key, 0, started.id)
     store.start(started.id, "w1")
-    store.cancel(finished.id)
-    ids = [job.id for job in jobs] + ["no-such-job"]
+    store.cancel(cancelled.id)
 
-    batched = store.queue_positions(ids)
+    batched = store.waiting_positions(jobs)
     assert {job_id: position for job_id, (_, position) in batched.items()} == {
-        job_id: store.queue_position(job_id) for job_id in ids}
-    assert batched[started.id][0] is JobStatus.running and batched[finished.id][0] is JobStatus.cancelled
-    assert batched["no-such-job"] == (None, None)
-    waiting = [job for job in jobs if job not in (started, finished)]
+        job.id: store.queue_position(job.id) for job in jobs}
+    assert not batched[started.id][0] and not batched[cancelled.id][0]
+    waiting = [job for job in jobs if job not in (started, cancelled)]
+    assert all(batched[job.id][0] for job in waiting)
     # The relax job waits behind every fast one a worker for tiny will take first.
     assert sorted(batched[job.id][1] for job in waiting) == list(range(1, len(waiting) + 1))
     assert batched[relaxed.id][1] == len(waiting)
+
+
+def test_a_waiting_job_no_live_worker_serves_still_waits_without_a_position(store, redis_client):
+    job = store.submit(new_job())
+    assert store.waiting_positions([job]) == {job.id: (True, None)}
 
 
 def test_a_restarted_submitter_still_places_fairly_behind_the_queue_it_did_not_make(store, settings, redis_client):
