@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 import discord
+import redis
 
 from bot import messages, render
 from bot.backend import Backend
@@ -42,6 +43,9 @@ PERMANENT_ERRORS = (discord.Forbidden, discord.NotFound)
 RETRYABLE_ERRORS = (discord.HTTPException, aiohttp.ClientError, OSError, asyncio.TimeoutError)
 # Jobs whose result this bot has begun delivering, remembered so late events cannot touch their message.
 FINISHED_MEMORY = 10_000
+# Back-off while Redis is unreachable.
+RETRY_MIN_S = 0.5
+RETRY_MAX_S = 10.0
 
 
 def result_nonce(job_id: str) -> str:
@@ -84,16 +88,38 @@ class Delivery:
     async def run(self) -> None:
         """Read the stream until stopped; each entry is acted on, then acknowledged."""
         poller = asyncio.create_task(self._poll_queue_positions())
+        retry_s = RETRY_MIN_S
         try:
             while not self._stopping.is_set():
-                entries = await asyncio.to_thread(self.consumer.read, 500, 100)
-                for entry_id, event in entries:
-                    await self.handle(entry_id, event)
-                # Entries that needed no Discord call, acknowledged together: one XACK per read.
-                acks, self._acks_due = self._acks_due, []
-                await self._ack(acks)
+                try:
+                    entries = await asyncio.to_thread(self.consumer.read, 500, 100)
+                    for entry_id, event in entries:
+                        await self._handle_one(entry_id, event)
+                    # Entries that needed no Discord call, acknowledged together: one XACK per read.
+                    acks, self._acks_due = self._acks_due, []
+                    await self._ack(acks)
+                    retry_s = RETRY_MIN_S
+                except redis.RedisError as error:
+                    # Redis restarting or unreachable: results must resume on their own when it is back,
+                    # starting with the entries this consumer holds but has not acknowledged.
+                    log.warning("event stream unavailable (%s); retrying in %.0f s", error, retry_s)
+                    self._acks_due.clear()
+                    self.consumer.rewind()
+                    await asyncio.sleep(retry_s)
+                    retry_s = min(2 * retry_s, RETRY_MAX_S)
         finally:
             poller.cancel()
+
+    async def _handle_one(self, entry_id: str, event: Event) -> None:
+        try:
+            await self.handle(entry_id, event)
+        except redis.RedisError:
+            raise
+        except Exception:
+            # A bug or an event this bot cannot act on must not stop every later result: log it, skip it.
+            log.exception("event %s (%s of job %s) could not be handled; skipping it",
+                          entry_id, event.kind.value, event.job_id)
+            self._acks_due.append(entry_id)
 
     async def stop(self) -> None:
         self._stopping.set()

@@ -88,6 +88,11 @@ class EventConsumer:
             if "BUSYGROUP" not in str(error):
                 raise
 
+    def rewind(self) -> None:
+        """Read this consumer's own pending entries again first: after an error part-way through a
+        batch, the entries it was given but never acknowledged would otherwise wait for a restart."""
+        self._pending_cursor = "0"
+
     def read(self, block_ms: int = 1000, count: int = 100) -> list[tuple[str, Event]]:
         """Entries to act on: first this consumer's un-acked ones (after a restart), then new ones."""
         if self._pending_cursor is not None:

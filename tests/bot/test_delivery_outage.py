@@ -1,0 +1,90 @@
+"""The bot's event loop outlives Redis restarts and events it cannot handle: results must resume on their
+own once Redis is back, and one bad event must not stop every later result."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import redis
+
+from bot.backend import Backend
+from bot.delivery import Delivery
+from midway import events, keys
+from midway.contract import Event, EventKind
+from midway.redis_server import LocalRedis, free_port
+from midway.settings import Settings
+
+GROUP = keys.BOT_GROUP
+
+
+def publish(url: str, job_id: str) -> str:
+    client = redis.Redis.from_url(url)
+    try:
+        events.publish(client, Event(job_id=job_id, kind=EventKind.queued))
+        return client.xrevrange(keys.EVENTS_STREAM, count=1)[0][0].decode()
+    finally:
+        client.close()
+
+
+async def acknowledged(url: str, entry_id: str, timeout_s: float = 20.0) -> bool:
+    """The bot's group has been given `entry_id` and holds nothing un-acknowledged."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        client = redis.Redis.from_url(url)
+        try:
+            group = next((g for g in client.xinfo_groups(keys.EVENTS_STREAM) if g["name"].decode() == GROUP), None)
+            if group and group["last-delivered-id"].decode() >= entry_id and group["pending"] == 0:
+                return True
+        except redis.RedisError:
+            pass
+        finally:
+            client.close()
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def test_delivery_resumes_by_itself_after_redis_restarts(tmp_path):
+    server = LocalRedis(port=free_port(), data_dir=tmp_path).start(persist=True)
+    backend = Backend(Settings(redis_url=server.url, default_engine="tiny"), server.url)
+    delivery = Delivery(client=None, backend=backend, store=None, consumer_name="bot-test")
+    running = asyncio.create_task(delivery.run())
+    try:
+        assert await acknowledged(server.url, publish(server.url, "job-before"))
+        server.stop()
+        await asyncio.sleep(1.5)  # the loop meets connection errors and backs off
+        assert not running.done()
+        server.start(persist=True)
+        assert await acknowledged(server.url, publish(server.url, "job-after"))
+        assert not running.done()
+    finally:
+        await delivery.stop()
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        backend.close()
+        server.stop()
+
+
+async def test_an_event_that_cannot_be_handled_is_skipped_and_later_ones_still_are(redis_url):
+    backend = Backend(Settings(redis_url=redis_url, default_engine="tiny"), redis_url)
+    delivery = Delivery(client=None, backend=backend, store=None, consumer_name="bot-test")
+    handled: list[str] = []
+    handle = delivery.handle
+
+    async def breaks_on_poison(entry_id: str, event: Event) -> None:
+        if event.job_id == "poison":
+            raise ValueError("a bug in handling this event")
+        handled.append(event.job_id)
+        await handle(entry_id, event)
+
+    delivery.handle = breaks_on_poison
+    running = asyncio.create_task(delivery.run())
+    try:
+        publish(redis_url, "poison")
+        assert await acknowledged(redis_url, publish(redis_url, "fine"))
+        assert handled == ["fine"] and not running.done()
+    finally:
+        await delivery.stop()
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        backend.close()
