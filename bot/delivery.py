@@ -46,6 +46,10 @@ FINISHED_MEMORY = 10_000
 # Back-off while Redis is unreachable.
 RETRY_MIN_S = 0.5
 RETRY_MAX_S = 10.0
+# Pause before the next attempt at a result: this times the attempt number.
+ATTEMPT_BACKOFF_S = 2.0
+# A result that failed FINAL_ATTEMPTS times is read again from the stream this much later.
+REDELIVER_AFTER_S = 30.0
 
 
 def result_nonce(job_id: str) -> str:
@@ -80,6 +84,7 @@ class Delivery:
         self._tasks: set[asyncio.Task] = set()
         self._stopping = asyncio.Event()
         self._acks_due: list[str] = []
+        self._rewind_due = False
         # Tracked jobs whose submit has not returned yet: no record to poll, nothing to drop.
         self._unsubmitted: set[str] = set()
 
@@ -92,6 +97,9 @@ class Delivery:
         try:
             while not self._stopping.is_set():
                 try:
+                    if self._rewind_due:
+                        self._rewind_due = False
+                        self.consumer.rewind()
                     entries = await asyncio.to_thread(self.consumer.read, 500, 100)
                     for entry_id, event in entries:
                         await self._handle_one(entry_id, event)
@@ -109,6 +117,14 @@ class Delivery:
                     retry_s = min(2 * retry_s, RETRY_MAX_S)
         finally:
             poller.cancel()
+
+    def _read_again_later(self) -> None:
+        """Have the loop re-read this consumer's un-acknowledged entries after REDELIVER_AFTER_S (set
+        here and acted on by the loop, so the consumer is never rewound while it is reading)."""
+        def due() -> None:
+            self._rewind_due = True
+
+        asyncio.get_running_loop().call_later(REDELIVER_AFTER_S, due)
 
     async def _handle_one(self, entry_id: str, event: Event) -> None:
         try:
@@ -302,13 +318,15 @@ class Delivery:
                     log.warning("job %s: Discord refused its result for good (%s); giving up", job.id, error)
                     await self.store.mark_delivery_failed(job.id, f"{error.status} {error.text}".strip())
                     break
-                except RETRYABLE_ERRORS as error:
+                except (*RETRYABLE_ERRORS, redis.RedisError) as error:
                     log.warning("delivering job %s failed (attempt %d): %s", job.id, attempt, error)
                     if attempt == FINAL_ATTEMPTS:
-                        # Left un-acked: the next bot start reads it again.
+                        # Left un-acknowledged, and read again after a while: a result waits out a Discord
+                        # or Redis outage instead of waiting for the bot's next start.
                         self._forget(job.id)
+                        self._read_again_later()
                         return
-                    await asyncio.sleep(2.0 * attempt)
+                    await asyncio.sleep(ATTEMPT_BACKOFF_S * attempt)
         await self._ack([*(superseded.entry_ids if superseded else []), entry_id])
         self._forget(job.id)
 

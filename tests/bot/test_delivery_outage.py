@@ -88,3 +88,30 @@ async def test_an_event_that_cannot_be_handled_is_skipped_and_later_ones_still_a
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
         backend.close()
+
+
+async def test_a_result_that_failed_every_attempt_is_posted_later_without_a_restart(pg, midway, settings,
+                                                                                    monkeypatch):
+    from bot import delivery as delivery_module
+    from bot.delivery import result_nonce
+    from tests.bot.test_permanent_delivery_errors import POST, a_finished_job, acked, bot_message, publish_now
+
+    monkeypatch.setattr(delivery_module, "ATTEMPT_BACKOFF_S", 0.05)
+    monkeypatch.setattr(delivery_module, "REDELIVER_AFTER_S", 0.3)
+    waiting = bot_message(pg, "general")
+    job = a_finished_job(pg, waiting.channel_id, waiting.id, settings)
+    calls = {"n": 0}
+    delivered = midway.store.delivered
+
+    async def redis_restarting_for_a_while(job_id: str):
+        calls["n"] += 1
+        if calls["n"] <= delivery_module.FINAL_ATTEMPTS:
+            raise redis.ConnectionError("Redis is restarting")
+        return await delivered(job_id)
+
+    monkeypatch.setattr(midway.store, "delivered", redis_restarting_for_a_while)
+    entry_id = publish_now(settings, Event(job_id=job.id, kind=EventKind.done))
+    await acked(settings, entry_id)  # before the fix: left pending until the bot's next start
+    posts = [r for r in pg.requests_to(POST)
+             if isinstance(r.json, dict) and r.json.get("nonce") == result_nonce(job.id)]
+    assert [r.status for r in posts] == [200] and calls["n"] > delivery_module.FINAL_ATTEMPTS
