@@ -19,6 +19,7 @@ from discord import app_commands
 
 from bot.backend import Backend
 from bot.delivery import Delivery
+from bot.errors import on_app_command_error
 from bot.store import BotStore
 from engines.catalogue import Catalogue, load_catalogue
 from midway.settings import Settings
@@ -45,6 +46,7 @@ class MidwayBot(discord.Client):
         # A process of its own (`midway bot`) freezes its start-up objects out of the GC (midway/gc_tuning.py).
         self.freeze_gc = freeze_gc
         self.tree = app_commands.CommandTree(self)
+        self.tree.error(on_app_command_error)
         self._delivery_task: asyncio.Task | None = None
 
     async def setup_hook(self) -> None:

@@ -11,6 +11,7 @@ import re
 import discord
 
 from bot import custom_ids
+from bot.errors import answer_unexpected
 from bot.jobflow import ephemeral
 from bot.settings_panel import PANEL_TEMPLATE, apply_panel_click
 
@@ -36,7 +37,10 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button], template=custom_ids.T
         except custom_ids.CustomIdError:
             await ephemeral(interaction, UNKNOWN_BUTTON)
             return
-        await handle_button(interaction, ref)
+        try:
+            await handle_button(interaction, ref)
+        except Exception as error:
+            await answer_unexpected(interaction, error)
 
 
 class PanelButton(discord.ui.DynamicItem[discord.ui.Button], template=PANEL_TEMPLATE):
@@ -50,7 +54,10 @@ class PanelButton(discord.ui.DynamicItem[discord.ui.Button], template=PANEL_TEMP
         return cls(item.custom_id)  # type: ignore[attr-defined]
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await apply_panel_click(interaction, self.raw_id)
+        try:
+            await apply_panel_click(interaction, self.raw_id)
+        except Exception as error:
+            await answer_unexpected(interaction, error)
 
 
 DYNAMIC_ITEMS = (JobButton, PanelButton)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.custom_ids import ButtonRef
+from bot.errors import AnswersErrors
 from bot.jobflow import ephemeral
 from bot.outpaint import OutpaintError, custom_zoom_text, split_zoom
 from bot.region import PLACEHOLDER, RegionError, parse_region
@@ -37,7 +38,7 @@ def _prompt_input(text: str) -> discord.ui.TextInput:
                                 default=text[:TEXT_INPUT_VALUE], max_length=TEXT_INPUT_VALUE)
 
 
-class RegionModal(discord.ui.Modal):
+class RegionModal(AnswersErrors, discord.ui.Modal):
     def __init__(self, ref: ButtonRef, parent: Job, remix: bool) -> None:
         super().__init__(title="Vary (Region)", custom_id=_modal_id(), timeout=MODAL_TIMEOUT_S)
         self.ref, self.parent = ref, parent
@@ -66,7 +67,7 @@ class RegionModal(discord.ui.Modal):
         await run_action(bot, interaction, self.parent, self.ref, remix=remix, region=region)
 
 
-class CustomZoomModal(discord.ui.Modal):
+class CustomZoomModal(AnswersErrors, discord.ui.Modal):
     def __init__(self, ref: ButtonRef, parent: Job) -> None:
         super().__init__(title="Zoom Out", custom_id=_modal_id(), timeout=MODAL_TIMEOUT_S)
         self.ref, self.parent = ref, parent

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.custom_ids import Action, ButtonRef
+from bot.errors import AnswersErrors
 from bot.guards import prompt_error
 from bot.jobflow import ephemeral
 from bot.planning import plan_imagine
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 REMIXABLE = frozenset({Action.variation, Action.vary_subtle, Action.vary_strong, Action.reroll})
 
 
-class RemixModal(discord.ui.Modal):
+class RemixModal(AnswersErrors, discord.ui.Modal):
     def __init__(self, ref: ButtonRef, parent: Job) -> None:
         # A fresh custom_id per modal: two people remixing one job must not collide.
         super().__init__(title="Remix Prompt"[:MODAL_TITLE], custom_id=f"mwm:{uuid.uuid4().hex}", timeout=15 * 60)

@@ -1,0 +1,50 @@
+"""The answer to an interaction whose handling failed unexpectedly (Redis down, a bug).
+
+Without it discord.py only logs the error and the user sees Discord's "The application did not
+respond" three seconds later. With it the user gets a private, plain explanation at once, and the log
+keeps the traceback (never the interaction's token or anything else secret).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+import redis
+from discord import app_commands
+
+log = logging.getLogger(__name__)
+
+QUEUE_UNAVAILABLE = "Midway can't reach its job queue right now. Nothing was changed; try again in a minute."
+SOMETHING_WENT_WRONG = "Something went wrong on Midway's side. Nothing was changed; try again in a minute."
+
+
+def explain(error: BaseException) -> str:
+    cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+    return QUEUE_UNAVAILABLE if isinstance(cause, redis.RedisError) else SOMETHING_WENT_WRONG
+
+
+async def answer_unexpected(interaction: discord.Interaction, error: BaseException) -> None:
+    """Log the failure and tell the user privately; never raises (the answer itself may fail too)."""
+    what = interaction.command.qualified_name if interaction.command else interaction.data.get("custom_id", "?") \
+        if interaction.data else "?"
+    log.error("interaction %s (%s) failed", interaction.id, what, exc_info=error)
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(explain(error), ephemeral=True)
+        else:
+            await interaction.response.send_message(explain(error), ephemeral=True)
+    except Exception:  # Discord unreachable or the token expired: the log above is all we can do
+        log.warning("could not tell the user about the failed interaction %s", interaction.id, exc_info=True)
+
+
+async def on_app_command_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+    await answer_unexpected(interaction, error)
+
+
+class AnswersErrors:
+    """Mixed into Midway's modals (before discord.ui.Modal): a submit that fails unexpectedly gets the
+    user the same private explanation as a command or a button."""
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:
+        await answer_unexpected(interaction, error)
