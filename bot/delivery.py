@@ -247,7 +247,10 @@ class Delivery:
     async def _apply(self, job: Job, pending: PendingEdit) -> None:
         assert job.message is not None and job.message.message_id is not None
         attachments = []
-        data = await self.backend.blob(pending.preview)
+        try:
+            data = await self.backend.blob(pending.preview)
+        except redis.RedisError:  # the edit still goes, without its preview
+            data = None
         if data is not None:
             attachments.append(render.preview_file(data, job))
         try:
@@ -260,7 +263,11 @@ class Delivery:
         except RETRYABLE_ERRORS as error:
             # Progress is disposable: the next event (or the result) supersedes it.
             log.warning("progress edit for job %s failed: %s", job.id, error)
-        await self._ack(pending.entry_ids)
+        try:
+            await self._ack(pending.entry_ids)
+        except redis.RedisError as error:
+            # Left pending: read again once the stream is back (run() rewinds after its own errors).
+            log.warning("acknowledging progress of job %s failed: %s", job.id, error)
 
     def message_of(self, job: Job) -> discord.PartialMessage:
         assert job.message is not None and job.message.message_id is not None
@@ -327,7 +334,12 @@ class Delivery:
                         self._read_again_later()
                         return
                     await asyncio.sleep(ATTEMPT_BACKOFF_S * attempt)
-        await self._ack([*(superseded.entry_ids if superseded else []), entry_id])
+        try:
+            await self._ack([*(superseded.entry_ids if superseded else []), entry_id])
+        except redis.RedisError as error:
+            # Posted (and recorded) but not acknowledged: read again later, found delivered, acknowledged.
+            log.warning("acknowledging the result of job %s failed: %s", job.id, error)
+            self._read_again_later()
         self._forget(job.id)
 
     def _remember_finished(self, job_id: str) -> None:
