@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 
+import redis
 from PIL import Image
 
 from midway.contract import Event, EventKind
@@ -71,8 +72,15 @@ class ProgressReporter:
         if not self._due(step, total, now):
             return
         self._last_at = now
-        self.publish(Event(job_id=self.job_id, kind=EventKind.progress, step=step, total=total,
-                           preview=self._store(preview), attempt=self.attempt, worker=self.worker))
+        event = Event(job_id=self.job_id, kind=EventKind.progress, step=step, total=total,
+                      preview=self._store(preview), attempt=self.attempt, worker=self.worker)
+        try:
+            self.publish(event)
+        except redis.RedisError:
+            # Progress is a nicety too: a Redis blip mid-job must not fail the job (the result, which
+            # is not optional, is written when the engine is done, by then perhaps with Redis back).
+            log.warning("could not publish progress of job %s", self.job_id, exc_info=True)
+            return
         self.published += 1
 
     def _store(self, preview: Image.Image | None) -> str | None:

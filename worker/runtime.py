@@ -131,7 +131,12 @@ class JobRunner:
         at a time (the engine's result does not depend on max_batch), then give up with a reason."""
 
         def should_cancel() -> bool:
-            return self.store.cancel_requested(job.id)
+            try:
+                return self.store.cancel_requested(job.id)
+            except redis.RedisError:
+                # Asked between steps: a Redis blip must not fail the job; the next step asks again.
+                log.warning("could not check job %s for a cancel request", job.id, exc_info=True)
+                return False
 
         # Only engines that take image prompts see the keyword (older Engine implementations lack it).
         extra = {"source_images": prompt_images} if prompt_images else {}
