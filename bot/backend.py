@@ -117,9 +117,6 @@ class Backend:
     async def cancel(self, job_id: str) -> Job | None:
         return await self._run(self.jobs.cancel, job_id)
 
-    async def queue_position(self, job_id: str) -> int | None:
-        return await self._run(self.jobs.queue_position, job_id)
-
     async def waiting_positions(self, jobs: list[Job]) -> dict[str, tuple[bool, int | None]]:
         return await self._run(self.jobs.waiting_positions, jobs)
 
