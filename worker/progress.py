@@ -88,7 +88,9 @@ class ProgressReporter:
             return None
         try:
             return self.put_preview(encode_preview(preview))
-        except Exception:
-            # A preview is a nicety: never fail a job because one could not be stored.
+        except (OSError, ValueError, redis.RedisError):
+            # A preview is a nicety: never fail a job because one could not be encoded or stored. Only
+            # those errors: RQ's job timeout arrives as an exception raised wherever the worker is when
+            # the alarm rings, and swallowing it here let an over-time job run on to the end.
             log.warning("could not store a preview for job %s", self.job_id, exc_info=True)
             return None

@@ -3,7 +3,10 @@ between-steps cancel check are best effort; the result, written once the engine 
 
 from __future__ import annotations
 
+import pytest
 import redis
+from PIL import Image
+from rq.timeouts import JobTimeoutException
 
 from midway import events
 from midway.contract import JobStatus
@@ -54,3 +57,13 @@ def test_a_progress_event_that_cannot_be_published_is_skipped():
     reporter(1, 4, None)
     reporter(2, 4, None)
     assert reporter.published == 0
+
+
+def test_a_timeout_raised_while_a_preview_is_stored_is_not_swallowed():
+    # RQ's job timeout is an exception raised wherever the worker is when the alarm rings.
+    def alarm_rings(data):
+        raise JobTimeoutException("Task exceeded maximum timeout value (1 seconds)")
+
+    reporter = ProgressReporter("job", publish=lambda event: None, put_preview=alarm_rings, interval_s=0.0)
+    with pytest.raises(JobTimeoutException):
+        reporter(1, 4, Image.new("RGB", (16, 16)))
