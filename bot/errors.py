@@ -13,6 +13,8 @@ import discord
 import redis
 from discord import app_commands
 
+from bot.jobflow import ephemeral
+
 log = logging.getLogger(__name__)
 
 QUEUE_UNAVAILABLE = "Midway can't reach its job queue right now. Nothing was changed; try again in a minute."
@@ -26,14 +28,13 @@ def explain(error: BaseException) -> str:
 
 async def answer_unexpected(interaction: discord.Interaction, error: BaseException) -> None:
     """Log the failure and tell the user privately; never raises (the answer itself may fail too)."""
-    what = interaction.command.qualified_name if interaction.command else interaction.data.get("custom_id", "?") \
-        if interaction.data else "?"
+    if interaction.command is not None:
+        what = f"/{interaction.command.qualified_name}"
+    else:
+        what = (interaction.data or {}).get("custom_id", "?")
     log.error("interaction %s (%s) failed", interaction.id, what, exc_info=error)
     try:
-        if interaction.response.is_done():
-            await interaction.followup.send(explain(error), ephemeral=True)
-        else:
-            await interaction.response.send_message(explain(error), ephemeral=True)
+        await ephemeral(interaction, explain(error))
     except Exception:  # Discord unreachable or the token expired: the log above is all we can do
         log.warning("could not tell the user about the failed interaction %s", interaction.id, exc_info=True)
 
