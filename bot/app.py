@@ -17,6 +17,7 @@ import discord
 import redis.asyncio as aioredis
 from discord import app_commands
 
+from bot.ack_priority import AckPriority
 from bot.backend import Backend
 from bot.delivery import Delivery
 from bot.errors import on_app_command_error
@@ -48,6 +49,7 @@ class MidwayBot(discord.Client):
         self.tree = app_commands.CommandTree(self)
         self.tree.error(on_app_command_error)
         self._delivery_task: asyncio.Task | None = None
+        self.ack_priority = AckPriority()
 
     async def setup_hook(self) -> None:
         from bot import buttons
@@ -64,7 +66,7 @@ class MidwayBot(discord.Client):
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=32,
                                                                             thread_name_prefix="midway-redis"))
         self.store = BotStore(self.aioredis)
-        self.backend = Backend(self.settings, self.redis_url)
+        self.backend = Backend(self.settings, self.redis_url, busy=self.ack_priority.busy)
         self.delivery = Delivery(self, self.backend, self.store, self.consumer_name,
                                  throttle_s=self.throttle_s, queue_poll_s=self.queue_poll_s)
         # Persistent buttons: any `mw:` custom_id, on any message, however old, reaches these.
@@ -79,6 +81,7 @@ class MidwayBot(discord.Client):
             freeze_startup_objects()
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
+        self.ack_priority.arrived(interaction)
         if interaction.type is discord.InteractionType.component:
             from bot.buttons import answer_unlisted
 

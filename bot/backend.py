@@ -7,6 +7,7 @@ the gateway's event loop never blocks on Redis. Nothing here imports torch or th
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
@@ -22,16 +23,19 @@ from midway.settings import Settings
 # Jobs per submit batch: bounds one MULTI (and the wait of the last job in it).
 MAX_SUBMIT_BATCH = 64
 # Acknowledgements before bookkeeping: during a burst (submits arriving less than SUBMIT_QUIET_S
-# apart) a submit waits until none has arrived for SUBMIT_QUIET_S, but never longer than
-# SUBMIT_MAX_DELAY_S. On a busy bot the submit thread's Python would otherwise take the GIL from the
-# event loop exactly while later interactions wait for their replies (bench/ack_load.py). A lone
-# submit goes at once: bench/overhead.py counts every millisecond before the worker starts.
+# apart, or the bot's `busy` saying interactions await their answers: bot/ack_priority.py) a submit
+# waits until neither holds, but never longer than SUBMIT_MAX_DELAY_S. On a busy bot the submit
+# thread's Python would otherwise take the GIL from the event loop exactly while later interactions
+# wait for their replies (bench/ack_load.py). A lone submit goes at once: bench/overhead.py counts
+# every millisecond before the worker starts.
 SUBMIT_QUIET_S = 0.02
 SUBMIT_MAX_DELAY_S = 0.5
+# How often a held submit looks again: a few event-loop wake-ups per burst, far below one reply's cost.
+SUBMIT_POLL_S = 0.003
 
 
 class Backend:
-    def __init__(self, settings: Settings, redis_url: str) -> None:
+    def __init__(self, settings: Settings, redis_url: str, *, busy: Callable[[], bool] = lambda: False) -> None:
         # RQ reads bytes, so this client must not decode responses.
         self.redis = redis.Redis.from_url(redis_url)
         self.settings = settings
@@ -48,6 +52,7 @@ class Backend:
         self._to_submit: list[tuple[Job, asyncio.Future]] = []
         self._submit_flusher: asyncio.Task | None = None
         self._last_submit_at = 0.0
+        self._busy = busy
 
     async def _run(self, function, *args, **kwargs):
         return await asyncio.to_thread(partial(function, *args, **kwargs))
@@ -70,7 +75,7 @@ class Backend:
         self._submitting.add(future)
         future.add_done_callback(self._submitting.discard)
         if self._submit_flusher is None or self._submit_flusher.done():
-            self._submit_flusher = loop.create_task(self._flush_submits(wait_first=in_burst))
+            self._submit_flusher = loop.create_task(self._flush_submits(wait_first=in_burst or self._busy()))
         return await asyncio.shield(future)
 
     async def _flush_submits(self, wait_first: bool) -> None:
@@ -99,9 +104,10 @@ class Backend:
         while True:
             now = loop.time()
             quiet_for, waited = now - self._last_submit_at, now - first_at
-            if quiet_for >= SUBMIT_QUIET_S or waited >= SUBMIT_MAX_DELAY_S:
+            if waited >= SUBMIT_MAX_DELAY_S or (quiet_for >= SUBMIT_QUIET_S and not self._busy()):
                 return
-            await asyncio.sleep(min(SUBMIT_QUIET_S - quiet_for, SUBMIT_MAX_DELAY_S - waited))
+            pause = SUBMIT_QUIET_S - quiet_for if quiet_for < SUBMIT_QUIET_S else SUBMIT_POLL_S
+            await asyncio.sleep(min(pause, SUBMIT_MAX_DELAY_S - waited))
 
     async def drain(self, timeout_s: float = 10.0) -> None:
         """Wait for submissions in flight (called before close())."""

@@ -1,0 +1,45 @@
+"""Acknowledgements first: the bot's bookkeeping waits while any interaction is still unanswered.
+
+Discord fails an interaction not answered within 3 s, and under a burst of /imagine a bot answers as
+fast as its one event loop runs. A job's submit (RQ enqueue, JSON, one MULTI) is Python that runs in
+a thread and takes the GIL from that loop. Gated only on a lull between submit calls, it still ran
+in the middle of a burst: every context read in flight paused the acknowledgements long enough to
+look like a lull, and each batch then delayed the interactions that arrived during it
+(bench/ack_load.py: submit batches of 14-64 jobs started 125-220 ms into a 200-interaction burst).
+What the bot can see directly is better: interactions it has received and not yet answered.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import discord
+
+from midway.discord_limits import INTERACTION_ACK_S
+
+# An interaction arriving this soon after the last one is part of the same burst.
+ARRIVAL_GAP_S = 0.002
+
+
+class AckPriority:
+    """Tracks interactions from arrival until they are answered (or Discord's 3 s have passed)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._unanswered: list[tuple[float, discord.Interaction]] = []
+        self._last_arrival = float("-inf")
+
+    def arrived(self, interaction: discord.Interaction) -> None:
+        now = self._clock()
+        self._last_arrival = now
+        self._unanswered.append((now, interaction))
+
+    def busy(self) -> bool:
+        """True while an interaction waits for its answer, or one arrived a moment ago."""
+        now = self._clock()
+        # A handler that failed without answering must not hold the bookkeeping for ever: past
+        # Discord's deadline the interaction is lost anyway.
+        self._unanswered = [(at, interaction) for at, interaction in self._unanswered
+                            if not interaction.response.is_done() and now - at < INTERACTION_ACK_S]
+        return bool(self._unanswered) or now - self._last_arrival < ARRIVAL_GAP_S
