@@ -1,16 +1,17 @@
-"""What a request's policy check needs, read in one Redis round trip (two when the user has jobs).
+"""What a request's policy check needs, read in one Redis round trip.
 
 Discord invalidates an interaction not acknowledged within 3 s, and under a burst of /imagine every
-sequential Redis call before the reply adds up (bench/ack_load.py measures it), so the settings,
-banned words and the user's job list are fetched together in one pipeline; and requests that arrive
-together share one pipeline (one connection, one round trip) instead of queueing for the pool's
-connections: measured at 200 concurrent /imagine, the last context read came ~400 ms after the first.
+sequential Redis call before the reply adds up (bench/ack_load.py measures it). So the settings, the
+banned words and the user's running and queued job counts come from one server-side script, and
+requests that arrive together share one call of it (one command, one reply) instead of queueing for
+the pool's connections: measured at 200 concurrent /imagine, the last context read came ~400 ms after
+the first when each request made its own calls, and the script costs the event loop a third of a
+pipeline of per-request commands.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import weakref
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ import redis.asyncio as aioredis
 from bot.policy import UserLoad
 from bot.store import ChannelSettings, GuildSettings, UserSettings
 from midway import keys
-from midway.contract import Job, JobStatus
+from midway.contract import Job
 
 
 @dataclass(frozen=True)
@@ -34,21 +35,75 @@ def _model(raw: bytes | None, model):
     return model.model_validate_json(raw) if raw else model()
 
 
-# Reads per batched pipeline: bounded so one huge burst does not build one huge reply.
+# The one definition of a user's active jobs, for caps, /info and /cancel: the ids in the user's job
+# set whose record says queued or running, oldest id first. Finished (or expired) jobs leave the set
+# as they are met. Only the status is decoded, in Redis: the hot path never parses whole jobs.
+_ACTIVE = """
+local function active(set_key, job_prefix)
+  local ids = redis.call('SMEMBERS', set_key)
+  table.sort(ids)
+  local found, gone = {}, {}
+  for _, id in ipairs(ids) do
+    local raw = redis.call('GET', job_prefix .. id)
+    -- pcall: one unreadable record must not fail a whole burst's shared read.
+    local ok, job = pcall(cjson.decode, raw or '')
+    local status = ok and type(job) == 'table' and job['status']
+    if status == 'queued' or status == 'running' then
+      found[#found + 1] = {status, raw}
+    else
+      gone[#gone + 1] = id
+    end
+  end
+  if #gone > 0 then redis.call('SREM', set_key, unpack(gone)) end
+  return found
+end
+"""
+
+# KEYS: per request, the user's settings, channel settings, guild settings and job set. ARGV[1]: the
+# job key prefix. Per request: the three settings (or false), then running and queued counts.
+_CONTEXTS = _ACTIVE + """
+local out = {}
+for i = 1, #KEYS, 4 do
+  out[#out + 1] = redis.call('GET', KEYS[i]) or false
+  out[#out + 1] = redis.call('GET', KEYS[i + 1]) or false
+  out[#out + 1] = redis.call('GET', KEYS[i + 2]) or false
+  local running, queued = 0, 0
+  for _, job in ipairs(active(KEYS[i + 3], ARGV[1])) do
+    if job[1] == 'running' then running = running + 1 else queued = queued + 1 end
+  end
+  out[#out + 1] = running
+  out[#out + 1] = queued
+end
+return out
+"""
+
+# KEYS[1]: the user's job set; ARGV[1]: the job key prefix. The active jobs' raw records.
+_ACTIVE_RECORDS = _ACTIVE + """
+local records = {}
+for _, job in ipairs(active(KEYS[1], ARGV[1])) do records[#records + 1] = job[2] end
+return records
+"""
+
+_JOB_PREFIX = keys.job_key("")
+_FIELDS = 5  # per request in a _CONTEXTS reply
+
+# Reads per batched script call: bounded so one huge burst does not build one huge reply.
 MAX_BATCH = 256
 _Key = tuple[str, str | None, str | None]
+_Reply = tuple[bytes | None, bytes | None, bytes | None, UserLoad]
 
 
 class _ContextBatcher:
-    """Coalesces concurrent context reads on one client into shared pipelines: while one pipeline is
-    in flight, new requests queue and go together in the next (at most two round trips of waiting)."""
+    """Coalesces concurrent context reads on one client into shared script calls: while one is in
+    flight, new requests queue and go together in the next (at most two round trips of waiting)."""
 
     def __init__(self, redis: aioredis.Redis) -> None:
         self.redis = redis
+        self._script = redis.register_script(_CONTEXTS)
         self._pending: list[tuple[_Key, asyncio.Future]] = []
         self._flusher: asyncio.Task | None = None
 
-    async def read(self, key: _Key) -> tuple[bytes | None, bytes | None, bytes | None, set]:
+    async def read(self, key: _Key) -> _Reply:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._pending.append((key, future))
@@ -70,14 +125,15 @@ class _ContextBatcher:
                 if not future.done():
                     future.set_result(reply)
 
-    async def _fetch(self, batch: list[_Key]) -> list[tuple]:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for user_id, channel_id, guild_id in batch:
-                pipe.mget([keys.user_settings_key(user_id), keys.channel_settings_key(channel_id or ""),
-                           keys.guild_settings_key(guild_id or "")])
-                pipe.smembers(keys.user_jobs_key(user_id))
-            results = await pipe.execute()
-        return [(*results[2 * index], results[2 * index + 1]) for index in range(len(batch))]
+    async def _fetch(self, batch: list[_Key]) -> list[_Reply]:
+        script_keys = []
+        for user_id, channel_id, guild_id in batch:
+            script_keys += [keys.user_settings_key(user_id), keys.channel_settings_key(channel_id or ""),
+                            keys.guild_settings_key(guild_id or ""), keys.user_jobs_key(user_id)]
+        flat = await self._script(keys=script_keys, args=[_JOB_PREFIX])
+        return [(flat[at] or None, flat[at + 1] or None, flat[at + 2] or None,
+                 UserLoad(running=int(flat[at + 3]), queued=int(flat[at + 4])))
+                for at in range(0, len(flat), _FIELDS)]
 
 
 _batchers: weakref.WeakKeyDictionary[aioredis.Redis, _ContextBatcher] = weakref.WeakKeyDictionary()
@@ -92,42 +148,18 @@ def _batcher(redis: aioredis.Redis) -> _ContextBatcher:
 
 async def read_context(redis: aioredis.Redis, user_id: str, channel_id: str | None,
                        guild_id: str | None) -> RequestContext:
-    raw_user, raw_channel, raw_guild, members = await _batcher(redis).read((user_id, channel_id, guild_id))
+    raw_user, raw_channel, raw_guild, load = await _batcher(redis).read((user_id, channel_id, guild_id))
     guild = _model(raw_guild, GuildSettings) if guild_id else GuildSettings()
     return RequestContext(user=_model(raw_user, UserSettings), channel=_model(raw_channel, ChannelSettings),
-                          guild=guild, load=await _load_of(redis, user_id, members))
+                          guild=guild, load=load)
 
 
 async def user_load(redis: aioredis.Redis, user_id: str) -> UserLoad:
-    return await _load_of(redis, user_id, await redis.smembers(keys.user_jobs_key(user_id)))
-
-
-async def _active_records(redis: aioredis.Redis, user_id: str, members: set) -> list[tuple[JobStatus, bytes]]:
-    """The user's queued and running job records (status, raw JSON) in one MGET; finished (or vanished)
-    jobs leave the user's set as we meet them. The one definition of "active" for caps, /info, /cancel."""
-    ids = sorted(member.decode() if isinstance(member, bytes) else member for member in members)
-    if not ids:
-        return []
-    active, finished = [], []
-    for job_id, raw in zip(ids, await redis.mget([keys.job_key(job_id) for job_id in ids]), strict=True):
-        # Only the status is read here: the hot path (before the ack) never validates whole Job models.
-        status = JobStatus(json.loads(raw)["status"]) if raw else None
-        if status is None or status.finished:
-            finished.append(job_id)
-        else:
-            active.append((status, raw))
-    if finished:
-        await redis.srem(keys.user_jobs_key(user_id), *finished)
-    return active
-
-
-async def _load_of(redis: aioredis.Redis, user_id: str, members: set) -> UserLoad:
-    records = await _active_records(redis, user_id, members)
-    running = sum(1 for status, _ in records if status is JobStatus.running)
-    return UserLoad(running=running, queued=len(records) - running)
+    """The user's running and queued counts (a button's per-user caps), batched like read_context."""
+    return (await _batcher(redis).read((user_id, None, None)))[3]
 
 
 async def active_jobs(redis: aioredis.Redis, user_id: str) -> list[Job]:
     """The user's queued and running jobs, oldest id first (/info, /cancel)."""
-    members = await redis.smembers(keys.user_jobs_key(user_id))
-    return [Job.model_validate_json(raw) for _, raw in await _active_records(redis, user_id, members)]
+    records = await redis.register_script(_ACTIVE_RECORDS)(keys=[keys.user_jobs_key(user_id)], args=[_JOB_PREFIX])
+    return [Job.model_validate_json(raw) for raw in records]

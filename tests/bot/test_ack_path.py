@@ -65,3 +65,27 @@ async def test_a_failed_batched_read_fails_every_waiter(redis_url) -> None:
     finally:
         await client.aclose()
     assert all(isinstance(result, Exception) for result in results)
+
+
+async def test_the_load_counts_only_active_jobs_and_drops_the_rest_from_the_users_set(aio, redis_client) -> None:
+    from bot.context import active_jobs, user_load
+    from midway import keys
+    from midway.contract import GenerationSpec, Job, JobStatus, Requester
+
+    def job(status: JobStatus) -> Job:
+        made = Job(spec=GenerationSpec(prompt="a moth", engine="tiny"), requester=Requester(user_id="carol"))
+        made.status = status
+        redis_client.set(keys.job_key(made.id), made.model_dump_json())
+        return made
+
+    running, queued = job(JobStatus.running), job(JobStatus.queued)
+    done, cancelled = job(JobStatus.done), job(JobStatus.cancelled)
+    redis_client.set(keys.job_key("unreadable"), b"{not json")
+    redis_client.sadd(keys.user_jobs_key("carol"), running.id, queued.id, done.id, cancelled.id, "expired",
+                      "unreadable")
+    # Read in the same batch as other users: one bad record must not fail their reads.
+    contexts = await asyncio.gather(*(read_context(aio, user, "c1", "g1") for user in ("carol", "dave", "erin")))
+    assert [(context.load.running, context.load.queued) for context in contexts] == [(1, 1), (0, 0), (0, 0)]
+    assert {member.decode() for member in redis_client.smembers(keys.user_jobs_key("carol"))} == {running.id, queued.id}
+    assert (await user_load(aio, "carol")).running == 1
+    assert [found.id for found in await active_jobs(aio, "carol")] == sorted([running.id, queued.id])
