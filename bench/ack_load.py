@@ -3,7 +3,9 @@ time from Discord dispatching the interaction to the bot's callback, for the Mid
 discord.py bot that acknowledges at once, in the same run.
 
 Discord is not in the bot's process, so the emulator runs in its own (bench/discord_process.py) and
-times each interaction itself; the bot under test runs alone in this process's event loop. The Midway
+times each interaction itself. The bots run in a fresh interpreter of their own (`python -m
+bench.ack_load`), as `midway bot` does: a bench process that has imported torch and diffusers for
+another part made the same bot ~25% slower to acknowledge. The Midway
 bot does its real work before answering (user settings, policy, per-user load) against its own
 redis-server and stores the job after; no worker runs, so jobs just wait. Each burst starts from a
 quiet bot: the previous burst's jobs are stored and their queue-position edits made.
@@ -15,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -157,9 +160,20 @@ async def measure(levels: list[int], redis_url: str, rounds: int = 1) -> Bursts:
 def run(quick: bool) -> PartResult:
     require("bot.app", "playground.driver")
     levels = [50] if quick else [50, 100, 200]
+    return summarise(measure_in_fresh_process(levels, rounds=1 if quick else ROUNDS_FULL), levels)
+
+
+def measure_in_fresh_process(levels: list[int], rounds: int) -> Bursts:
+    command = [sys.executable, "-m", "bench.ack_load", ",".join(map(str, levels)), str(rounds)]
+    finished = subprocess.run(command, cwd=str(PROJECT_ROOT), stdout=subprocess.PIPE, check=True)
+    by_label = json.loads(finished.stdout)
+    return {label: {int(n): bursts for n, bursts in by_n.items()} for label, by_n in by_label.items()}
+
+
+def measure_alone(levels: list[int], rounds: int) -> Bursts:
+    """What the subprocess does: its own redis-server, the emulator's process, both bots here."""
     with local_redis() as server:
-        measured = asyncio.run(measure(levels, server.url, rounds=1 if quick else ROUNDS_FULL))
-    return summarise(measured, levels)
+        return asyncio.run(measure(levels, server.url, rounds=rounds))
 
 
 def lost(times: list[float]) -> int:
@@ -200,10 +214,15 @@ def summarise(measured: Bursts, levels: list[int]) -> PartResult:
     rounds = len(measured["midway"][top])
     result.notes.append(f"Headline ack figures are at N={top}, medians of {rounds} round(s) of bursts (bare and"
                         " Midway bots taking turns). The emulator runs in its own process and times each"
-                        " interaction from dispatch to callback; the bot runs alone in the bench's."
+                        " interaction from dispatch to callback; the bots run in a fresh process of their own."
                         f" One never acknowledged counts as {ACK_TIMEOUT_S:.0f} s (a lower bound).")
     return result
 
 
 def _spread(summary: dict[str, float]) -> str:
     return f"p50 {summary['p50_ms']:.0f} / p99 {summary['p99_ms']:.0f} / max {summary['max_ms']:.0f} ms"
+
+
+if __name__ == "__main__":
+    # python -m bench.ack_load LEVELS ROUNDS: the bursts' ack times as JSON on stdout (progress on stderr).
+    print(json.dumps(measure_alone([int(n) for n in sys.argv[1].split(",")], int(sys.argv[2]))))

@@ -1,17 +1,14 @@
 """The acknowledgement benchmark measures what Discord would: the emulator, in its own process, times
-each interaction from dispatch to the bot's callback, for the bare bot and the real Midway bot."""
+each interaction from dispatch to the bot's callback, for the bare bot and the real Midway bot, both
+run in a fresh process of their own as `bench/run` does."""
 
 from __future__ import annotations
 
-import asyncio
-
 from bench import ack_load
-from bench.services import local_redis
 
 
 def test_small_bursts_are_acknowledged_by_both_bots_and_timed_by_the_emulator() -> None:
-    with local_redis() as server:
-        measured = asyncio.run(ack_load.measure([3, 4], server.url, rounds=2))
+    measured = ack_load.measure_in_fresh_process([3, 4], rounds=2)
     result = ack_load.summarise(measured, [3, 4])
     for label in ("bare", "midway"):
         assert [[len(times) for times in measured[label][n]] for n in (3, 4)] == [[3, 3], [4, 4]]
