@@ -112,8 +112,9 @@ def midway_engine(kind: str, repeats: int, rig: Rig = GPU) -> tuple[float, float
     device, dtype = torch.device(rig.device), getattr(torch, rig.engine_dtype)
     pipe = rig.build(kind, rig.device, dtype)
     set_scheduler(pipe, entry.scheduler)
-    # The production path on CUDA; elsewhere optimise would skip the switches, which this run is to exercise.
-    pipe = optimise(pipe, entry, device) if device.type == "cuda" else apply_switches(pipe, entry, compile=False)
+    # The production path on CUDA; elsewhere optimise would skip the switches, which this run is to exercise
+    # (and asking for torch.compile there fails as it would on a GPU whose compiler does not work).
+    pipe = optimise(pipe, entry, device) if device.type == "cuda" else apply_switches(pipe, entry, compile=rig.compile)
     engine_class = StableDiffusionXLEngine if kind == "sdxl" else StableDiffusionEngine
     engine = engine_class(entry, pipe, device, dtype)
     spec = GenerationSpec(prompt=PROMPT, width=workload.width, height=workload.height, steps=workload.steps,
@@ -146,7 +147,18 @@ def measure_model(kind: str, quick: bool, repeats: int, result: PartResult, rig:
     for dtype_name, dtype in dtypes.items():
         plain[dtype_name] = plain_diffusers(kind, getattr(torch, dtype), repeats, rig)
         free_memory(rig.device)
-    first_s, midway_s = midway_engine(kind, repeats, rig)
+    try:
+        first_s, midway_s = midway_engine(kind, repeats, rig)
+    except Exception as error:
+        if not rig.compile:
+            raise
+        # A GPU is lent for minutes: a compiler that fails there (no Triton, a graph break) must still
+        # leave the eager figures and say why, rather than none at all.
+        free_memory(rig.device)
+        result.notes.append(f"{name}: torch.compile ({rig.compile_mode}) failed, so Midway's figures are"
+                            f" without it: {type(error).__name__}: {str(error)[:300]}")
+        rig = replace(rig, compile=False)
+        first_s, midway_s = midway_engine(kind, repeats, rig)
     free_memory(rig.device)
     baseline_dtype = min(plain, key=lambda dtype: plain[dtype][1])
     baseline_s = plain[baseline_dtype][1]

@@ -48,3 +48,15 @@ def test_sdxl_figures_carry_the_headline_keys() -> None:
 
     gpu_keys = {key for key, part in HEADLINE_KEYS.items() if part == "gpu"}
     assert gpu_keys <= {f"sdxl_{figure}" for figure in FIGURES}
+
+
+def test_a_failing_torch_compile_still_leaves_the_eager_figures_and_says_why() -> None:
+    from dataclasses import replace
+
+    result = PartResult(name="gpu")
+    # On the CPU torch.compile is refused (engines.loading.apply_switches), as a GPU's broken compiler would fail.
+    gpu_speed.measure_model("sd", quick=True, repeats=1, result=result, rig=replace(CPU_RIG, compile=True))
+    prefix = gpu_speed.FIGURE_PREFIX["sd"]
+    assert result.figures[f"{prefix}_grid_s"] > 0 and result.figures[f"{prefix}_speedup_vs_diffusers"] > 0
+    assert "torch.compile (max-autotune) failed" in result.notes[0] and "CUDA-only" in result.notes[0]
+    assert "no compile" in result.notes[1]
