@@ -132,7 +132,7 @@ async def _stored(redis_url: str, jobs: int, timeout_s: float) -> None:
 
 # A burst's p99 moves by tens of percent between bursts on a shared 2-core machine: each level is
 # measured in several rounds, bare and Midway bots taking turns, and the figures are round medians.
-ROUNDS_FULL = 3
+ROUNDS_FULL = 5
 
 Bursts = dict[str, dict[int, list[list[float]]]]  # bot -> N -> one list of ack times per round
 

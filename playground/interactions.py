@@ -46,7 +46,9 @@ class Interaction:
     created_at: float
     message_id: int | None = None  # the message whose component was used (components, modals)
     response_type: int | None = None
-    responded_at: float | None = None  # clock time of the callback (what Discord's 3 s deadline measures)
+    # Clock time the callback arrived, before the emulator read and acted on it: what Discord's 3 s
+    # deadline measures (Discord's own work on the reply is not the bot's latency).
+    responded_at: float | None = None
     original_id: int | None = None
     followup_ids: list[int] = field(default_factory=list)
     choices: list[dict[str, Any]] | None = None
@@ -118,13 +120,15 @@ class InteractionDesk:
         return payload
 
     # -- the callback ---------------------------------------------------------------------------------
-    def respond(self, interaction_id: int, token: str, body: dict[str, Any], uploads: list[Upload]) -> dict:
+    def respond(self, interaction_id: int, token: str, body: dict[str, Any], uploads: list[Upload],
+                received_at: float | None = None) -> dict:
+        received_at = self.world.clock.now() if received_at is None else received_at
         interaction = self.interactions.get(interaction_id)
         if interaction is None or interaction.token != token:
             raise unknown("interaction", 10062)
         if interaction.response_type is not None:
             raise ApiError(400, 40060, "Interaction has already been acknowledged.")
-        if self.world.clock.now() - interaction.created_at > self.ack_deadline_s:
+        if received_at - interaction.created_at > self.ack_deadline_s:
             raise unknown("interaction", 10062)
         kind = body.get("type")
         if kind not in VALID_CALLBACKS.get(interaction.type, set()) or (
@@ -136,7 +140,7 @@ class InteractionDesk:
             errors.raise_if_any()
         message = self._perform(interaction, kind, body.get("data") or {}, uploads)
         interaction.response_type = kind
-        interaction.responded_at = self.world.clock.now()
+        interaction.responded_at = received_at
         self.world.emit(WorldEvent("interaction", interaction.channel.id))
         return self._callback_body(interaction, kind, message)
 

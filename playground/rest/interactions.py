@@ -15,9 +15,10 @@ WEBHOOK = "/api/v10/webhooks/{webhook_id}/{webhook_token}"
 @routes.post("/api/v10/interactions/{webhook_id}/{webhook_token}/callback")
 async def callback(request: web.Request) -> web.Response:
     server = core(request)
+    received_at = server.world.clock.now()
     payload, uploads = await read_body(request)
     body = server.desk.respond(snowflake(request, "webhook_id"), request.match_info["webhook_token"],
-                               payload, uploads)
+                               payload, uploads, received_at=received_at)
     # discord.py always asks with_response=1 and reads body["interaction"]["id"]; a bare 204 breaks it.
     if request.query.get("with_response", "").lower() in ("1", "true"):
         return json_response(body)
