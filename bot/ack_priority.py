@@ -20,6 +20,8 @@ from midway.discord_limits import INTERACTION_ACK_S
 
 # An interaction arriving this soon after the last one is part of the same burst.
 ARRIVAL_GAP_S = 0.002
+# Unanswered entries kept before arrived() prunes the answered ones.
+PRUNE_FROM = 64
 
 
 class AckPriority:
@@ -29,17 +31,26 @@ class AckPriority:
         self._clock = clock
         self._unanswered: list[tuple[float, discord.Interaction]] = []
         self._last_arrival = float("-inf")
+        self._prune_at = PRUNE_FROM
 
     def arrived(self, interaction: discord.Interaction) -> None:
         now = self._clock()
         self._last_arrival = now
         self._unanswered.append((now, interaction))
+        # busy() prunes too, but only submits call it: a bot answering interactions that make no job
+        # (settings, /info) must not keep every one of them. Doubling keeps this O(1) per arrival.
+        if len(self._unanswered) >= self._prune_at:
+            self._prune(now)
+            self._prune_at = max(PRUNE_FROM, 2 * len(self._unanswered))
 
     def busy(self) -> bool:
         """True while an interaction waits for its answer, or one arrived a moment ago."""
         now = self._clock()
+        self._prune(now)
+        return bool(self._unanswered) or now - self._last_arrival < ARRIVAL_GAP_S
+
+    def _prune(self, now: float) -> None:
         # A handler that failed without answering must not hold the bookkeeping for ever: past
         # Discord's deadline the interaction is lost anyway.
         self._unanswered = [(at, interaction) for at, interaction in self._unanswered
                             if not interaction.response.is_done() and now - at < INTERACTION_ACK_S]
-        return bool(self._unanswered) or now - self._last_arrival < ARRIVAL_GAP_S

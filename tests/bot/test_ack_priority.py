@@ -49,6 +49,15 @@ def test_busy_until_every_interaction_is_answered_or_past_discords_deadline() ->
     assert not priority.busy()  # ...holds nothing once Discord has given up on it
 
 
+def test_answered_interactions_are_let_go_even_when_no_submit_asks() -> None:
+    priority = AckPriority()
+    for _ in range(10_000):  # /settings clicks, /info: answered, and no job made
+        interaction = Interaction()
+        priority.arrived(interaction)
+        interaction.response.answered = True
+    assert len(priority._unanswered) < 200
+
+
 async def test_a_submit_waits_for_the_answers_then_goes(redis_url, redis_client) -> None:
     priority = AckPriority()
     backend = Backend(Settings(redis_url=redis_url, default_engine="tiny"), redis_url, busy=priority.busy)
