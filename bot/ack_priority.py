@@ -11,6 +11,7 @@ What the bot can see directly is better: interactions it has received and not ye
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -22,6 +23,9 @@ from midway.discord_limits import INTERACTION_ACK_S
 ARRIVAL_GAP_S = 0.002
 # Unanswered entries kept before arrived() prunes the answered ones.
 PRUNE_FROM = 64
+# How often a deferred step looks again, and the longest it defers (a burst's tail must not starve it).
+POLL_S = 0.003
+MAX_DEFER_S = 0.5
 
 
 class AckPriority:
@@ -48,6 +52,13 @@ class AckPriority:
         now = self._clock()
         self._prune(now)
         return bool(self._unanswered) or now - self._last_arrival < ARRIVAL_GAP_S
+
+    async def until_idle(self, max_wait_s: float = MAX_DEFER_S) -> None:
+        """Defer work that follows an answer (posting a button's job or image) while others wait for
+        theirs: under a burst of clicks, each post ran between later clicks and their answers."""
+        deadline = self._clock() + max_wait_s
+        while self.busy() and self._clock() < deadline:
+            await asyncio.sleep(POLL_S)
 
     def _prune(self, now: float) -> None:
         # A handler that failed without answering must not hold the bookkeeping for ever: past

@@ -118,9 +118,15 @@ class BotStore:
         if current is not None and _text(current) == new_job_id:
             await self.redis.delete(key)
 
-    async def mark_used(self, job_id: str, custom_id: str) -> None:
-        await self.redis.sadd(keys.used_buttons_key(job_id), custom_id)
-        await self.redis.expire(keys.used_buttons_key(job_id), MARK_TTL_S)
+    async def press(self, job_id: str, custom_id: str) -> set[str]:
+        """Mark a button pressed; the job's pressed buttons, this one included (one round trip)."""
+        key = keys.used_buttons_key(job_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.sadd(key, custom_id)
+            pipe.expire(key, MARK_TTL_S)
+            pipe.smembers(key)
+            *_, members = await pipe.execute()
+        return {_text(value) for value in members}
 
     async def used(self, job_id: str) -> set[str]:
         return {_text(v) for v in await self.redis.smembers(keys.used_buttons_key(job_id))}

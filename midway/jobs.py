@@ -66,6 +66,17 @@ def rq_queue(client: redis.Redis, engine: str, lane: Lane | str) -> Queue:
     return Queue(keys.queue_name(engine, lane), connection=client, serializer=JSONSerializer)
 
 
+def parse_job_record(job_id: str, raw: bytes | str | None) -> Job | None:
+    """A job's stored record (GET keys.job_key) as a Job; None when it is gone or unreadable."""
+    if raw is None:
+        return None
+    try:
+        return Job.model_validate_json(raw)
+    except ValidationError:
+        log.warning("job record %s is unreadable", job_id)
+        return None
+
+
 class JobStore:
     def __init__(self, redis: redis.Redis, settings: Settings | None = None) -> None:
         self.redis = redis
@@ -76,14 +87,7 @@ class JobStore:
     # -- records ---------------------------------------------------------------------------------
 
     def get(self, job_id: str) -> Job | None:
-        raw = self.redis.get(keys.job_key(job_id))
-        if raw is None:
-            return None
-        try:
-            return Job.model_validate_json(raw)
-        except ValidationError:
-            log.warning("job record %s is unreadable", job_id)
-            return None
+        return parse_job_record(job_id, self.redis.get(keys.job_key(job_id)))
 
     def save(self, job: Job) -> None:
         self.redis.set(keys.job_key(job.id), job.model_dump_json(), ex=self.job_ttl_s)

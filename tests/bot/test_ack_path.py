@@ -89,3 +89,15 @@ async def test_the_load_counts_only_active_jobs_and_drops_the_rest_from_the_user
     assert {member.decode() for member in redis_client.smembers(keys.user_jobs_key("carol"))} == {running.id, queued.id}
     assert (await user_load(aio, "carol")).running == 1
     assert [found.id for found in await active_jobs(aio, "carol")] == sorted([running.id, queued.id])
+
+
+async def test_a_press_reads_its_job_on_the_loop_and_an_unreadable_record_is_no_job(aio, redis_client) -> None:
+    from bot.context import read_job
+    from midway import keys
+    from midway.contract import GenerationSpec, Job, Requester
+
+    job = Job(spec=GenerationSpec(prompt="a heron", engine="tiny"), requester=Requester(user_id="frank"))
+    redis_client.set(keys.job_key(job.id), job.model_dump_json())
+    redis_client.set(keys.job_key("garbled"), b'{"id": 3')
+    assert (await read_job(aio, job.id)) == job
+    assert await read_job(aio, "garbled") is None and await read_job(aio, "missing") is None

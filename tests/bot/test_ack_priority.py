@@ -88,3 +88,22 @@ async def test_an_interaction_left_unanswered_delays_a_submit_at_most_the_cap(re
         assert redis_client.exists(keys.job_key(job.id))
     finally:
         backend.close()
+
+
+async def test_work_after_an_answer_waits_for_the_others_answers_but_not_for_ever() -> None:
+    priority = AckPriority()
+    other = Interaction()
+    priority.arrived(other)
+    loop = asyncio.get_running_loop()
+
+    async def answer_soon() -> None:
+        await asyncio.sleep(0.05)
+        other.response.answered = True
+
+    started = loop.time()
+    await asyncio.gather(priority.until_idle(), answer_soon())
+    assert 0.04 <= loop.time() - started < 0.3  # went as soon as the other was answered
+    priority.arrived(Interaction())  # one that is never answered
+    started = loop.time()
+    await priority.until_idle(max_wait_s=0.1)
+    assert 0.09 <= loop.time() - started < 0.5
