@@ -48,3 +48,16 @@ def test_ack_figures_are_medians_over_rounds_so_one_noisy_burst_does_not_set_the
 def test_gpu_part_skips_cleanly_without_cuda() -> None:
     with pytest.raises(PartUnavailable, match="no CUDA"):
         gpu_speed.run(quick=True)
+
+
+def test_the_ack_ratio_pairs_each_round_so_a_slow_round_counts_against_neither_bot() -> None:
+    def burst(seconds: float) -> list[float]:
+        return [seconds] * 100
+
+    # The machine slowed down in the third round: both bots' bursts took longer.
+    measured = {"bare": {100: [burst(0.010), burst(0.010), burst(0.040)]},
+                "midway": {100: [burst(0.030), burst(0.011), burst(0.044)]}}
+    result = ack_load.summarise(measured, [100])
+    # Round by round: 3.0, 1.1, 1.1. The medians' ratio (30 ms / 10 ms) would say 3.0.
+    assert result.figures["ack_p99_ratio_vs_bare"] == pytest.approx(1.1)
+    assert result.figures["ack_p99_ms"] == pytest.approx(30.0)
