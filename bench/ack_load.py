@@ -142,8 +142,10 @@ async def measure(levels: list[int], redis_url: str, rounds: int = 1) -> Bursts:
     measured: Bursts = {"bare": {n: [] for n in levels}, "midway": {n: [] for n in levels}}
     submitted = 0
     async with discord_process() as remote:
+        bots = (("bare", BareBot), ("midway", lambda: midway_bot(redis_url)))
         for round_number in range(rounds):
-            for label, make in (("bare", BareBot), ("midway", lambda: midway_bot(redis_url))):
+            # Which bot goes first alternates, so a drift in the machine's speed favours neither.
+            for label, make in bots if round_number % 2 == 0 else bots[::-1]:
                 async with logged_in(remote, make()) as bot:
                     await remote.burst(WARM_UP, f"{label}-warm-{round_number}")
                     submitted += WARM_UP if label == "midway" else 0
