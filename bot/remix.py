@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.context import read_context
 from bot.custom_ids import Action, ButtonRef
 from bot.errors import AnswersErrors
 from bot.guards import prompt_error
@@ -45,8 +46,8 @@ class RemixModal(AnswersErrors, discord.ui.Modal):
 async def plan_remix(interaction: discord.Interaction, text: str) -> GenerationSpec | None:
     """A modal's prompt text -> its spec, or None after telling the user (ephemerally) what is wrong."""
     bot: MidwayBot = interaction.client  # type: ignore[assignment]
-    user = await bot.store.user(str(interaction.user.id))
-    channel = await bot.store.channel(str(interaction.channel_id))
+    context = await read_context(bot.aioredis, str(interaction.user.id), str(interaction.channel_id), None)
+    user, channel = context.user, context.channel
     try:
         # Remix keeps the parent's engine and image; only the words (and parameters) change.
         return plan_imagine(text, user.model_copy(update={"suffix": ""}), channel, bot.catalogue,
