@@ -54,6 +54,12 @@ class DiscordProcess:
             raise RuntimeError(f"emulator: {reply.get('error')}")
         return reply
 
+    async def presses(self, clicks: list[tuple[int, str]], tag: str) -> list[float]:
+        """Seconds to acknowledgement of each (message, button) pressed at once by a user of its own."""
+        reply = await self.call(op="presses", clicks=[[str(message), custom_id] for message, custom_id in clicks],
+                                tag=tag, timeout_s=ACK_TIMEOUT_S)
+        return [ACK_TIMEOUT_S if seconds is None else seconds for seconds in reply["seconds"]]
+
     async def burst(self, n: int, tag: str) -> list[float]:
         """Seconds to acknowledgement of n /imagine sent at once by n new users."""
         reply = await self.call(op="burst", n=n, tag=tag, timeout_s=ACK_TIMEOUT_S)
@@ -135,14 +141,24 @@ async def _stored(redis_url: str, jobs: int, timeout_s: float) -> None:
 ROUNDS_FULL = 5
 
 Bursts = dict[str, dict[int, list[list[float]]]]  # bot -> N -> one list of ack times per round
+Presses = dict[str, list[list[float]]]  # bot -> one list of press ack times per round
+# Job records one pressed grid leaves: its own, U1-U4's and the V1-V4 and re-roll jobs.
+RECORDS_PER_GRID = 1 + len(("u1", "u2", "u3", "u4", "v1", "v2", "v3", "v4", "r"))
 
 
-async def measure(levels: list[int], redis_url: str, rounds: int = 1) -> Bursts:
+async def measure(levels: list[int], redis_url: str, rounds: int = 1, grids: int = 0) -> tuple[Bursts, Presses]:
+    """/imagine bursts at each level and, given `grids`, a burst of presses on that many grid messages
+    (U1-U4, V1-V4 and 🔄 on each) per round and bot."""
     from bench.discord_stack import BareBot, midway_bot
+    from bench.press_grids import post_grids
+
     measured: Bursts = {"bare": {n: [] for n in levels}, "midway": {n: [] for n in levels}}
+    pressed: Presses = {"bare": [], "midway": []}
+    pressable: list[tuple[int, str]] = []
     submitted = 0
     async with discord_process() as remote:
-        bots = (("bare", BareBot), ("midway", lambda: midway_bot(redis_url)))
+        # The Midway bot goes first in the first round: its grids are the ones both bots' presses use.
+        bots = (("midway", lambda: midway_bot(redis_url)), ("bare", BareBot))
         for round_number in range(rounds):
             # Which bot goes first alternates, so a drift in the machine's speed favours neither.
             for label, make in bots if round_number % 2 == 0 else bots[::-1]:
@@ -154,28 +170,42 @@ async def measure(levels: list[int], redis_url: str, rounds: int = 1) -> Bursts:
                             await settled(redis_url, submitted, bot)
                         measured[label][n].append(await remote.burst(n, f"{label}-{n}-{round_number}"))
                         submitted += n if label == "midway" else 0
+                    if grids:
+                        if label == "midway":
+                            await settled(redis_url, submitted, bot)
+                            # Fresh grids each round: a button already pressed only links to its job.
+                            pressable = await post_grids(bot, grids, f"round {round_number}")
+                        pressed[label].append(await remote.presses(pressable, f"{label}-press-{round_number}"))
+                        submitted += grids * RECORDS_PER_GRID if label == "midway" else 0
                     if label == "midway":
-                        await settled(redis_url, submitted)
-    return measured
+                        await settled(redis_url, submitted, bot)
+    return measured, pressed
+
+
+# Grids pressed per round: 9 presses each (108 in a full run).
+GRIDS_FULL, GRIDS_QUICK = 12, 3
 
 
 def run(quick: bool) -> PartResult:
     require("bot.app", "playground.driver")
     levels = [50] if quick else [50, 100, 200]
-    return summarise(measure_in_fresh_process(levels, rounds=1 if quick else ROUNDS_FULL), levels)
+    bursts, pressed = measure_in_fresh_process(levels, rounds=1 if quick else ROUNDS_FULL,
+                                               grids=GRIDS_QUICK if quick else GRIDS_FULL)
+    return summarise(bursts, levels, pressed)
 
 
-def measure_in_fresh_process(levels: list[int], rounds: int) -> Bursts:
-    command = [sys.executable, "-m", "bench.ack_load", ",".join(map(str, levels)), str(rounds)]
+def measure_in_fresh_process(levels: list[int], rounds: int, grids: int = 0) -> tuple[Bursts, Presses]:
+    command = [sys.executable, "-m", "bench.ack_load", ",".join(map(str, levels)), str(rounds), str(grids)]
     finished = subprocess.run(command, cwd=str(PROJECT_ROOT), stdout=subprocess.PIPE, check=True)
-    by_label = json.loads(finished.stdout)
-    return {label: {int(n): bursts for n, bursts in by_n.items()} for label, by_n in by_label.items()}
+    reply = json.loads(finished.stdout)
+    bursts = {label: {int(n): rounds for n, rounds in by_n.items()} for label, by_n in reply["imagine"].items()}
+    return bursts, reply["presses"]
 
 
-def measure_alone(levels: list[int], rounds: int) -> Bursts:
+def measure_alone(levels: list[int], rounds: int, grids: int) -> tuple[Bursts, Presses]:
     """What the subprocess does: its own redis-server, the emulator's process, both bots here."""
     with local_redis() as server:
-        return asyncio.run(measure(levels, server.url, rounds=rounds))
+        return asyncio.run(measure(levels, server.url, rounds=rounds, grids=grids))
 
 
 def lost(times: list[float]) -> int:
@@ -199,7 +229,7 @@ def paired_p99_ratio(bare_rounds: list[list[float]], midway_rounds: list[list[fl
     return round(statistics.median(known), 3) if known else None
 
 
-def summarise(measured: Bursts, levels: list[int]) -> PartResult:
+def summarise(measured: Bursts, levels: list[int], pressed: Presses | None = None) -> PartResult:
     result = PartResult(name="ack", details={label: {str(n): [summary_ms(times) for times in rounds]
                                                      for n, rounds in by_n.items()}
                                              for label, by_n in measured.items()})
@@ -225,6 +255,8 @@ def summarise(measured: Bursts, levels: list[int]) -> PartResult:
                       "ack_p50_ms": midway["p50_ms"], "ack_max_ms": midway["max_ms"], "ack_load_n": top,
                       "ack_bare_p99_ms": bare["p99_ms"],
                       "ack_lost": sum(lost(times) for times in measured["midway"][top])}
+    if pressed and pressed["midway"]:
+        add_presses(result, pressed)
     rounds = len(measured["midway"][top])
     result.notes.append(f"Headline ack figures are at N={top}, medians of {rounds} round(s) of bursts (bare and"
                         " Midway bots taking turns); the ratio is the median of each round's Midway p99 over"
@@ -234,10 +266,29 @@ def summarise(measured: Bursts, levels: list[int]) -> PartResult:
     return result
 
 
+def add_presses(result: PartResult, pressed: Presses) -> None:
+    """Rows and figures of the button-press bursts: Midway's full answer (the pressed button turned
+    blue, after its checks and claim) against the bare bot's bare deferral."""
+    bare_rounds, midway_rounds = pressed["bare"], pressed["midway"]
+    bare, midway = round_medians(bare_rounds), round_medians(midway_rounds)
+    n = len(midway_rounds[0])
+    result.details["presses"] = {label: [summary_ms(times) for times in rounds] for label, rounds in pressed.items()}
+    result.rows.append(Row(f"{n} button presses at once (U, V, 🔄 on {n // 9} grids), bare discord.py bot",
+                           _spread(bare), f"{sum(lost(times) for times in bare_rounds)} never acknowledged"))
+    late = sum(1 for times in midway_rounds for seconds in times if seconds > DISCORD_ACK_S)
+    paired = paired_p99_ratio(bare_rounds, midway_rounds)
+    result.rows.append(Row(f"{n} button presses at once (U, V, 🔄 on {n // 9} grids), Midway bot", _spread(midway),
+                           f"p99 x{paired} vs bare (median of rounds); {late} of {n * len(midway_rounds)} over 3 s,"
+                           f" {sum(lost(times) for times in midway_rounds)} never acknowledged"))
+    result.figures.update({"press_p99_ms": midway["p99_ms"], "press_p99_ratio_vs_bare": paired,
+                           "press_load_n": n})
+
+
 def _spread(summary: dict[str, float]) -> str:
     return f"p50 {summary['p50_ms']:.0f} / p99 {summary['p99_ms']:.0f} / max {summary['max_ms']:.0f} ms"
 
 
 if __name__ == "__main__":
-    # python -m bench.ack_load LEVELS ROUNDS: the bursts' ack times as JSON on stdout (progress on stderr).
-    print(json.dumps(measure_alone([int(n) for n in sys.argv[1].split(",")], int(sys.argv[2]))))
+    # python -m bench.ack_load LEVELS ROUNDS GRIDS: the ack times as JSON on stdout (progress on stderr).
+    bursts, pressed = measure_alone([int(n) for n in sys.argv[1].split(",")], int(sys.argv[2]), int(sys.argv[3]))
+    print(json.dumps({"imagine": bursts, "presses": pressed}))

@@ -7,6 +7,8 @@ measures. The bench talks to it over stdin/stdout, one JSON object per line:
 
     -> {"op": "synced", "names": ["imagine"]}          <- {"ok": true}
     -> {"op": "burst", "n": 50, "tag": "midway-50"}     <- {"ok": true, "seconds": [0.012, ..., null]}
+    -> {"op": "presses", "clicks": [[message_id, custom_id], ...], "tag": "midway-press"}
+                                                         <- {"ok": true, "seconds": [...]}
     -> {"op": "quit"}
 
 The first line it prints is {"url": ...}. null in "seconds": never acknowledged within "timeout_s".
@@ -28,7 +30,18 @@ async def burst(pg, n: int, tag: str, timeout_s: float) -> list[float | None]:
     users = [pg.add_user(f"{tag}-{index}").name for index in range(n)]
     runs = [await pg.slash("imagine", user=user, channel="general", options={"prompt": f"a red fox {index}"})
             for index, user in enumerate(users)]
-    interactions = [run.interaction for run in runs]
+    return await _answered([run.interaction for run in runs], pg, timeout_s)
+
+
+async def presses(pg, clicks: list[list], tag: str, timeout_s: float) -> list[float | None]:
+    """Each (message, button) pressed at once by a user of its own; seconds from dispatch to callback."""
+    users = [pg.add_user(f"{tag}-{index}").name for index in range(len(clicks))]
+    runs = [await pg.click(message_id, custom_id, user=user)
+            for (message_id, custom_id), user in zip(clicks, users, strict=True)]
+    return await _answered([run.interaction for run in runs], pg, timeout_s)
+
+
+async def _answered(interactions: list, pg, timeout_s: float) -> list[float | None]:
     deadline = pg.clock.now() + timeout_s
     # Polled, not one waiter per interaction: a burst must not cost this process O(N^2) wake-ups.
     while pg.clock.now() < deadline and any(i.responded_at is None for i in interactions):
@@ -42,6 +55,9 @@ async def handle(pg, command: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True}
     if command["op"] == "burst":
         seconds = await burst(pg, int(command["n"]), str(command["tag"]), float(command.get("timeout_s", 10.0)))
+        return {"ok": True, "seconds": seconds}
+    if command["op"] == "presses":
+        seconds = await presses(pg, command["clicks"], str(command["tag"]), float(command.get("timeout_s", 10.0)))
         return {"ok": True, "seconds": seconds}
     return {"ok": False, "error": f"unknown op {command['op']!r}"}
 

@@ -16,7 +16,8 @@ BOT_READY_TIMEOUT_S = 30.0
 
 
 class BareBot(discord.Client):
-    """The fastest a discord.py bot can acknowledge /imagine: reply at once, touch nothing else."""
+    """The fastest a discord.py bot can acknowledge /imagine or a button press: answer at once, touch
+    nothing else."""
 
     def __init__(self) -> None:
         super().__init__(intents=discord.Intents.none())
@@ -29,6 +30,11 @@ class BareBot(discord.Client):
 
     async def setup_hook(self) -> None:
         await self.tree.sync()
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        # A button press: the cheapest acknowledgement there is, "I got it, the message stays".
+        if interaction.type is discord.InteractionType.component:
+            await interaction.response.defer()
 
 
 def midway_bot(redis_url: str, catalogue: Path | None = None) -> discord.Client:
