@@ -12,6 +12,7 @@ What the bot can see directly is better: interactions it has received and not ye
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 
@@ -36,6 +37,8 @@ class AckPriority:
         self._unanswered: list[tuple[float, discord.Interaction]] = []
         self._last_arrival = float("-inf")
         self._prune_at = PRUNE_FROM
+        self._idle: asyncio.Event | None = None
+        self._watcher: asyncio.Task | None = None
 
     def arrived(self, interaction: discord.Interaction) -> None:
         now = self._clock()
@@ -56,9 +59,23 @@ class AckPriority:
     async def until_idle(self, max_wait_s: float = MAX_DEFER_S) -> None:
         """Defer work that follows an answer (posting a button's job or image) while others wait for
         theirs: under a burst of clicks, each post ran between later clicks and their answers."""
-        deadline = self._clock() + max_wait_s
-        while self.busy() and self._clock() < deadline:
-            await asyncio.sleep(POLL_S)
+        if not self.busy():
+            return
+        # One watcher for all the deferred steps: a hundred answered presses each polling busy()
+        # would spend the loop's time that the presses still waiting need.
+        if self._idle is None:
+            self._idle = asyncio.Event()
+            self._watcher = asyncio.get_running_loop().create_task(self._watch(self._idle))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), max_wait_s)
+
+    async def _watch(self, idle: asyncio.Event) -> None:
+        try:
+            while self.busy():
+                await asyncio.sleep(POLL_S)
+        finally:
+            self._idle = None
+            idle.set()
 
     def _prune(self, now: float) -> None:
         # A handler that failed without answering must not hold the bookkeeping for ever: past

@@ -107,3 +107,23 @@ async def test_work_after_an_answer_waits_for_the_others_answers_but_not_for_eve
     started = loop.time()
     await priority.until_idle(max_wait_s=0.1)
     assert 0.09 <= loop.time() - started < 0.5
+
+
+async def test_many_deferred_steps_share_one_watcher_and_all_go_when_the_others_are_answered() -> None:
+    class Counting(AckPriority):
+        checks = 0
+
+        def busy(self) -> bool:
+            Counting.checks += 1
+            return super().busy()
+
+    priority = Counting()
+    other = Interaction()
+    priority.arrived(other)
+    waiters = [asyncio.create_task(priority.until_idle()) for _ in range(100)]
+    await asyncio.sleep(0.1)
+    assert not any(waiter.done() for waiter in waiters)
+    other.response.answered = True
+    await asyncio.wait_for(asyncio.gather(*waiters), 0.2)
+    # Each waiter looks once; then one watcher polls (~35 looks in 0.1 s), not a hundred of them.
+    assert Counting.checks < 300
