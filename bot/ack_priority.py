@@ -44,8 +44,9 @@ class AckPriority:
         now = self._clock()
         self._last_arrival = now
         self._unanswered.append((now, interaction))
-        # busy() prunes too, but only submits call it: a bot answering interactions that make no job
-        # (settings, /info) must not keep every one of them. Doubling keeps this O(1) per arrival.
+        # busy() prunes too, but only while a submit or a deferred step waits: a bot answering
+        # interactions that make no job (settings, /info) must not keep every one of them. Doubling
+        # keeps this O(1) per arrival.
         if len(self._unanswered) >= self._prune_at:
             self._prune(now)
             self._prune_at = max(PRUNE_FROM, 2 * len(self._unanswered))
