@@ -1,14 +1,15 @@
-"""Part 2: interaction acknowledgement under load. N concurrent /imagine from distinct users; p50/p99/max
+"""Part 2: interaction acknowledgement under load. N concurrent /imagine from distinct users, then a
+burst of button presses (U1-U4, V1-V4 and 🔄 on fresh grid messages, bench/press_grids.py); p50/p99/max
 time from Discord dispatching the interaction to the bot's callback, for the Midway bot and for a bare
 discord.py bot that acknowledges at once, in the same run.
 
 Discord is not in the bot's process, so the emulator runs in its own (bench/discord_process.py) and
 times each interaction itself. The bots run in a fresh interpreter of their own (`python -m
 bench.ack_load`), as `midway bot` does: a bench process that has imported torch and diffusers for
-another part made the same bot ~25% slower to acknowledge. The Midway
-bot does its real work before answering (user settings, policy, per-user load) against its own
-redis-server and stores the job after; no worker runs, so jobs just wait. Each burst starts from a
-quiet bot: the previous burst's jobs are stored and their queue-position edits made.
+another part made the same bot ~25% slower to acknowledge. The Midway bot does its real work before
+answering (user settings, policy, per-user load, a press's claim) against its own redis-server and
+stores the job after; no worker runs, so jobs just wait. Each burst starts from a quiet bot: the
+previous burst's jobs are stored and their queue-position edits made.
 """
 
 from __future__ import annotations
