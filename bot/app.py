@@ -23,6 +23,7 @@ from bot.delivery import Delivery
 from bot.errors import on_app_command_error
 from bot.store import BotStore
 from engines.catalogue import Catalogue, load_catalogue
+from midway.redis_clients import connection_options
 from midway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,8 @@ class MidwayBot(discord.Client):
         # A blocking pool: under a burst of interactions a command waits for a free connection instead
         # of failing with "Too many connections" (redis-py's default pool raises past 100), which
         # Discord would show as "The application did not respond".
-        pool = aioredis.BlockingConnectionPool.from_url(self.redis_url, max_connections=64, timeout=5)
+        pool = aioredis.BlockingConnectionPool.from_url(self.redis_url, max_connections=64, timeout=5,
+                                                        **connection_options())
         self.aioredis = aioredis.Redis(connection_pool=pool)
         # Backend runs the synchronous job runtime in threads; the default executor has only
         # cpu_count + 4 of them, which queues a burst of /imagine behind a handful of Redis calls.

@@ -18,6 +18,7 @@ from midway.blobs import blob_store
 from midway.contract import Job
 from midway.events import EventConsumer
 from midway.jobs import JobStore
+from midway.redis_clients import connection_options
 from midway.settings import Settings
 
 # Jobs per submit batch: bounds one MULTI (and the wait of the last job in it).
@@ -37,7 +38,7 @@ SUBMIT_POLL_S = 0.003
 class Backend:
     def __init__(self, settings: Settings, redis_url: str, *, busy: Callable[[], bool] = lambda: False) -> None:
         # RQ reads bytes, so this client must not decode responses.
-        self.redis = redis.Redis.from_url(redis_url)
+        self.redis = redis.Redis.from_url(redis_url, **connection_options())
         self.settings = settings
         self.jobs = JobStore(self.redis, settings)
         self.blobs = blob_store(settings, self.redis)
