@@ -143,8 +143,6 @@ ROUNDS_FULL = 5
 
 Bursts = dict[str, dict[int, list[list[float]]]]  # bot -> N -> one list of ack times per round
 Presses = dict[str, list[list[float]]]  # bot -> one list of press ack times per round
-# Job records one pressed grid leaves: its own, U1-U4's and the V1-V4 and re-roll jobs.
-RECORDS_PER_GRID = 1 + len(("u1", "u2", "u3", "u4", "v1", "v2", "v3", "v4", "r"))
 
 
 async def measure(levels: list[int], redis_url: str, rounds: int = 1, grids: int = 0) -> tuple[Bursts, Presses]:
@@ -177,7 +175,8 @@ async def measure(levels: list[int], redis_url: str, rounds: int = 1, grids: int
                             # Fresh grids each round: a button already pressed only links to its job.
                             pressable = await post_grids(bot, grids, f"round {round_number}")
                         pressed[label].append(await remote.presses(pressable, f"{label}-press-{round_number}"))
-                        submitted += grids * RECORDS_PER_GRID if label == "midway" else 0
+                        # Job records the Midway bot left: each grid's own, and one per press (U, V or 🔄).
+                        submitted += grids + len(pressable) if label == "midway" else 0
                     if label == "midway":
                         await settled(redis_url, submitted, bot)
     return measured, pressed

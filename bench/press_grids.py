@@ -11,12 +11,13 @@ from __future__ import annotations
 import discord
 from PIL import Image
 
+from bot.custom_ids import Action, decode
 from midway.blobs import cell_ref
 from midway.contract import GenerationSpec, Job, JobStatus, MessageRef, Requester
 from midway.imaging import compose_grid, image_to_png_bytes
 
 # The buttons a press burst uses on each grid: U1-U4, V1-V4 and the re-roll (one job or image each).
-PRESSED = ("u", "v", "r")
+PRESSED = {Action.upscale, Action.variation, Action.reroll}
 CELL_SIDE = 64
 COLOURS = ("#b5452f", "#3f7d4e", "#2f5fb5", "#c9a227")
 
@@ -45,5 +46,5 @@ async def post_grids(bot, count: int, tag: str) -> list[tuple[int, str]]:
         await bot.backend.save(job)
         message = await bot.delivery.post_result(job)
         presses += [(message.id, button.custom_id) for row in message.components for button in row.children
-                    if button.custom_id and button.custom_id.split(":")[1] in PRESSED]
+                    if button.custom_id and decode(button.custom_id).action in PRESSED]
     return presses
