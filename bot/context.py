@@ -155,11 +155,6 @@ async def read_context(redis: aioredis.Redis, user_id: str, channel_id: str | No
                           guild=guild, load=load)
 
 
-async def user_load(redis: aioredis.Redis, user_id: str) -> UserLoad:
-    """The user's running and queued counts (a button's per-user caps), batched like read_context."""
-    return (await _batcher(redis).read((user_id, None, None)))[3]
-
-
 async def active_jobs(redis: aioredis.Redis, user_id: str) -> list[Job]:
     """The user's queued and running jobs, oldest id first (/info, /cancel)."""
     records = await redis.register_script(_ACTIVE_RECORDS)(keys=[keys.user_jobs_key(user_id)], args=[_JOB_PREFIX])
