@@ -14,15 +14,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import redis
 
+from bench.cpu_pinning import EnginePinning
 from bench.report import PartResult, Row
 from bench.services import ENGINE_THREADS, require, shared_redis, shared_worker
-from bench.stats import ratio
+from bench.stats import median_interval, ratio
 
 PROMPT = "a lighthouse on a cliff at dusk --seed 1234"
 RESULT_TIMEOUT_S = 120.0
-# The engine's own time moves by several percent between runs on a shared 2-core machine, more than
-# the ~3% the service adds: enough pairs for the median to settle.
-REPEATS_FULL = 9
+# The engine's own time moves by up to ±10% between two runs a second apart on a shared 2-core
+# machine, more than the ~3% the service adds: 21 pairs narrow the median's 95% interval to about ±3%.
+REPEATS_FULL = 21
 PHASES = ("ack", "bot submit", "queue wait", "worker pickup", "engine compute", "worker store",
           "event delivery", "upload")
 RESULT_POST = "POST /channels/{channel_id}/messages"
@@ -86,26 +87,30 @@ def event_times(client: redis.Redis, job_id: str) -> dict[str, float]:
     return stamps
 
 
-async def measure(redis_url: str, repeats: int) -> list[dict[str, float]]:
+async def measure(redis_url: str, repeats: int, pinning: EnginePinning) -> list[dict[str, float]]:
     """Service runs interleaved with in-process engine runs of the same spec, so a change in the
     machine's load (it is shared) hits both sides of each pair alike."""
     from bench.discord_stack import midway_bot, playground, running
 
     client = redis.Redis.from_url(redis_url)
     try:
+        # Pinned before the bot starts, so the threads it starts inherit the bot's cores.
         async with playground() as pg, running(pg, midway_bot(redis_url)):
             warm = await imagine_once(pg, client)  # first edits, first upload, first 256² run
-            engine, spec = await asyncio.to_thread(load_engine, client, warm["job_id"])
-            await asyncio.to_thread(engine.run, spec)
+            engine, spec = load_engine(client, warm["job_id"])
+            engine.run(spec)
             runs = []
             for index in range(repeats):
                 # Which side goes first alternates, so a drift in the machine's load favours neither.
+                # The engine alone runs on this main thread, as the worker's does (RQ runs jobs on its
+                # main thread): a thread's malloc arena would fault memory in that the main heap keeps.
+                # The loop has nothing to do meanwhile: the bot is idle between jobs.
                 if index % 2:
-                    alone = await asyncio.to_thread(time_engine, engine, spec)
+                    alone = time_engine(engine, spec, pinning)
                     measured = await imagine_once(pg, client)
                 else:
                     measured = await imagine_once(pg, client)
-                    alone = await asyncio.to_thread(time_engine, engine, spec)
+                    alone = time_engine(engine, spec, pinning)
                 runs.append({**measured, "engine alone": alone})
             return runs
     finally:
@@ -125,21 +130,31 @@ def load_engine(client: redis.Redis, job_id: str):
     return get_engine(spec.engine or "tiny"), spec
 
 
-def time_engine(engine, spec) -> float:
-    start = time.perf_counter()
-    engine.run(spec)
-    return time.perf_counter() - start
+def time_engine(engine, spec, pinning: EnginePinning) -> float:
+    with pinning.on_engine_core():
+        start = time.perf_counter()
+        engine.run(spec)
+        return time.perf_counter() - start
 
 
 def run(quick: bool) -> PartResult:
     require("bot.app", "playground.driver", "worker.main", "engines.registry")
+    from midway.heap_tuning import keep_freed_memory
+
+    # The heap tuning `midway worker` applies (midway/heap_tuning.py), so both sides compute alike.
+    keep_freed_memory()
     # The in-process side's engine loads (~5 s of imports and building) on the second core while the
     # worker starts on the first: `bench/run --quick` must stay under a minute on 2 cores.
     with ThreadPoolExecutor(max_workers=1) as pool:
         preloaded = pool.submit(preload_engine)
-        shared_worker()
+        worker = shared_worker()
         preloaded.result()
-    return summarise(asyncio.run(measure(shared_redis().url, repeats=1 if quick else REPEATS_FULL)))
+    server = shared_redis()
+    with EnginePinning(worker.pid, [server.process.pid]) as pinning:
+        runs = asyncio.run(measure(server.url, repeats=1 if quick else REPEATS_FULL, pinning=pinning))
+    result = summarise(runs)
+    result.notes.append(f"Cores: {pinning.describe()}.")
+    return result
 
 
 def preload_engine() -> None:
@@ -152,18 +167,25 @@ def summarise(runs: list[dict[str, float]]) -> PartResult:
     names = (*PHASES, "total", "engine alone")
     median = {name: statistics.median(run[name] for run in runs) for name in names}
     alone_s, total_s, compute_s = median["engine alone"], median["total"], median["engine compute"]
-    pair_ratio = statistics.median(run["total"] / run["engine alone"] for run in runs)
+    pair_ratios = [run["total"] / run["engine alone"] for run in runs]
+    pair_ratio = statistics.median(pair_ratios)
+    low, high = median_interval(pair_ratios)
+    compute_ratio = statistics.median(run["engine compute"] / run["engine alone"] for run in runs)
     result = PartResult(name="overhead", details={"runs": runs})
     result.figures = {
         "service_overhead_ratio": round(pair_ratio, 3),
+        "service_overhead_ratio_ci95": [round(low, 3), round(high, 3)],
+        "worker_compute_ratio_vs_alone": round(compute_ratio, 3),
         "service_non_compute_s": round(total_s - compute_s, 3),
         "service_total_s": round(total_s, 3),
         "engine_alone_s": round(alone_s, 3),
     }
     result.rows += [
         Row("/imagine -> grid posted (tiny engine, 256², 8 steps, 4 images)", f"{total_s:.3f} s",
-            f"x{pair_ratio:.3f} vs engine alone (median of pairs)"),
+            f"x{pair_ratio:.3f} vs engine alone (median of pairs; 95% CI {low:.3f}-{high:.3f})"),
         Row("engine.run alone, in-process, same spec and seed", f"{alone_s:.3f} s", "baseline"),
+        Row("the worker's engine.run (progress previews, cancel checks)", f"{compute_s:.3f} s",
+            f"x{compute_ratio:.3f} vs engine alone (median of pairs)"),
         Row("everything but the worker's engine compute", f"{1000 * (total_s - compute_s):.0f} ms",
             f"x{ratio(total_s, compute_s)} vs the worker's own compute"),
         *(Row(f"  split: {name}", f"{1000 * median[name]:.0f} ms") for name in PHASES),

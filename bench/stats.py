@@ -54,3 +54,23 @@ def ratio(value: float | None, baseline: float | None) -> float | None:
     if value is None or baseline is None or baseline <= 0:
         return None
     return round(value / baseline, 3)
+
+
+def median_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """A distribution-free confidence interval for the median: the order statistics k and n+1-k,
+    with k the largest rank whose binomial(n, 1/2) tail stays within (1 - confidence) / 2. With too few
+    values for that confidence, the whole range."""
+    if not values:
+        raise ValueError("median_interval of an empty sequence")
+    ordered = sorted(values)
+    n = len(ordered)
+    tail = (1 - confidence) / 2
+    rank, below = 0, 0.0  # below: P(fewer than rank+1 of n values lie under the median)
+    while rank + 1 <= n // 2:
+        below += math.comb(n, rank) / 2 ** n
+        if below > tail:
+            break
+        rank += 1
+    if rank == 0:
+        return ordered[0], ordered[-1]
+    return ordered[rank - 1], ordered[n - rank]

@@ -65,6 +65,10 @@ def _generate(args: argparse.Namespace) -> int:
         spec = _outpaint_spec(args, spec, source, catalogue.get(spec.engine).size_multiple)
     _quiet_libraries()
     from engines.registry import get_engine
+    from midway.heap_tuning import keep_freed_memory
+
+    # As `midway worker` does: each denoising step reuses the last one's memory (midway/heap_tuning.py).
+    keep_freed_memory()
     from midway.imaging import compose_grid
 
     engine = get_engine(spec.engine, catalogue)

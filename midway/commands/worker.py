@@ -61,6 +61,10 @@ def run(args: argparse.Namespace) -> int:
 
     # transformers warns about optional image backends (torchvision) it falls back from; keep errors only.
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    from midway.heap_tuning import keep_freed_memory
+
+    # Before the engines load, so their weights and every job's activations come from the tuned heap.
+    keep_freed_memory()
     from engines.base import EngineError
     from engines.registry import get_engine
     from midway.gc_tuning import freeze_startup_objects
