@@ -50,6 +50,9 @@ RETRY_MAX_S = 10.0
 ATTEMPT_BACKOFF_S = 2.0
 # A result that failed FINAL_ATTEMPTS times is read again from the stream this much later.
 REDELIVER_AFTER_S = 30.0
+# On shutdown, how long results already being delivered may take to finish (docker stop waits 10 s
+# before its SIGKILL). Cut off mid-way, a grid would be posted under a message still saying "(75%)".
+STOP_GRACE_S = 5.0
 
 
 def result_nonce(job_id: str) -> str:
@@ -127,6 +130,8 @@ class Delivery:
         asyncio.get_running_loop().call_later(REDELIVER_AFTER_S, due)
 
     async def _handle_one(self, entry_id: str, event: Event) -> None:
+        if self._stopping.is_set():
+            return  # left un-acknowledged: the next start reads it again
         try:
             await self.handle(entry_id, event)
         except redis.RedisError:
@@ -138,9 +143,18 @@ class Delivery:
             self._acks_due.append(entry_id)
 
     async def stop(self) -> None:
+        """Stop taking events. Progress edits are dropped at once; results already being delivered get
+        STOP_GRACE_S to finish (one cut short is read again, un-acknowledged, at the next start)."""
         self._stopping.set()
-        for task in [*self._pumps.values(), *self._tasks]:
+        for task in self._pumps.values():
             task.cancel()
+        finishing = list(self._tasks)
+        if finishing:
+            await asyncio.wait(finishing, timeout=STOP_GRACE_S)
+        for task in finishing:
+            task.cancel()
+        # Awaited, so a delivery cut short ends here, not later as "Task exception was never retrieved".
+        await asyncio.gather(*finishing, *self._pumps.values(), return_exceptions=True)
 
     async def _ack(self, entry_ids: list[str]) -> None:
         if entry_ids:
@@ -218,6 +232,8 @@ class Delivery:
     def offer(self, job: Job, content: str, buttons: list[messages.ButtonSpec], *, preview: str | None = None,
               entry_id: str | None = None) -> None:
         """Queue an edit of the job's message; a newer offer replaces an older one not yet sent."""
+        if self._stopping.is_set():
+            return  # shutting down: no new edits (an entry stays un-acknowledged for the next start)
         if job.id in self._finished:
             # The result is (being) delivered: a queue-position or progress edit would overwrite it.
             if entry_id is not None:

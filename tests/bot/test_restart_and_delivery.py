@@ -53,6 +53,44 @@ async def test_restart_mid_job_delivers_once_and_old_buttons_work(pg: Playground
     assert "Image #3" in single.content
 
 
+async def test_a_result_being_delivered_when_the_bot_stops_is_finished_first(pg: Playground, bots, settings,
+                                                                              monkeypatch) -> None:
+    """Stopping (SIGTERM, a deploy) while a result is half delivered: the grid is posted, and the job's
+    own message must still turn to "(Done)" rather than keep saying "Waiting to start" for good."""
+    from bot.delivery import result_nonce
+    from midway.contract import Event, EventKind
+    from tests.bot.test_permanent_delivery_errors import a_finished_job, bot_message, publish_now
+
+    midway = await bots.start()
+    waiting = bot_message(pg, "general")
+    job = a_finished_job(pg, waiting.channel_id, waiting.id, settings)
+    add_usage = midway.store.add_usage
+
+    async def slow_add_usage(*args, **kwargs):
+        await asyncio.sleep(0.5)  # between the result's post and the final edit of the job's message
+        return await add_usage(*args, **kwargs)
+
+    monkeypatch.setattr(midway.store, "add_usage", slow_add_usage)
+    publish_now(settings, Event(job_id=job.id, kind=EventKind.done))
+    result = await pg.wait_for_message("general", lambda m: m.nonce == result_nonce(job.id), timeout=10)
+    await bots.stop(midway)
+    assert pg.message(waiting.id).content.endswith("(Done)")
+    assert delivered_mark(settings, job.id) == str(result.id)
+
+
+def delivered_mark(settings, job_id: str) -> str | None:
+    import redis
+
+    from midway import keys
+
+    client = redis.Redis.from_url(settings.redis_url)
+    try:
+        value = client.get(keys.delivered_key(job_id))
+        return None if value is None else value.decode()
+    finally:
+        client.close()
+
+
 async def test_progress_edits_respect_rate_limits(pg: Playground, worker, midway) -> None:
     # One edit per second per channel: discord.py waits on the bucket; we coalesce while it waits.
     pg.set_bucket("PATCH /channels/{channel_id}/messages/{message_id}", limit=1, per_s=1.0)
