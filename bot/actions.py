@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot import messages
-from bot.context import read_context, read_job
+from bot.context import RequestContext, read_context, read_job
 from bot.custom_ids import Action, ButtonRef
 from bot.delivery import result_nonce
 from bot.derive import DeriveError, capabilities_of, derive
@@ -42,7 +42,10 @@ async def handle_button(interaction: discord.Interaction, ref: ButtonRef) -> Non
 
         await run_batch(bot, interaction, ref.job_id, ref.action is Action.confirm)
         return
-    parent = await read_job(bot.aioredis, ref.job_id)
+    # The job, the clicker's settings and load in one batched round trip: a burst of presses answers
+    # after as few waits on Redis as possible (bench/ack_load.py's press burst).
+    context = await clicker_context(bot, interaction, ref.job_id)
+    parent = context.job
     if parent is None or not _in_guild(parent, interaction):
         await ephemeral(interaction, STALE)
         return
@@ -52,15 +55,19 @@ async def handle_button(interaction: discord.Interaction, ref: ButtonRef) -> Non
     if ref.action is Action.custom_zoom:
         await interaction.response.send_modal(CustomZoomModal(ref, parent))
         return
-    if ref.action is Action.vary_region or ref.action in REMIXABLE:
-        remix = (await bot.store.user(str(interaction.user.id))).remix
-        if ref.action is Action.vary_region:
-            await interaction.response.send_modal(RegionModal(ref, parent, remix=remix))
-            return
-        if remix:
-            await interaction.response.send_modal(RemixModal(ref, parent))
-            return
-    await run_action(bot, interaction, parent, ref)
+    if ref.action is Action.vary_region:
+        await interaction.response.send_modal(RegionModal(ref, parent, remix=context.user.remix))
+        return
+    if ref.action in REMIXABLE and context.user.remix:
+        await interaction.response.send_modal(RemixModal(ref, parent))
+        return
+    await run_action(bot, interaction, parent, ref, context=context)
+
+
+async def clicker_context(bot: MidwayBot, interaction: discord.Interaction,
+                          job_id: str | None = None) -> RequestContext:
+    clicker = requester_of(interaction)
+    return await read_context(bot.aioredis, clicker.user_id, clicker.channel_id, clicker.guild_id, job_id)
 
 
 def _in_guild(job: Job | None, interaction: discord.Interaction) -> bool:
@@ -102,11 +109,13 @@ def claim_name(ref: ButtonRef, job: Job) -> str:
 
 async def run_action(bot: MidwayBot, interaction: discord.Interaction, parent: Job, ref: ButtonRef,
                      remix: GenerationSpec | None = None, region: Region | None = None,
-                     zoom: float | None = None) -> None:
+                     zoom: float | None = None, context: RequestContext | None = None) -> None:
+    """Derive the job, check it, claim the button and answer; then post or enqueue. Everything before
+    the answer is time Discord counts against its 3 s: two Redis round trips in all, the context
+    (given by a direct press, read here after a modal) and the claim."""
     clicker = requester_of(interaction)
-    # Settings, banned words and the clicker's load in one (batched) round trip: everything before the
-    # answer below is time Discord counts against its 3 s.
-    context = await read_context(bot.aioredis, clicker.user_id, clicker.channel_id, clicker.guild_id)
+    if context is None:
+        context = await clicker_context(bot, interaction)
     user, channel = context.user, context.channel
     try:
         job = derive(parent, ref.action, ref.index, clicker, lane=user.lane, variation_mode=user.variation,
@@ -116,18 +125,21 @@ async def run_action(bot: MidwayBot, interaction: discord.Interaction, parent: J
         await ephemeral(interaction, f"**Can't do that**\n{error}")
         return
     claimed = claim_name(ref, job)
-    existing = await bot.store.claim(parent.id, claimed, ref.index, job.id)
-    if existing is not None:
-        await ephemeral(interaction, messages.already_running(await link_to(bot, existing)))
-        return
+    refusal = None
     if ref.action is not Action.upscale:
         refusal = await check_request(bot.store, bot.settings, clicker.guild_id, channel, [job.spec],
                                       context.load, guild=context.guild)
-        if refusal is not None:
-            await bot.store.release(parent.id, claimed, ref.index, job.id)
-            await ephemeral(interaction, refusal.message)
-            return
-    await mark_pressed(bot, interaction, parent, ref)
+    if refusal is not None:
+        # Someone's earlier press of this button still wins over the refusal: it links to that job.
+        existing = await bot.store.claimed(parent.id, claimed, ref.index)
+        await ephemeral(interaction, messages.already_running(await link_to(bot, existing))
+                        if existing is not None else refusal.message)
+        return
+    existing, pressed = await bot.store.claim_and_press(parent.id, claimed, ref.index, job.id, ref.custom_id)
+    if existing is not None:
+        await ephemeral(interaction, messages.already_running(await link_to(bot, existing)))
+        return
+    await show_pressed(bot, interaction, parent, pressed)
     # Answered: the rest (an image upload or a job's message and submit) lets other answers go first.
     await bot.ack_priority.until_idle()
     source_message = interaction.message.id if interaction.message else None
@@ -137,10 +149,10 @@ async def run_action(bot: MidwayBot, interaction: discord.Interaction, parent: J
         await post_job(bot, interaction, job, reply_to=source_message)
 
 
-async def mark_pressed(bot: MidwayBot, interaction: discord.Interaction, parent: Job, ref: ButtonRef) -> None:
-    """Acknowledge the press by re-rendering the message's buttons with this one blue."""
-    used = await bot.store.press(parent.id, ref.custom_id)
-    view = build_view(messages.result_buttons(parent, used, capabilities_of(bot.catalogue, parent)))
+async def show_pressed(bot: MidwayBot, interaction: discord.Interaction, parent: Job, pressed: set[str]) -> None:
+    """Acknowledge the press by re-rendering the message's buttons with the pressed ones (this one
+    included) blue."""
+    view = build_view(messages.result_buttons(parent, pressed, capabilities_of(bot.catalogue, parent)))
     if interaction.response.is_done():
         if interaction.message is not None:
             await interaction.followup.edit_message(interaction.message.id, view=view)

@@ -11,7 +11,6 @@ import asyncio
 import logging
 import os
 import socket
-from concurrent.futures import ThreadPoolExecutor
 
 import discord
 import redis.asyncio as aioredis
@@ -21,6 +20,7 @@ from bot.ack_priority import AckPriority
 from bot.backend import Backend
 from bot.delivery import Delivery
 from bot.errors import on_app_command_error
+from bot.executor import prestarted_executor
 from bot.store import BotStore
 from engines.catalogue import Catalogue, load_catalogue
 from midway.redis_clients import connection_options
@@ -65,8 +65,8 @@ class MidwayBot(discord.Client):
         self.aioredis = aioredis.Redis(connection_pool=pool)
         # Backend runs the synchronous job runtime in threads; the default executor has only
         # cpu_count + 4 of them, which queues a burst of /imagine behind a handful of Redis calls.
-        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=32,
-                                                                            thread_name_prefix="midway-redis"))
+        # Started now, not one by one from the loop in the middle of the first burst (bot/executor.py).
+        asyncio.get_running_loop().set_default_executor(prestarted_executor(32, "midway-redis"))
         self.store = BotStore(self.aioredis)
         self.backend = Backend(self.settings, self.redis_url, busy=self.ack_priority.busy)
         self.delivery = Delivery(self, self.backend, self.store, self.consumer_name,

@@ -11,12 +11,13 @@ pipeline of per-request commands.
 
 from __future__ import annotations
 
-import asyncio
 import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from bot.batching import Coalescer
 from bot.policy import UserLoad
 from bot.store import ChannelSettings, GuildSettings, UserSettings
 from midway import keys
@@ -30,6 +31,8 @@ class RequestContext:
     channel: ChannelSettings
     guild: GuildSettings
     load: UserLoad
+    # The job a button press acts on, read in the same call (None: not asked for, expired or unreadable).
+    job: Job | None = None
 
 
 def _model(raw: bytes | None, model):
@@ -60,11 +63,12 @@ local function active(set_key, job_prefix)
 end
 """
 
-# KEYS: per request, the user's settings, channel settings, guild settings and job set. ARGV[1]: the
-# job key prefix. Per request: the three settings (or false), then running and queued counts.
+# KEYS: per request, the user's settings, channel settings, guild settings and job set, and the record
+# of the job a button press acts on ('' for none). ARGV[1]: the job key prefix. Per request: the three
+# settings (or false), running and queued counts, then that job's record (or false).
 _CONTEXTS = _ACTIVE + """
 local out = {}
-for i = 1, #KEYS, 4 do
+for i = 1, #KEYS, 5 do
   out[#out + 1] = redis.call('GET', KEYS[i]) or false
   out[#out + 1] = redis.call('GET', KEYS[i + 1]) or false
   out[#out + 1] = redis.call('GET', KEYS[i + 2]) or false
@@ -74,6 +78,7 @@ for i = 1, #KEYS, 4 do
   end
   out[#out + 1] = running
   out[#out + 1] = queued
+  out[#out + 1] = KEYS[i + 4] ~= '' and redis.call('GET', KEYS[i + 4]) or false
 end
 return out
 """
@@ -86,73 +91,47 @@ return records
 """
 
 _JOB_PREFIX = keys.job_key("")
-_FIELDS = 5  # per request in a _CONTEXTS reply
+_FIELDS = 6  # per request in a _CONTEXTS reply
 
-# Reads per batched script call: bounded so one huge burst does not build one huge reply.
-MAX_BATCH = 256
-_Key = tuple[str, str | None, str | None]
-_Reply = tuple[bytes | None, bytes | None, bytes | None, UserLoad]
+_Key = tuple[str, str | None, str | None, str | None]  # user, channel, guild, job
+_Reply = tuple[bytes | None, bytes | None, bytes | None, UserLoad, bytes | None]
 
 
-class _ContextBatcher:
-    """Coalesces concurrent context reads on one client into shared script calls: while one is in
-    flight, new requests queue and go together in the next (at most two round trips of waiting)."""
+def _context_fetcher(redis: aioredis.Redis) -> Callable[[list[_Key]], Awaitable[list[_Reply]]]:
+    script = redis.register_script(_CONTEXTS)
 
-    def __init__(self, redis: aioredis.Redis) -> None:
-        self.redis = redis
-        self._script = redis.register_script(_CONTEXTS)
-        self._pending: list[tuple[_Key, asyncio.Future]] = []
-        self._flusher: asyncio.Task | None = None
-
-    async def read(self, key: _Key) -> _Reply:
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        self._pending.append((key, future))
-        if self._flusher is None or self._flusher.done() or self._flusher.get_loop() is not loop:
-            self._flusher = loop.create_task(self._flush())
-        return await future
-
-    async def _flush(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-            try:
-                replies = await self._fetch([key for key, _ in batch])
-            except Exception as error:  # every waiter sees the failure, as its own read would have
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
-                continue
-            for (_, future), reply in zip(batch, replies, strict=True):
-                if not future.done():
-                    future.set_result(reply)
-
-    async def _fetch(self, batch: list[_Key]) -> list[_Reply]:
+    async def fetch(batch: list[_Key]) -> list[_Reply]:
         script_keys = []
-        for user_id, channel_id, guild_id in batch:
+        for user_id, channel_id, guild_id, job_id in batch:
             script_keys += [keys.user_settings_key(user_id), keys.channel_settings_key(channel_id or ""),
-                            keys.guild_settings_key(guild_id or ""), keys.user_jobs_key(user_id)]
-        flat = await self._script(keys=script_keys, args=[_JOB_PREFIX])
+                            keys.guild_settings_key(guild_id or ""), keys.user_jobs_key(user_id),
+                            keys.job_key(job_id) if job_id else ""]
+        flat = await script(keys=script_keys, args=[_JOB_PREFIX])
         return [(flat[at] or None, flat[at + 1] or None, flat[at + 2] or None,
-                 UserLoad(running=int(flat[at + 3]), queued=int(flat[at + 4])))
+                 UserLoad(running=int(flat[at + 3]), queued=int(flat[at + 4])), flat[at + 5] or None)
                 for at in range(0, len(flat), _FIELDS)]
 
+    return fetch
 
-_batchers: weakref.WeakKeyDictionary[aioredis.Redis, _ContextBatcher] = weakref.WeakKeyDictionary()
+
+_batchers: weakref.WeakKeyDictionary[aioredis.Redis, Coalescer[_Key, _Reply]] = weakref.WeakKeyDictionary()
 
 
-def _batcher(redis: aioredis.Redis) -> _ContextBatcher:
+def _batcher(redis: aioredis.Redis) -> Coalescer[_Key, _Reply]:
     batcher = _batchers.get(redis)
     if batcher is None:
-        batcher = _batchers[redis] = _ContextBatcher(redis)
+        batcher = _batchers[redis] = Coalescer(_context_fetcher(redis))
     return batcher
 
 
 async def read_context(redis: aioredis.Redis, user_id: str, channel_id: str | None,
-                       guild_id: str | None) -> RequestContext:
-    raw_user, raw_channel, raw_guild, load = await _batcher(redis).read((user_id, channel_id, guild_id))
+                       guild_id: str | None, job_id: str | None = None) -> RequestContext:
+    """The request's settings and load, and given `job_id` (a button press) that job's record too."""
+    raw_user, raw_channel, raw_guild, load, raw_job = await _batcher(redis).call(
+        (user_id, channel_id, guild_id, job_id))
     guild = _model(raw_guild, GuildSettings) if guild_id else GuildSettings()
     return RequestContext(user=_model(raw_user, UserSettings), channel=_model(raw_channel, ChannelSettings),
-                          guild=guild, load=load)
+                          guild=guild, load=load, job=parse_job_record(job_id, raw_job) if job_id else None)
 
 
 async def active_jobs(redis: aioredis.Redis, user_id: str) -> list[Job]:

@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 from pydantic import BaseModel, Field
 from redis.exceptions import WatchError
 
+from bot.batching import Coalescer
 from midway import keys
 from midway.contract import Lane
 
@@ -58,9 +59,37 @@ class UserStats(BaseModel):
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
+# Per press, in arrival order: KEYS[i] a button's claim and KEYS[i+1] its job's pressed buttons, and
+# ARGV[i+1] the new job's id and ARGV[i+2] the pressed custom_id; ARGV[1] is the TTL. Per press, two
+# replies: won, false and the job's pressed buttons (this one included); lost, the holder's id and {}.
+# Two presses of one button in one batch: the first wins, as it would have one call at a time.
+_CLAIM_AND_PRESS = """
+local out = {}
+for i = 1, #KEYS, 2 do
+  if redis.call('SET', KEYS[i], ARGV[i + 1], 'NX', 'EX', ARGV[1]) then
+    redis.call('SADD', KEYS[i + 1], ARGV[i + 2])
+    redis.call('EXPIRE', KEYS[i + 1], ARGV[1])
+    out[#out + 1] = false
+    out[#out + 1] = redis.call('SMEMBERS', KEYS[i + 1])
+  else
+    out[#out + 1] = redis.call('GET', KEYS[i])
+    out[#out + 1] = {}
+  end
+end
+return out
+"""
+
+# (job id, claim action, image index, new job id, custom_id) -> (holder or None, pressed buttons)
+_Claim = tuple[str, str, int | None, str, str]
+_ClaimReply = tuple[str | None, set[str]]
+
+
 class BotStore:
     def __init__(self, redis: aioredis.Redis) -> None:
         self.redis = redis
+        self._claim_script = redis.register_script(_CLAIM_AND_PRESS)
+        # A burst of presses claims its buttons in shared script calls (bot/batching.py).
+        self._claims: Coalescer[_Claim, _ClaimReply] = Coalescer(self._claim_batch)
 
     async def _load(self, key: str, model: type[ModelT]) -> ModelT:
         raw = await self.redis.get(key)
@@ -103,30 +132,26 @@ class BotStore:
     async def update_guild(self, guild_id: str, change: Callable[[GuildSettings], None]) -> GuildSettings:
         return await self._update(keys.guild_settings_key(guild_id), GuildSettings, change)
 
-    async def claim(self, job_id: str, action: str, index: int | None, new_job_id: str) -> str | None:
-        """Claim a button for `new_job_id`; returns the job that already holds it, or None if we won."""
-        key = keys.button_claim_key(job_id, action, index)
-        if await self.redis.set(key, new_job_id, nx=True, ex=MARK_TTL_S):
-            return None
-        existing = await self.redis.get(key)
-        return existing.decode() if isinstance(existing, bytes) else existing
+    async def claim_and_press(self, job_id: str, action: str, index: int | None, new_job_id: str,
+                              custom_id: str) -> tuple[str | None, set[str]]:
+        """Claim a button for `new_job_id` and, if won, mark it pressed, in one round trip (a press
+        answers only after this). (None, the job's pressed buttons) if we won; (the holder, empty) if not."""
+        return await self._claims.call((job_id, action, index, new_job_id, custom_id))
 
-    async def release(self, job_id: str, action: str, index: int | None, new_job_id: str) -> None:
-        """Give a claim back when the job could not be created (policy refused it)."""
-        key = keys.button_claim_key(job_id, action, index)
-        current = await self.redis.get(key)
-        if current is not None and _text(current) == new_job_id:
-            await self.redis.delete(key)
+    async def _claim_batch(self, batch: list[_Claim]) -> list[_ClaimReply]:
+        script_keys: list[str] = []
+        args: list[str | int] = [MARK_TTL_S]
+        for job_id, action, index, new_job_id, custom_id in batch:
+            script_keys += [keys.button_claim_key(job_id, action, index), keys.used_buttons_key(job_id)]
+            args += [new_job_id, custom_id]
+        flat = await self._claim_script(keys=script_keys, args=args)
+        return [(_text(flat[at]), set()) if flat[at] is not None else (None, {_text(value) for value in flat[at + 1]})
+                for at in range(0, len(flat), 2)]
 
-    async def press(self, job_id: str, custom_id: str) -> set[str]:
-        """Mark a button pressed; the job's pressed buttons, this one included (one round trip)."""
-        key = keys.used_buttons_key(job_id)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.sadd(key, custom_id)
-            pipe.expire(key, MARK_TTL_S)
-            pipe.smembers(key)
-            *_, members = await pipe.execute()
-        return {_text(value) for value in members}
+    async def claimed(self, job_id: str, action: str, index: int | None) -> str | None:
+        """The job holding a button's claim, if any."""
+        holder = await self.redis.get(keys.button_claim_key(job_id, action, index))
+        return None if holder is None else _text(holder)
 
     async def used(self, job_id: str) -> set[str]:
         return {_text(v) for v in await self.redis.smembers(keys.used_buttons_key(job_id))}

@@ -10,7 +10,16 @@ import redis
 
 from midway import keys
 from playground.driver import Playground
-from tests.bot.helpers import GRID_LABELS, button, job_of, jobs_of_user, labels, result_for, results_replying_to
+from tests.bot.helpers import (
+    GRID_LABELS,
+    button,
+    job_of,
+    jobs_of_user,
+    label_of,
+    labels,
+    result_for,
+    results_replying_to,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -97,3 +106,25 @@ async def test_settings_panel_switches_to_relax(pg: Playground, worker, midway) 
     assert grid.content.endswith("(relaxed)")
     info = await (await pg.slash("info", user="alice", channel="general")).response()
     assert "**Job Mode**: Relax" in info.content and "**Lifetime Usage**: 4 images" in info.content
+
+
+async def test_a_press_refused_by_policy_stays_unpressed_yet_an_earlier_press_still_links(
+        pg: Playground, worker, midway, settings) -> None:
+    """V1 after the prompt's word was banned: refused with the word named, no job, V1 stays grey. V2,
+    pressed by bob before the ban, still gives alice the link to bob's job rather than the refusal."""
+    pg.add_user("bob")
+    grid = await grid_for(pg, "a red apple")
+    bob_v2 = await (await pg.click(grid.id, button(grid, "V2"), user="bob")).response()
+    assert bob_v2.ephemeral_for is None
+    await (await pg.slash("moderation banned-word add", user="admin", channel="general",
+                          options={"word": "apple"})).response()
+    alice = pg.user("alice").id
+    jobs_before = len(jobs_of_user(settings.redis_url, alice))
+
+    refused = await (await pg.click(grid.id, button(grid, "V1"), user="alice")).response()
+    assert refused.ephemeral_for == alice and "`apple`" in refused.content
+    linked = await (await pg.click(grid.id, button(grid, "V2"), user="alice")).response()
+    assert linked.ephemeral_for == alice and "already used" in linked.content
+    assert len(jobs_of_user(settings.redis_url, alice)) == jobs_before
+    styles = {label_of(b): b.get("style") for b in pg.message(grid.id).buttons}
+    assert styles["V2"] == 1 and styles["V1"] == 2  # blue (primary) for bob's press, grey for the refused one

@@ -9,13 +9,20 @@ import redis.asyncio as aioredis
 from bot.store import BotStore
 
 
-async def test_claims_are_won_once(redis_url: str) -> None:
+async def test_claims_are_won_once_and_only_the_winner_marks_the_button_pressed(redis_url: str) -> None:
     client = aioredis.Redis.from_url(redis_url)
     store = BotStore(client)
-    results = await asyncio.gather(*(store.claim("p", "u", 1, f"job{i}") for i in range(5)))
-    winners = [r for r in results if r is None]
+    await store.claim_and_press("p", "v", 2, "earlier", "mw:v:p:2")
+    results = await asyncio.gather(*(store.claim_and_press("p", "u", 1, f"job{i}", "mw:u:p:1") for i in range(5)))
+    winners = [(holder, pressed) for holder, pressed in results if holder is None]
     assert len(winners) == 1
-    assert len({r for r in results if r is not None}) == 1
+    # The winner sees every pressed button of the message, its own included, to turn them blue.
+    assert winners[0][1] == {"mw:v:p:2", "mw:u:p:1"}
+    # The four losers all name the winning job, as does a later look.
+    holders = {holder for holder, _ in results if holder is not None}
+    assert len(holders) == 1 and holders <= {f"job{i}" for i in range(5)}
+    assert await store.claimed("p", "u", 1) == next(iter(holders))
+    assert await store.claimed("p", "u", 3) is None
     await client.aclose()
 
 
