@@ -293,6 +293,10 @@ class Delivery:
     async def _poll_queue_positions(self) -> None:
         while True:
             await asyncio.sleep(self.queue_poll_s)
+            # With hundreds waiting a poll is 5-20 ms of the loop: not while interactions wait for answers.
+            priority = getattr(self.client, "ack_priority", None)
+            if priority is not None:
+                await priority.until_idle()
             with contextlib.suppress(Exception):
                 await self.refresh_positions()
 
