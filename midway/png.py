@@ -8,6 +8,13 @@ numpy release the GIL) as a raw deflate segment ending on a byte boundary (Z_SYN
 ending the stream (Z_FINISH). Behind one zlib header, and followed by the Adler-32 of all the filtered
 data, the segments form a single valid zlib stream: how pigz compresses in parallel.
 
+Each strip also picks its deflate strategy from its content. On photo-like strips the Average filter
+leaves small, noisy residuals in which LZ77 finds little to match, and searching costs: Huffman
+coding alone is both faster and smaller (a 2048² photo-like grid: 128 vs 207 ms on one core, 6.52 vs
+7.56 MB, below Pillow's default save at 6.84 MB). Flat art (logos, flat colour, text) filters to
+runs of zeros that only LZ77 compresses well (a 1024² flat image: 88 KB with it, 577 KB without).
+The share of zero bytes tells them apart: ~5-16% in photo-like strips, ~90% and more in flat ones.
+
 numpy does the filtering when it is importable. The bot's slim image has none, so Pillow's ImageChops
 computes the same filter there: the same bytes, ~10% slower overall on a 2048² grid.
 """
@@ -33,6 +40,8 @@ AVERAGE_FILTER = 3
 # depends only on the image, never on the thread count, so the bytes are the same on any machine.
 STRIP_BYTES = 256 * 1024
 ADLER_BASE = 65521
+# Strips with at least this share of zero bytes after filtering are flat art: full deflate (LZ77).
+FLAT_ZERO_SHARE = 0.4
 
 RowFilter = Callable[[int, int], bytes | memoryview]
 
@@ -54,7 +63,7 @@ def encode_png(image: Image.Image, *, compress_level: int = 1, threads: int | No
     def encode_strip(index: int) -> tuple[bytes, int, int]:
         start, stop = strips[index]
         filtered = filter_rows(start, stop)
-        compressor = zlib.compressobj(compress_level, zlib.DEFLATED, -zlib.MAX_WBITS)
+        compressor = zlib.compressobj(compress_level, zlib.DEFLATED, -zlib.MAX_WBITS, 8, _strategy(filtered))
         last = index == len(strips) - 1
         body = compressor.compress(filtered) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
         if index == 0:
@@ -78,6 +87,13 @@ def encode_png(image: Image.Image, *, compress_level: int = 1, threads: int | No
         _chunk(b"IDAT", adler.to_bytes(4, "big")),
         _chunk(b"IEND", b""),
     ])
+
+
+def _strategy(filtered: bytes | memoryview) -> int:
+    """Huffman coding alone for photo-like residuals, full deflate for flat art (see the module doc)."""
+    data = filtered if isinstance(filtered, bytes) else filtered.tobytes()
+    flat = data.count(0) >= FLAT_ZERO_SHARE * len(data)
+    return zlib.Z_DEFAULT_STRATEGY if flat else zlib.Z_HUFFMAN_ONLY
 
 
 def _row_filter(image: Image.Image) -> RowFilter:
