@@ -169,12 +169,14 @@ def summarise(runs: list[dict[str, float]]) -> PartResult:
     alone_s, total_s, compute_s = median["engine alone"], median["total"], median["engine compute"]
     pair_ratios = [run["total"] / run["engine alone"] for run in runs]
     pair_ratio = statistics.median(pair_ratios)
-    low, high = median_interval(pair_ratios)
+    interval = median_interval(pair_ratios)
+    spread = (f"95% CI {interval[0]:.3f}-{interval[1]:.3f}" if interval
+              else f"{len(runs)} pair(s): too few for an interval")
     compute_ratio = statistics.median(run["engine compute"] / run["engine alone"] for run in runs)
     result = PartResult(name="overhead", details={"runs": runs})
     result.figures = {
         "service_overhead_ratio": round(pair_ratio, 3),
-        "service_overhead_ratio_ci95": [round(low, 3), round(high, 3)],
+        "service_overhead_ratio_ci95": [round(bound, 3) for bound in interval] if interval else None,
         "worker_compute_ratio_vs_alone": round(compute_ratio, 3),
         "service_non_compute_s": round(total_s - compute_s, 3),
         "service_total_s": round(total_s, 3),
@@ -182,7 +184,7 @@ def summarise(runs: list[dict[str, float]]) -> PartResult:
     }
     result.rows += [
         Row("/imagine -> grid posted (tiny engine, 256², 8 steps, 4 images)", f"{total_s:.3f} s",
-            f"x{pair_ratio:.3f} vs engine alone (median of pairs; 95% CI {low:.3f}-{high:.3f})"),
+            f"x{pair_ratio:.3f} vs engine alone (median of pairs; {spread})"),
         Row("engine.run alone, in-process, same spec and seed", f"{alone_s:.3f} s", "baseline"),
         Row("the worker's engine.run (progress previews, cancel checks)", f"{compute_s:.3f} s",
             f"x{compute_ratio:.3f} vs engine alone (median of pairs)"),

@@ -56,10 +56,10 @@ def ratio(value: float | None, baseline: float | None) -> float | None:
     return round(value / baseline, 3)
 
 
-def median_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+def median_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float] | None:
     """A distribution-free confidence interval for the median: the order statistics k and n+1-k,
-    with k the largest rank whose binomial(n, 1/2) tail stays within (1 - confidence) / 2. With too few
-    values for that confidence, the whole range."""
+    with k the largest rank whose binomial(n, 1/2) tail stays within (1 - confidence) / 2. None when
+    there are too few values for that confidence (fewer than 6 at 95%)."""
     if not values:
         raise ValueError("median_interval of an empty sequence")
     ordered = sorted(values)
@@ -72,5 +72,5 @@ def median_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[
             break
         rank += 1
     if rank == 0:
-        return ordered[0], ordered[-1]
+        return None
     return ordered[rank - 1], ordered[n - rank]
