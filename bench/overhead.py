@@ -141,14 +141,15 @@ def run(quick: bool) -> PartResult:
     require("bot.app", "playground.driver", "worker.main", "engines.registry")
     from midway.heap_tuning import keep_freed_memory
 
-    # The heap tuning `midway worker` applies (midway/heap_tuning.py), so both sides compute alike.
-    keep_freed_memory()
     # The in-process side's engine loads (~5 s of imports and building) on the second core while the
     # worker starts on the first: `bench/run --quick` must stay under a minute on 2 cores.
     with ThreadPoolExecutor(max_workers=1) as pool:
         preloaded = pool.submit(preload_engine)
         worker = shared_worker()
         preloaded.result()
+    # The heap tuning `midway worker` applies once its engines are loaded (midway/heap_tuning.py), so
+    # both sides compute alike.
+    keep_freed_memory()
     server = shared_redis()
     with EnginePinning(worker.pid, [server.process.pid]) as pinning:
         runs = asyncio.run(measure(server.url, repeats=1 if quick else REPEATS_FULL, pinning=pinning))

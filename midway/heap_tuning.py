@@ -10,7 +10,9 @@ one worker process several percent slower than another running the same code.
 
 Raising both thresholds keeps such blocks inside the heap after free, where the next allocation of the
 same size finds them. The price is that the process keeps its high-water mark of memory: right for a
-worker, whose every job climbs to about the same peak again.
+worker, whose every job climbs to about the same peak again, but not for loading a model, whose CPU
+copies (gigabytes, freed once the weights are on the GPU) could stay stuck in the heap under a later
+allocation. So processes call this once their engines are loaded.
 """
 
 from __future__ import annotations

@@ -66,12 +66,12 @@ def _generate(args: argparse.Namespace) -> int:
     _quiet_libraries()
     from engines.registry import get_engine
     from midway.heap_tuning import keep_freed_memory
-
-    # As `midway worker` does: each denoising step reuses the last one's memory (midway/heap_tuning.py).
-    keep_freed_memory()
     from midway.imaging import compose_grid
 
     engine = get_engine(spec.engine, catalogue)
+    # As `midway worker` does, once the engine is loaded: each denoising step reuses the last one's
+    # memory (midway/heap_tuning.py).
+    keep_freed_memory()
     started = time.perf_counter()
     extra = {"source_images": blended} if blended else {}
     images = engine.run(spec, init_image=source, max_batch=args.max_batch, **extra)
