@@ -97,10 +97,14 @@ _Key = tuple[str, str | None, str | None, str | None]  # user, channel, guild, j
 _Reply = tuple[bytes | None, bytes | None, bytes | None, UserLoad, bytes | None]
 
 
-def _context_fetcher(redis: aioredis.Redis) -> Callable[[list[_Key]], Awaitable[list[_Reply]]]:
-    script = redis.register_script(_CONTEXTS)
-
+def _context_fetcher(client: weakref.ref[aioredis.Redis]) -> Callable[[list[_Key]], Awaitable[list[_Reply]]]:
+    # A weak reference: the batcher is the value of a WeakKeyDictionary keyed by this very client, and a
+    # strong one (here or in a registered Script) would keep every client that ever read a context alive.
     async def fetch(batch: list[_Key]) -> list[_Reply]:
+        redis = client()
+        if redis is None:
+            raise RuntimeError("the Redis client of these context reads is gone")
+        script = redis.register_script(_CONTEXTS)  # just the script's SHA1, computed locally
         script_keys = []
         for user_id, channel_id, guild_id, job_id in batch:
             script_keys += [keys.user_settings_key(user_id), keys.channel_settings_key(channel_id or ""),
@@ -120,7 +124,7 @@ _batchers: weakref.WeakKeyDictionary[aioredis.Redis, Coalescer[_Key, _Reply]] = 
 def _batcher(redis: aioredis.Redis) -> Coalescer[_Key, _Reply]:
     batcher = _batchers.get(redis)
     if batcher is None:
-        batcher = _batchers[redis] = Coalescer(_context_fetcher(redis))
+        batcher = _batchers[redis] = Coalescer(_context_fetcher(weakref.ref(redis)))
     return batcher
 
 
