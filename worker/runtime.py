@@ -23,6 +23,7 @@ from midway.contract import Job, JobStatus
 from midway.imaging import compose_grid, encode_image
 from midway.jobs import JobStore
 from midway.settings import Settings
+from worker.cancel_watch import CancelWatch
 from worker.progress import PREVIEW_TTL_S, ProgressReporter
 from worker.sources import SourceImages
 
@@ -129,21 +130,13 @@ class JobRunner:
                     progress: ProgressReporter, prompt_images: list[Image] | None = None) -> list[Image]:
         """Run once with the engine's own batching; after an out-of-memory error, once more one image
         at a time (the engine's result does not depend on max_batch), then give up with a reason."""
-
-        def should_cancel() -> bool:
-            try:
-                return self.store.cancel_requested(job.id)
-            except redis.RedisError:
-                # Asked between steps: a Redis blip must not fail the job; the next step asks again.
-                log.warning("could not check job %s for a cancel request", job.id, exc_info=True)
-                return False
-
         # Only engines that take image prompts see the keyword (older Engine implementations lack it).
         extra = {"source_images": prompt_images} if prompt_images else {}
         for max_batch in (None, 1):
             try:
-                return engine.run(job.spec, init_image=init_image, on_progress=progress,
-                                  should_cancel=should_cancel, max_batch=max_batch, **extra)
+                with CancelWatch(lambda: self.store.cancel_requested(job.id), name=f"cancel-{job.id}") as cancelled:
+                    return engine.run(job.spec, init_image=init_image, on_progress=progress,
+                                      should_cancel=cancelled, max_batch=max_batch, **extra)
             except EngineOutOfMemory:
                 log.warning("job %s: out of memory with max_batch=%s", job.id, max_batch)
                 gc.collect()

@@ -1,5 +1,5 @@
 """A Redis blip while a job runs costs its progress messages, never the job: progress and the
-between-steps cancel check are best effort; the result, written once the engine is done, is not."""
+cancel checks are best effort; the result, written once the engine is done, is not."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from rq.timeouts import JobTimeoutException
 
 from midway import events
 from midway.contract import JobStatus
+from worker import cancel_watch
 from worker.progress import ProgressReporter
 from worker.runtime import JobRunner
 
@@ -20,6 +21,7 @@ def test_a_job_survives_redis_errors_in_its_progress_and_cancel_checks(redis_cli
                                                                         tiny_engine, monkeypatch):
     runner = JobRunner(redis_client, settings.model_copy(update={"progress_interval_s": 0.0}),
                        {"tiny": tiny_engine}, worker_name="w1")
+    monkeypatch.setattr(cancel_watch, "CANCEL_POLL_S", 0.001)  # several checks within this short job
     job = store.submit(new_job(size=64, steps=4, n_images=2))
     failures = {"publish": 0, "cancel": 0}
     claimed = {"yes": False}
@@ -36,7 +38,7 @@ def test_a_job_survives_redis_errors_in_its_progress_and_cancel_checks(redis_cli
         return publish(client, event)
 
     def cancel_blip(job_id):
-        if claimed["yes"]:  # the checks between steps, once the job runs
+        if claimed["yes"]:  # the checks while the job runs
             failures["cancel"] += 1
             raise redis.ConnectionError("Connection reset by peer")
         return cancel_requested(job_id)
