@@ -3,12 +3,18 @@
 The bot edits a Discord message per progress event, and Discord rate-limits message edits, so we
 publish at most one event per settings.progress_interval_s. The preview is a small lossy image with
 a short TTL: it is only interesting until the result arrives.
+
+A worker sends them from a thread of its own (`background=True`, used as a context manager): encoding
+the preview and two Redis round trips then happen beside the next denoising steps instead of between
+them (on a GPU, while its queue of kernels runs dry). A newer event replaces an older one not yet
+sent, and leaving the block sends the last one, so a job's progress still precedes its result.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import threading
 import time
 from collections.abc import Callable
 
@@ -46,6 +52,7 @@ class ProgressReporter:
         attempt: int | None = None,
         worker: str | None = None,
         clock: Callable[[], float] = time.monotonic,
+        background: bool = False,
     ) -> None:
         self.job_id = job_id
         self.publish = publish
@@ -56,6 +63,26 @@ class ProgressReporter:
         self.clock = clock
         self._last_at: float | None = None
         self.published = 0
+        self._background = background
+        # The one event waiting for the sender thread: (step, total, preview); a newer one replaces it.
+        self._mailbox: tuple[int, int, Image.Image | None] | None = None
+        self._wake = threading.Condition()
+        self._closing = False
+        self._sender: threading.Thread | None = None
+
+    def __enter__(self) -> ProgressReporter:
+        if self._background:
+            self._sender = threading.Thread(target=self._send_loop, name=f"progress-{self.job_id}", daemon=True)
+            self._sender.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._sender is not None:
+            with self._wake:
+                self._closing = True
+                self._wake.notify()
+            self._sender.join()
+            self._sender = None
 
     def wants_preview(self, step: int, total: int) -> bool:
         """Whether a call for this step would publish: engines build a preview only then."""
@@ -72,6 +99,29 @@ class ProgressReporter:
         if not self._due(step, total, now):
             return
         self._last_at = now
+        if self._sender is None:
+            self._send(step, total, preview)
+            return
+        with self._wake:
+            self._mailbox = (step, total, preview)
+            self._wake.notify()
+
+    def _send_loop(self) -> None:
+        while True:
+            with self._wake:
+                while self._mailbox is None and not self._closing:
+                    self._wake.wait()
+                item, self._mailbox = self._mailbox, None
+                closing = self._closing
+            if item is not None:
+                try:
+                    self._send(*item)
+                except Exception:  # a bug here must not silence the rest of the job's progress
+                    log.exception("could not send progress of job %s", self.job_id)
+            if closing and item is None:
+                return
+
+    def _send(self, step: int, total: int, preview: Image.Image | None) -> None:
         event = Event(job_id=self.job_id, kind=EventKind.progress, step=step, total=total,
                       preview=self._store(preview), attempt=self.attempt, worker=self.worker)
         try:

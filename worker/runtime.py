@@ -109,9 +109,12 @@ class JobRunner:
             job.id,
             publish=lambda event: events.publish(self.client, event),
             put_preview=lambda data: self.blobs.put(data, content_type="image/webp", ttl_s=PREVIEW_TTL_S),
-            interval_s=self.settings.progress_interval_s, attempt=job.attempts, worker=self.worker_name)
+            interval_s=self.settings.progress_interval_s, attempt=job.attempts, worker=self.worker_name,
+            background=True)
         started = time.perf_counter()
-        images = self._run_engine(engine, job, init_image, progress, prompt_images)
+        # Progress goes out from its own thread, its last event before this block ends (worker/progress.py).
+        with progress:
+            images = self._run_engine(engine, job, init_image, progress, prompt_images)
         compute_s = time.perf_counter() - started
         outputs, grid = self._store(images)
         return outputs, grid, compute_s
