@@ -4,9 +4,9 @@ An engine asks `should_cancel()` between steps. Asking Redis there put a network
 compute thread at every step, and more when Redis shares a machine with busy neighbours (the bot on
 a small box) and must wait to be scheduled. On a GPU that wait also holds back the next step's kernel
 launches. Here a thread asks every CANCEL_POLL_S and the step loop reads a flag: a cancel lands
-within one poll plus one step. bench/overhead.py, the worker's engine.run against the same engine
-in-process: x1.026 and x1.033 in the two full runs with the per-step check; x1.014, x1.016 and
-x1.056 in three with the watch (the run-to-run spread is about as large as the effect).
+within one poll plus one step. What bench/overhead.py saw of it is in bench/RESULTS.md (the
+worker's engine.run against the same engine in-process; the spread between runs is about as large
+as the effect).
 """
 
 from __future__ import annotations
