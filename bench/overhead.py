@@ -94,7 +94,6 @@ async def measure(redis_url: str, repeats: int, pinning: EnginePinning) -> list[
 
     client = redis.Redis.from_url(redis_url)
     try:
-        # Pinned before the bot starts, so the threads it starts inherit the bot's cores.
         async with playground() as pg, running(pg, midway_bot(redis_url)):
             warm = await imagine_once(pg, client)  # first edits, first upload, first 256² run
             engine, spec = load_engine(client, warm["job_id"])
@@ -151,6 +150,7 @@ def run(quick: bool) -> PartResult:
     # both sides compute alike.
     keep_freed_memory()
     server = shared_redis()
+    # Pinned before the emulator and bot start, so the threads they start inherit this thread's cores.
     with EnginePinning(worker.pid, [server.process.pid]) as pinning:
         runs = asyncio.run(measure(server.url, repeats=1 if quick else REPEATS_FULL, pinning=pinning))
     result = summarise(runs)
