@@ -53,7 +53,6 @@ class MidwayBot(discord.Client):
         self.ack_priority = AckPriority()
 
     async def setup_hook(self) -> None:
-        from bot import buttons
         from bot.commands import setup_commands
         from bot.observability import install_rate_limit_counter
 
@@ -71,8 +70,6 @@ class MidwayBot(discord.Client):
         self.backend = Backend(self.settings, self.redis_url, busy=self.ack_priority.busy)
         self.delivery = Delivery(self, self.backend, self.store, self.consumer_name,
                                  throttle_s=self.throttle_s, queue_poll_s=self.queue_poll_s)
-        # Persistent buttons: any `mw:` custom_id, on any message, however old, reaches these.
-        self.add_dynamic_items(*buttons.DYNAMIC_ITEMS)
         install_rate_limit_counter()
         setup_commands(self)
         await self.tree.sync()
@@ -85,9 +82,10 @@ class MidwayBot(discord.Client):
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         self.ack_priority.arrived(interaction)
         if interaction.type is discord.InteractionType.component:
-            from bot.buttons import answer_unlisted
+            # Persistent buttons: any press, on any message however old, is routed by its custom_id.
+            from bot.buttons import route_press
 
-            await answer_unlisted(interaction)
+            await route_press(interaction)
 
     async def close(self) -> None:
         if self._delivery_task is not None:

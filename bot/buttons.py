@@ -1,7 +1,11 @@
-"""Persistent buttons: every `mw:` custom_id, on any message however old, lands here.
+"""Persistent buttons: every press of a Midway button, on any message however old, lands here.
 
-discord.py builds a DynamicItem from the custom_id of each click (no per-message state in memory),
-so buttons keep working across restarts. The handlers themselves live in bot/actions.py.
+A custom_id is all the state a button carries (bot/custom_ids.py), so nothing is kept per message and
+buttons keep working across restarts. `MidwayBot.on_interaction` hands every press to `route_press`,
+which picks the handler by prefix. discord.py's DynamicItem would route the same ids, but it first
+rebuilds a whole discord.ui.View of the pressed message (a dozen Button objects, an `os.urandom`) for
+every press, which a burst of presses waits on in the loop. The handlers live in bot/actions.py and
+bot/settings_panel.py.
 """
 
 from __future__ import annotations
@@ -18,49 +22,7 @@ from bot.settings_panel import PANEL_TEMPLATE, apply_panel_click
 UNKNOWN_BUTTON = ("**Unknown button**\nThis button was not made by this bot, or is from a version that no "
                   "longer exists. Use `/show <job id>` to get fresh buttons.")
 
-
-class JobButton(discord.ui.DynamicItem[discord.ui.Button], template=custom_ids.TEMPLATE):
-    def __init__(self, custom_id: str) -> None:
-        super().__init__(discord.ui.Button(label="…", custom_id=custom_id))
-        self.raw_id = custom_id
-
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item,
-                             match: re.Match[str], /) -> JobButton:
-        return cls(item.custom_id)  # type: ignore[attr-defined]
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        from bot.actions import handle_button
-
-        try:
-            ref = custom_ids.decode(self.raw_id)
-        except custom_ids.CustomIdError:
-            await ephemeral(interaction, UNKNOWN_BUTTON)
-            return
-        try:
-            await handle_button(interaction, ref)
-        except Exception as error:
-            await answer_unexpected(interaction, error)
-
-
-class PanelButton(discord.ui.DynamicItem[discord.ui.Button], template=PANEL_TEMPLATE):
-    def __init__(self, custom_id: str) -> None:
-        super().__init__(discord.ui.Button(label="…", custom_id=custom_id))
-        self.raw_id = custom_id
-
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item,
-                             match: re.Match[str], /) -> PanelButton:
-        return cls(item.custom_id)  # type: ignore[attr-defined]
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            await apply_panel_click(interaction, self.raw_id)
-        except Exception as error:
-            await answer_unexpected(interaction, error)
-
-
-DYNAMIC_ITEMS = (JobButton, PanelButton)
+_PANEL = re.compile(PANEL_TEMPLATE)
 
 
 def listed_custom_ids(message: discord.Message | None) -> set[str]:
@@ -75,13 +37,36 @@ def listed_custom_ids(message: discord.Message | None) -> set[str]:
     return found
 
 
-async def answer_unlisted(interaction: discord.Interaction) -> None:
-    """A click whose custom_id is not on its message: a modified client, since Discord delivers any
-    custom_id. discord.py dispatches DynamicItems only for listed ids, so without this the user would
-    see "This interaction failed"; we answer ephemerally and never act on it."""
-    from bot.actions import refuse_unlisted
+def pressed_custom_id(interaction: discord.Interaction) -> str:
+    return str((interaction.data or {}).get("custom_id", ""))
 
-    custom_id = str((interaction.data or {}).get("custom_id", ""))
-    if custom_id in listed_custom_ids(interaction.message):
+
+async def route_press(interaction: discord.Interaction) -> None:
+    """Answer one button press: a job button (U, V, 🔄, Vary, ...), a /settings toggle, or an explanation
+    for a button this bot cannot act on. Discord delivers any custom_id a modified client sends, so a
+    press whose button is not on its message is refused, never acted on."""
+    custom_id = pressed_custom_id(interaction)
+    try:
+        if custom_id not in listed_custom_ids(interaction.message):
+            from bot.actions import refuse_unlisted
+
+            await refuse_unlisted(interaction, custom_id)
+        elif _PANEL.fullmatch(custom_id):
+            await apply_panel_click(interaction, custom_id)
+        elif custom_ids.is_job_button(custom_id):
+            await press_job_button(interaction, custom_id)
+        else:
+            await ephemeral(interaction, UNKNOWN_BUTTON)
+    except Exception as error:
+        await answer_unexpected(interaction, error)
+
+
+async def press_job_button(interaction: discord.Interaction, custom_id: str) -> None:
+    from bot.actions import handle_button
+
+    try:
+        ref = custom_ids.decode(custom_id)
+    except custom_ids.CustomIdError:
+        await ephemeral(interaction, UNKNOWN_BUTTON)
         return
-    await refuse_unlisted(interaction, custom_id)
+    await handle_button(interaction, ref)

@@ -50,9 +50,12 @@ INDEXED = frozenset({Action.upscale, Action.variation, Action.vary_subtle, Actio
 _ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _ACTIONS = "|".join(sorted((a.value for a in Action), key=len, reverse=True))
 PATTERN = re.compile(rf"^{PREFIX}:(?P<action>{_ACTIONS}):(?P<job>{_ID})(?::(?P<index>[0-9]+))?$")
-# The persistent DynamicItem matches every `mw:` id, even ones decode() rejects, so that a forged or
-# outdated button gets an ephemeral explanation instead of Discord's "This interaction failed".
-TEMPLATE = rf"{PREFIX}:(?P<body>.+)"
+
+
+def is_job_button(custom_id: str) -> bool:
+    """Whether bot/buttons.py routes this id to the job buttons: every `mw:` id, even ones decode()
+    rejects, so that a forged or outdated button gets an explanation instead of "This interaction failed"."""
+    return custom_id.startswith(f"{PREFIX}:")
 
 
 class CustomIdError(ValueError):
