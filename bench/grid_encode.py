@@ -1,4 +1,5 @@
-"""Part 4: compose + encode a 2x2 grid of 1024² images, against Pillow's default PNG save.
+"""Part 4: compose + encode a 2x2 grid of 1024² images, against Pillow's default PNG save; and
+decode one cell of the stored grid (what U1-U4 and a worker's V source read), against Pillow.
 
 The cells are deterministic "photo-like" images: smooth colour fields at four scales plus a little
 sensor-like noise. Their PNG size (~13 bits per pixel) is in the range of real diffusion outputs; pure
@@ -17,7 +18,7 @@ from PIL import Image
 from bench.report import PartResult, Row
 from bench.stats import best_of, ratio
 from midway.discord_limits import ATTACHMENT_SIZE
-from midway.imaging import compose_grid, encode_image
+from midway.imaging import cell_from_bytes, compose_grid, encode_image, image_to_png_bytes, split_grid
 
 CELL_SIZE = 1024
 # (grid cells per side, amplitude): coarse shapes to fine texture, then noise of this sigma.
@@ -65,22 +66,44 @@ def measure(cells: list[Image.Image], repeats: int) -> dict[str, dict[str, float
     return measured
 
 
+def measure_cell_decode(cells: list[Image.Image], repeats: int) -> dict[str, float]:
+    """Seconds to get each of the four cells out of the project's stored grid (best of `repeats`, summed
+    over the cells): Pillow decodes the whole grid and crops; cell_from_bytes decodes the cell's rows."""
+    grid = image_to_png_bytes(compose_grid(cells))
+
+    def pillow_cell(index: int) -> Image.Image:
+        image = Image.open(io.BytesIO(grid))
+        image.load()
+        return split_grid(image)[index]
+
+    return {label: round(sum(best_of(lambda index=index: decode(index), repeats)[0] for index in range(4)), 4)
+            for label, decode in (("pillow", pillow_cell), ("project", lambda index: cell_from_bytes(grid, index)))}
+
+
 def run(quick: bool) -> PartResult:
     cells = [photo_like_cell(seed) for seed in range(4)]
-    measured = measure(cells, repeats=1 if quick else 5)
+    repeats = 1 if quick else 5
+    measured = measure(cells, repeats=repeats)
+    decoded = measure_cell_decode(cells, repeats=repeats)
     baseline_label, project_label = list(measured)[:2]
     baseline = measured[baseline_label]
-    result = PartResult(name="grid", details={"variants": measured, "cell_size": CELL_SIZE})
+    result = PartResult(name="grid", details={"variants": measured, "cell_size": CELL_SIZE,
+                                              "cell_decode_s": decoded})
     for label, row in measured.items():
         time_ratio = ratio(row["seconds"], baseline["seconds"])
         size_ratio = ratio(row["bytes"], baseline["bytes"])
         result.rows.append(Row(f"grid 2x2 of {CELL_SIZE}²: {label}",
                                f"{1000 * row['seconds']:.0f} ms, {row['bytes'] / 1e6:.2f} MB",
                                f"time x{time_ratio}, bytes x{size_ratio} vs baseline"))
+    decode_ratio = ratio(decoded["project"], decoded["pillow"])
+    result.rows.append(Row("one cell of the stored grid (U1-U4): decode + crop",
+                           f"{250 * decoded['project']:.0f} ms per cell (Pillow: {250 * decoded['pillow']:.0f} ms)",
+                           f"time x{decode_ratio} vs Pillow decoding the whole grid"))
     result.figures = {
         "grid_encode_ratio_vs_pillow_png": ratio(measured[project_label]["seconds"], baseline["seconds"]),
         "grid_encode_bytes_ratio_vs_pillow_png": ratio(measured[project_label]["bytes"], baseline["bytes"]),
         "grid_encode_pillow_png_s": baseline["seconds"],
+        "cell_decode_ratio_vs_pillow": decode_ratio,
     }
     result.notes.append("Times are the best of the repeats and include compose_grid; ratios < 1 are faster"
                         " or smaller than Pillow's default PNG save (zlib level 6).")

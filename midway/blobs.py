@@ -24,7 +24,7 @@ import redis
 from PIL import Image
 
 from midway import keys
-from midway.imaging import image_from_bytes, image_to_png_bytes, split_grid
+from midway.imaging import cell_from_bytes, image_from_bytes, image_to_png_bytes
 from midway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -103,20 +103,19 @@ def read_ref(ref: object, read_stored: Callable[[str], bytes | None]) -> bytes |
 
 
 def read_image(store: BlobStore, ref: str) -> Image.Image | None:
-    """The image `ref` names, decoded (None when gone). A cell is cropped from its decoded grid, without
+    """The image `ref` names, decoded (None when gone). A cell is decoded from its grid's rows, without
     the PNG encode and decode a `get` of it would add (the worker's source image of a V, zoom or pan:
     ~0.3 s at 1024²). Raises OSError for data that is no image."""
     cell = parse_cell_ref(ref)
     data = store.get(cell[0] if cell else ref)
     if data is None:
         return None
-    image = image_from_bytes(data)
-    return split_grid(image)[cell[1]] if cell else image
+    return cell_from_bytes(data, cell[1]) if cell else image_from_bytes(data)
 
 
 def _crop_cell(grid: bytes, index: int, grid_ref: str) -> bytes | None:
     try:
-        cell = split_grid(image_from_bytes(grid))[index]
+        cell = cell_from_bytes(grid, index)
     except (OSError, ValueError):  # Pillow's errors for data that is no image, or a damaged one
         log.warning("blob %s is not a readable grid; cell %d is missing", grid_ref, index)
         return None

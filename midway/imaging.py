@@ -11,6 +11,7 @@ import io
 from PIL import Image
 
 from midway.png import encode_png
+from midway.png_decode import decode_png, png_size
 
 GRID_GAP = 0
 # Quality ladder for the lossy fallbacks; the last rung also halves the image if still too big.
@@ -35,15 +36,25 @@ def compose_grid(images: list[Image.Image]) -> Image.Image:
     return grid
 
 
+def cell_box(grid_size: tuple[int, int], index: int) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of cell `index` of a compose_grid grid of `grid_size`."""
+    width, height = (grid_size[0] - GRID_GAP) // 2, (grid_size[1] - GRID_GAP) // 2
+    row, col = divmod(index, 2)
+    left, top = col * (width + GRID_GAP), row * (height + GRID_GAP)
+    return left, top, left + width, top + height
+
+
 def split_grid(grid: Image.Image) -> list[Image.Image]:
     """The inverse of compose_grid: the four cells of a 2x2 grid."""
-    width, height = (grid.width - GRID_GAP) // 2, (grid.height - GRID_GAP) // 2
-    cells = []
-    for index in range(4):
-        row, col = divmod(index, 2)
-        left, top = col * (width + GRID_GAP), row * (height + GRID_GAP)
-        cells.append(grid.crop((left, top, left + width, top + height)))
-    return cells
+    return [grid.crop(cell_box(grid.size, index)) for index in range(4)]
+
+
+def cell_from_bytes(grid: bytes, index: int) -> Image.Image:
+    """Cell `index` of an encoded grid. A grid that midway.png wrote decodes only that cell's rows, on
+    every core (a 2048² grid's cell: ~30 instead of ~100 ms on 2 cores); any other is decoded whole."""
+    size = png_size(grid)
+    cell = decode_png(grid, cell_box(size, index)) if size is not None else None
+    return _as_rgb(cell) if cell is not None else split_grid(image_from_bytes(grid))[index]
 
 
 def image_to_png_bytes(image: Image.Image) -> bytes:
@@ -52,8 +63,15 @@ def image_to_png_bytes(image: Image.Image) -> bytes:
 
 
 def image_from_bytes(data: bytes) -> Image.Image:
-    image = Image.open(io.BytesIO(data))
-    image.load()
+    """Decoded, as RGB or RGBA. Our own PNGs decode on every core (midway/png_decode.py)."""
+    image = decode_png(data)
+    if image is None:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    return _as_rgb(image)
+
+
+def _as_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB") if image.mode not in ("RGB", "RGBA") else image
 
 
