@@ -58,6 +58,20 @@ def test_answered_interactions_are_let_go_even_when_no_submit_asks() -> None:
     assert len(priority._unanswered) < 200
 
 
+def test_one_unanswered_interaction_holds_the_answered_ones_only_until_discords_deadline() -> None:
+    now = [100.0]
+    priority = AckPriority(clock=lambda: now[0])
+    priority.arrived(Interaction())  # its handler failed without answering
+    for _ in range(1_000):
+        interaction = Interaction()
+        priority.arrived(interaction)
+        interaction.response.answered = True
+    now[0] += 0.01
+    assert priority.busy()
+    now[0] += INTERACTION_ACK_S
+    assert not priority.busy() and len(priority._unanswered) == 0
+
+
 async def test_a_submit_waits_for_the_answers_then_goes(redis_url, redis_client) -> None:
     priority = AckPriority()
     backend = Backend(Settings(redis_url=redis_url, default_engine="tiny"), redis_url, busy=priority.busy)
