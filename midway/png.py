@@ -19,7 +19,7 @@ Each strip also decodes on its own (midway/png_decode.py): its first row uses th
 1), which predicts from the left neighbour only, so no strip needs the row above it, and a private
 `mwST` chunk records the rows per strip. A decoder that knows the chunk inflates and unfilters strips
 on every core, and a cell of a grid decodes only the strips it lies in; any other decoder ignores the
-chunk and reads a standard PNG. The Sub rows cost ~0.1% in size on a 2048² grid.
+chunk and reads a standard PNG. The Sub rows cost ~0.2% in size on a 2048² grid.
 
 numpy does the filtering when it is importable. The bot's slim image has none, so Pillow's ImageChops
 computes the same filter there: the same bytes, ~10% slower overall on a 2048² grid.
@@ -94,7 +94,8 @@ def encode_png(image: Image.Image, *, compress_level: int = 1, threads: int | No
         *_colour_chunks(image),
         _chunk(STRIPS_CHUNK, struct.pack(">I", rows_per_strip)),
         *(idat for idat, _, _ in encoded),
-        # The trailer is known only once every strip is done; IDAT boundaries carry no meaning (PNG 11.2.4).
+        # The trailer is known only once every strip is done. To a standard decoder IDAT boundaries carry
+        # no meaning (PNG 11.2.4); midway/png_decode.py reads one strip per IDAT.
         _chunk(b"IDAT", adler.to_bytes(4, "big")),
         _chunk(b"IEND", b""),
     ])
