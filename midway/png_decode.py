@@ -43,7 +43,7 @@ class StripLayout:
     width: int
     height: int
     rows_per_strip: int
-    # Each strip's deflate data with its chunk's type and CRC, checked on the thread that inflates it.
+    # Each strip's deflate data and its chunk's CRC, checked on the thread that inflates it.
     strips: list[tuple[memoryview, int]]
 
     def rows_of(self, index: int) -> tuple[int, int]:
