@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 from PIL import Image
@@ -81,7 +82,7 @@ def measure_cell_decode(cells: list[Image.Image], repeats: int) -> dict[str, flo
 
     measured = {}
     for label, decode in (("pillow", pillow_cell), ("project", project_cell)):
-        seconds = [best_of(lambda index=index, decode=decode: decode(index), repeats)[0] for index in range(4)]
+        seconds = [best_of(partial(decode, index), repeats)[0] for index in range(4)]
         measured[label] = round(sum(seconds), 4)
     return measured
 

@@ -37,15 +37,11 @@ def listed_custom_ids(message: discord.Message | None) -> set[str]:
     return found
 
 
-def pressed_custom_id(interaction: discord.Interaction) -> str:
-    return str((interaction.data or {}).get("custom_id", ""))
-
-
 async def route_press(interaction: discord.Interaction) -> None:
     """Answer one button press: a job button (U, V, 🔄, Vary, ...), a /settings toggle, or an explanation
     for a button this bot cannot act on. Discord delivers any custom_id a modified client sends, so a
     press whose button is not on its message is refused, never acted on."""
-    custom_id = pressed_custom_id(interaction)
+    custom_id = str((interaction.data or {}).get("custom_id", ""))
     try:
         if custom_id not in listed_custom_ids(interaction.message):
             from bot.actions import refuse_unlisted
