@@ -48,6 +48,7 @@ INDEXED = frozenset({Action.upscale, Action.variation, Action.vary_subtle, Actio
 
 # Job ids are uuid4 strings; batch ids (confirm/decline) are the same shape.
 _ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_ID_PATTERN = re.compile(_ID)  # compiled once: encode() runs for every button a message shows
 _ACTIONS = "|".join(sorted((a.value for a in Action), key=len, reverse=True))
 PATTERN = re.compile(rf"^{PREFIX}:(?P<action>{_ACTIONS}):(?P<job>{_ID})(?::(?P<index>[0-9]+))?$")
 
@@ -75,7 +76,7 @@ class ButtonRef:
 
 def encode(action: Action, job_id: str, index: int | None = None) -> str:
     """custom_id for `action` on `job_id` (image `index`, 1-based, for indexed actions)."""
-    if not re.fullmatch(_ID, job_id):
+    if not _ID_PATTERN.fullmatch(job_id):
         raise CustomIdError(f"not a job id: {job_id!r}")
     if action in INDEXED:
         if index is None or not 1 <= index <= 4:

@@ -93,8 +93,12 @@ def apply_switches(pipe: Any, entry: EngineEntry, *, compile: bool) -> Any:
     if compile and device.type != "cuda":
         raise ValueError(f"torch.compile is a CUDA-only switch; the pipeline is on {device}")
     unet = getattr(pipe, "unet", None)
-    if entry.channels_last and unet is not None:
-        unet.to(memory_format=torch.channels_last)
+    if entry.channels_last:
+        # The VAE too: its decoder is all convolutions at full image size, and decoding a 4-image
+        # 1024² grid is the biggest single step after the denoising loop.
+        for convolutional in (unet, getattr(pipe, "vae", None)):
+            if convolutional is not None:
+                convolutional.to(memory_format=torch.channels_last)
     if entry.fuse_qkv and hasattr(pipe, "fuse_qkv_projections"):
         pipe.fuse_qkv_projections()
     denoiser = unet if unet is not None else getattr(pipe, "transformer", None)

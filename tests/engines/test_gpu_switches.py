@@ -35,8 +35,10 @@ def fused(pipe) -> bool:
 
 
 def channels_last(pipe) -> bool:
-    weight = pipe.unet.conv_in.weight
-    return weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
+    """Both convolutional networks switched: the UNet and the VAE's decoder."""
+    weights = (pipe.unet.conv_in.weight, pipe.vae.decoder.conv_in.weight)
+    return all(weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
+               for weight in weights)
 
 
 def render(kind: str, *, switches: bool) -> np.ndarray:
