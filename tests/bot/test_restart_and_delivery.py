@@ -10,9 +10,12 @@ import subprocess
 import sys
 
 import pytest
+import redis
 
 from bot.custom_ids import decode
-from midway.contract import JobStatus
+from midway.contract import EventKind, JobStatus
+from midway.events import parse_entry
+from midway.keys import EVENTS_STREAM
 from midway.settings import PROJECT_ROOT
 from playground.driver import Playground
 from tests.bot.helpers import GRID_LABELS, button, labels, result_for, results_replying_to, stored_job
@@ -91,7 +94,7 @@ def delivered_mark(settings, job_id: str) -> str | None:
         client.close()
 
 
-async def test_progress_edits_respect_rate_limits(pg: Playground, worker, midway) -> None:
+async def test_progress_edits_respect_rate_limits(pg: Playground, stack, worker, midway) -> None:
     # One edit per second per channel: discord.py waits on the bucket; we coalesce while it waits.
     pg.set_bucket("PATCH /channels/{channel_id}/messages/{message_id}", limit=1, per_s=1.0)
     ack = await (await pg.slash("imagine", user="alice", channel="general", options={"prompt": "a kite"})).response()
@@ -100,10 +103,20 @@ async def test_progress_edits_respect_rate_limits(pg: Playground, worker, midway
     final = await pg.wait_for_message("general", lambda m: m.id == ack.id and m.content.endswith("(Done)"))
     assert final.buttons == [] and final.attachments == []
     assert [r for r in pg.requests if r.status == 429] == []
-    # Edits of one message were spaced by the bucket, so there were fewer of them than progress events.
-    edits = pg.requests_to("PATCH /channels/{channel_id}/messages/{message_id}")
-    times = [r.at for r in edits if r.path.endswith(f"/{ack.id}")]
-    assert all(later - earlier >= 0.9 for earlier, later in zip(times, times[1:], strict=False))
+    edits = [r for r in pg.requests_to("PATCH /channels/{channel_id}/messages/{message_id}")
+             if r.path.endswith(f"/{ack.id}")]
+    contents = [(r.json or {}).get("content", "") for r in edits]
+    # Edits of one message were spaced by the bucket...
+    assert all(later.at - earlier.at >= 0.9 for earlier, later in zip(edits, edits[1:], strict=False))
+    # ...so the worker's progress events (one per step here) were coalesced into far fewer edits...
+    job_id = decode(button(grid, "U1")).job_id
+    progress_events = [event for _, fields in redis.Redis.from_url(stack["redis_url"]).xrange(EVENTS_STREAM)
+                       if (event := parse_entry(fields)) is not None and event.job_id == job_id
+                       and event.kind is EventKind.progress]
+    progress_edits = [content for content in contents if "%)" in content]
+    assert len(progress_events) >= 10 and 1 <= len(progress_edits) < len(progress_events)
+    # ...and the latest state won: the last edit says Done; no older progress was sent after it.
+    assert contents[-1].endswith("(Done)") and sum(content.endswith("(Done)") for content in contents) == 1
 
 
 def test_bot_imports_no_torch_and_no_worker() -> None:

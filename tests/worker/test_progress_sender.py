@@ -33,18 +33,22 @@ def test_a_step_never_waits_for_redis_and_the_last_progress_is_sent_before_the_b
 
 
 def test_a_sender_that_fails_keeps_sending_later_progress() -> None:
+    attempted: list[int] = []
     published: list[int] = []
+    step_1_failed = threading.Event()
 
     def publish(event) -> None:
+        attempted.append(event.step)
         if event.step == 1:
+            step_1_failed.set()
             raise RuntimeError("a bug in one event")
         published.append(event.step)
 
     with ProgressReporter("job", publish=publish, put_preview=lambda data: "ref", interval_s=0.0,
                           background=True) as progress:
         progress(1, 3, None)
-    with ProgressReporter("job", publish=publish, put_preview=lambda data: "ref", interval_s=0.0,
-                          background=True) as progress:
-        progress(1, 3, None)
+        # Step 2 only once step 1 has really failed in the sender thread: otherwise step 2 would
+        # replace step 1 in the mailbox and the failure would never happen.
+        assert step_1_failed.wait(5)
         progress(2, 3, None)
-    assert published[-1] == 2
+    assert attempted == [1, 2] and published == [2]
