@@ -38,7 +38,10 @@ class MidwayBot(discord.Client):
     def __init__(self, settings: Settings, redis_url: str, *, catalogue: Catalogue | None = None,
                  consumer_name: str | None = None, throttle_s: float = 1.0, queue_poll_s: float = 2.0,
                  freeze_gc: bool = False) -> None:
-        super().__init__(intents=discord.Intents.none() | discord.Intents(guilds=True))
+        # Prompts are user text echoed into public messages: by default nothing in them pings (no
+        # @everyone, roles or users); a result names its requester explicitly (bot/delivery.py).
+        super().__init__(intents=discord.Intents.none() | discord.Intents(guilds=True),
+                         allowed_mentions=discord.AllowedMentions.none())
         self.settings = settings
         self.redis_url = redis_url
         self.catalogue = catalogue or load_catalogue()

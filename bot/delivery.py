@@ -344,6 +344,7 @@ class Delivery:
                 except PERMANENT_ERRORS as error:
                     log.warning("job %s: Discord refused its result for good (%s); giving up", job.id, error)
                     await self.store.mark_delivery_failed(job.id, f"{error.status} {error.text}".strip())
+                    await self._say_undeliverable(job, error)
                     break
                 except (*RETRYABLE_ERRORS, redis.RedisError) as error:
                     log.warning("delivering job %s failed (attempt %d): %s", job.id, attempt, error)
@@ -361,6 +362,18 @@ class Delivery:
             log.warning("acknowledging the result of job %s failed: %s", job.id, error)
             self._read_again_later()
         self._forget(job.id)
+
+    async def _say_undeliverable(self, job: Job, error: discord.HTTPException) -> None:
+        """Tell the requester on the job's own message, which may still be editable (a bot allowed to
+        edit its messages but not to post, or to attach files): otherwise it would sit at its last
+        percentage, with a Cancel button, for good."""
+        if job.message is None or job.message.message_id is None:
+            return
+        try:
+            await self.message_of(job).edit(content=messages.undeliverable(job, error.status), attachments=[],
+                                            view=build_view([]))
+        except (*RETRYABLE_ERRORS, *PERMANENT_ERRORS) as edit_error:
+            log.info("job %s: its message could not say so either (%s)", job.id, edit_error)
 
     def _remember_finished(self, job_id: str) -> None:
         self._finished[job_id] = None
@@ -412,5 +425,7 @@ class Delivery:
             reference = discord.MessageReference(message_id=reference_id, channel_id=int(job.message.channel_id),
                                                  fail_if_not_exists=False)
         channel = self.client.get_partial_messageable(int(job.message.channel_id))
+        # Only the requester is pinged: the prompt echoed in `content` may hold @everyone, roles or users.
         return await channel.send(content=content, files=files, view=view, reference=reference, nonce=nonce,
-                                  allowed_mentions=discord.AllowedMentions(users=True, replied_user=False))
+                                  allowed_mentions=discord.AllowedMentions(
+                                      users=[discord.Object(int(job.requester.user_id))], replied_user=False))

@@ -117,6 +117,13 @@ def failed(job: Job, error: str | None) -> str:
     return f"{_headline(job)} (Failed: {reason})"
 
 
+def undeliverable(job: Job, status: int) -> str:
+    """The job's own message when Discord refused to post its result (403: missing permission)."""
+    why = ("the bot may not send messages or attach files in this channel; ask an admin to allow it, then"
+           " use /show with the job id" if status == 403 else "the channel or message is gone")
+    return f"{_headline(job)} (Done, but the result could not be posted: {why}) `{job.id}`"
+
+
 def delivered_note(job: Job) -> str:
     """What the progress message says once the result has been posted below it."""
     return f"{_headline(job)} (Done)"

@@ -15,6 +15,7 @@ from PIL import Image
 
 from midway import discord_limits as limits
 from playground.errors import ApiError, FormErrors
+from playground.mentions import resolve_pings
 from playground.state import Attachment, Channel, Message, User, World
 from playground.validation import check_message
 
@@ -90,6 +91,9 @@ def create_message(world: World, channel: Channel, author: User, payload: dict[s
         nonce=str(payload["nonce"]) if payload.get("nonce") is not None else None,
         **fields,
     )
+    replied = world.messages.get(message.reference_id) if message.reference_id is not None else None
+    message.pings = resolve_pings(message.content, payload.get("allowed_mentions"),
+                                  replied.author.id if replied is not None else None)
     return world.add_message(message)
 
 
@@ -106,6 +110,9 @@ def edit_message(world: World, message: Message, payload: dict[str, Any], upload
     for key in ("content", "embeds", "components"):
         if key in payload:
             setattr(message, key, payload[key] if payload[key] is not None else ([] if key != "content" else ""))
+    if "content" in payload:
+        # Discord parses the edited content again (an edit notifies no one, but the fields follow it).
+        message.pings = resolve_pings(message.content, payload.get("allowed_mentions"))
     if payload.get("flags") is not None:
         keep = message.flags & ~EDITABLE_FLAGS & ~limits.FLAG_LOADING
         message.flags = keep | (int(payload["flags"]) & EDITABLE_FLAGS)

@@ -145,9 +145,10 @@ def message_payload(world: World, message: Message) -> dict[str, Any]:
         "timestamp": _iso(message.created_at),
         "edited_timestamp": _iso(message.edited_at),
         "flags": message.flags,
-        "mentions": [],
-        "mention_roles": [],
-        "mention_everyone": False,
+        "mentions": [user_payload(world.users.get(user) or User(user, f"user-{user}"))
+                     for user in message.pings.users],
+        "mention_roles": [str(role) for role in message.pings.roles],
+        "mention_everyone": message.pings.everyone,
         "pinned": False,
         "tts": False,
     }

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from midway import discord_limits as limits
+from playground.mentions import Pings
 
 T = TypeVar("T")
 
@@ -123,6 +124,7 @@ class Message:
     type: int = 0
     webhook_id: int | None = None
     nonce: str | None = None  # echoed back by Create Message (and MESSAGE_CREATE), as Discord does
+    pings: Pings = field(default_factory=Pings)  # who the content pinged (playground/mentions.py)
 
     @property
     def buttons(self) -> list[dict[str, Any]]:

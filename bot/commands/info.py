@@ -74,6 +74,13 @@ async def show(interaction: discord.Interaction, job_id: str) -> None:
     if job.status is not JobStatus.done:
         await ephemeral(interaction, f"That job is {job.status.value}; /show works on finished jobs.")
         return
+    here_guild = str(interaction.guild_id) if interaction.guild_id else None
+    if job.requester.guild_id != here_guild:
+        # A job's buttons act only in the server it was made in (its policy, engines and limits), so
+        # a copy posted elsewhere would carry buttons that all answer "Unknown job".
+        await ephemeral(interaction, "**Not here**\nThat job was made in another server (or in DMs); /show it in"
+                                     " a channel of that server.")
+        return
     # Uploading can take longer than Discord's 3 s, so acknowledge first.
     await interaction.response.defer(ephemeral=True, thinking=True)
     here = job.model_copy(update={"message": message_ref(interaction, None).model_copy(

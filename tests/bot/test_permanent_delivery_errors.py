@@ -21,6 +21,7 @@ pytestmark = pytest.mark.slow
 
 POST = "POST /channels/{channel_id}/messages"
 PATCH = "PATCH /channels/{channel_id}/messages/{message_id}"
+SEND_MESSAGES = 1 << 11
 
 
 def a_finished_job(pg: Playground, channel_id: int, message_id: int, settings: Settings) -> Job:
@@ -109,3 +110,19 @@ async def test_progress_for_a_deleted_message_stops_and_the_result_still_posts(p
     assert "a ship" in result.content
     assert await midway.store.delivery_failed(job.id) is None
     assert await midway.store.delivered(job.id) == str(result.id)
+
+
+async def test_a_result_the_bot_may_not_post_is_explained_on_the_jobs_own_message(pg: Playground, worker,
+                                                                                  midway) -> None:
+    # The bot loses Send Messages in the channel: /imagine is still answered (through the interaction),
+    # but the result's post is refused with 403 for good.
+    guild = pg.world.guild_of(pg.channel("general"))
+    everyone, bot_id = guild.roles[guild.id], pg.world.bot.id
+    everyone.permissions &= ~SEND_MESSAGES
+    guild.members[bot_id] = []
+    ack = await (await pg.slash("imagine", user="alice", channel="general", options={"prompt": "a kite"})).response()
+    explained = await pg.wait_for_message("general", lambda m: m.id == ack.id and "could not be posted" in m.content,
+                                          timeout=30)
+    assert [r.status for r in pg.requests_to(POST) if r.path.endswith(f"/{ack.channel_id}/messages")] == [403]
+    # No Cancel button left on a job that is over, and the way to get the images once allowed.
+    assert explained.buttons == [] and "/show" in explained.content
