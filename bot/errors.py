@@ -18,7 +18,10 @@ from bot.jobflow import ephemeral
 log = logging.getLogger(__name__)
 
 QUEUE_UNAVAILABLE = "Midway can't reach its job queue right now. Nothing was changed; try again in a minute."
-SOMETHING_WENT_WRONG = "Something went wrong on Midway's side. Nothing was changed; try again in a minute."
+# The failure may come after a change was stored (a reply Discord refused, say), so this never
+# promises that nothing changed.
+SOMETHING_WENT_WRONG = ("Something went wrong on Midway's side, and what you asked for may be done only in "
+                        "part. Check before you try again in a minute.")
 
 
 def explain(error: BaseException) -> str:

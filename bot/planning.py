@@ -26,6 +26,11 @@ _SAME_PARAM = {"s": "stylize", "c": "chaos", "q": "quality", "aspect": "ar", "w"
                "version": "v"}
 # Midjourney's `/prefer option` names: letters, digits, dashes.
 OPTION_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+# A saved `/prefer suffix` or option value joins every prompt it applies to: a sixth of the prompt limit
+# leaves the typed prompt most of the room, and the value's echo still fits in one Discord message.
+MAX_SAVED_LENGTH = ParseOptions.max_length // 6
+# The parser refuses a prompt without text, so a saved value is checked after these words.
+PLACEHOLDER_PROMPT = "a placeholder prompt"
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,42 @@ def append_suffix(text: str, suffix: str) -> str:
     return f"{text.rstrip()} {' '.join(kept)}".strip()
 
 
+def check_saved(value: str, catalogue: Catalogue, settings: Settings) -> None:
+    """PromptError when `value` (a `/prefer suffix` or option value) is too long or would make every
+    prompt it joins fail to parse."""
+    if len(value) > MAX_SAVED_LENGTH:
+        raise PromptError(f"It is {len(value)} characters long; the limit is {MAX_SAVED_LENGTH}.",
+                          f"{len(value)} characters")
+    _parse_saved(value, ParseOptions(max_permutations=settings.max_permutations, max_repeat=settings.max_repeat,
+                                     aliases=alias_table(catalogue)))
+
+
+def _parse_saved(value: str, options: ParseOptions) -> None:
+    parse_prompt(f"{PLACEHOLDER_PROMPT} {value}", options)
+
+
+def blame_saved(error: PromptError, text: str, user: UserSettings, options: ParseOptions) -> PromptError:
+    """`error`, or, when the user's saved option or suffix caused it (one saved before Midway checked
+    them), the same refusal saying so and how to clear it: else every /imagine fails, unexplained."""
+    expanded = expand_options(text, user.options)
+    try:
+        parse_prompt(expanded, options)
+    except PromptError:
+        for name in dict.fromkeys(name.lower() for name in _PARAM.findall(text)):
+            if name not in user.options:
+                continue
+            try:
+                _parse_saved(user.options[name], options)
+            except PromptError as own:
+                return PromptError(f"{own.message}\nThis comes from your option `--{name}`: fix it with "
+                                   f"`/prefer option set`, or delete it by leaving the value empty.", own.token)
+        return error
+    if not user.suffix.strip():
+        return error
+    return PromptError(f"{error.message}\nThis comes from your `/prefer suffix`: fix it, or clear it by "
+                       "running `/prefer suffix` with no value.", error.token)
+
+
 def engine_for(channel: ChannelSettings, settings: Settings) -> str:
     return channel.engine or settings.default_engine
 
@@ -98,6 +139,12 @@ def plan_imagine(text: str, user: UserSettings, channel: ChannelSettings, catalo
     if engine_name not in catalogue:
         raise PromptError(f"This channel's engine {shown(engine_name)} is not in the catalogue; "
                           "ask an admin to run `/engine set`.", engine_name)
-    entry = catalogue.get(engine_name)
-    specs = parse_prompt(full_text, parse_options(entry, catalogue, user, settings))
+    options = parse_options(catalogue.get(engine_name), catalogue, user, settings)
+    try:
+        specs = parse_prompt(full_text, options)
+    except PromptError as error:
+        blamed = blame_saved(error, text, user, options)
+        if blamed is error:
+            raise
+        raise blamed from error
     return Planned([fit_engine(spec, catalogue, user.stylize) for spec in specs], full_text)

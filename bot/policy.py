@@ -79,9 +79,11 @@ def check_caps(load: UserLoad, max_running: int, max_queued: int, extra: int = 1
 def check_channel(spec: GenerationSpec, limits: ChannelLimits, load: UserLoad,
                   extra: int = 1) -> PolicyError | None:
     if limits.max_jobs_per_user is not None and load.running + load.queued + extra > limits.max_jobs_per_user:
+        adds = f", and this request adds {extra}" if extra > 1 else ""
         return PolicyError("Channel limit",
-                           f"This channel allows {limits.max_jobs_per_user} unfinished jobs per user; "
-                           f"you have {load.running + load.queued}.")
+                           f"This channel allows at most {limits.max_jobs_per_user} unfinished jobs per user, "
+                           f"counted across all channels; you have {load.running + load.queued}{adds}. "
+                           "Wait for one to finish or cancel one.")
     if limits.max_steps is not None and spec.steps is not None and spec.steps > limits.max_steps:
         return PolicyError("Channel limit",
                            f"`steps {spec.steps}` is above this channel's limit of {limits.max_steps} steps.")

@@ -52,8 +52,9 @@ def apply_setting(user: UserSettings, setting: str, value: str) -> None:
     elif setting == "variation":
         user.variation = VariationMode(value)
     elif setting == "reset":
-        # Midjourney's Reset keeps the speed mode.
-        fresh = UserSettings(lane=user.lane, suffix=user.suffix, options=user.options)
+        # Midjourney's Reset keeps the speed mode and clears the `/prefer suffix` (reference §1, §1a);
+        # it says nothing of `/prefer option` names, so they stay.
+        fresh = UserSettings(lane=user.lane, options=user.options)
         for name in UserSettings.model_fields:
             setattr(user, name, getattr(fresh, name))
     else:

@@ -9,6 +9,7 @@ from discord import app_commands
 
 from bot.guards import NOT_ADMIN, is_channel_admin
 from bot.jobflow import ephemeral
+from bot.listing import quoted
 from midway.discord_limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ async def engine_set(interaction: discord.Interaction, engine: str) -> None:
         await ephemeral(interaction, NOT_ADMIN)
         return
     if engine not in bot.catalogue:
-        await ephemeral(interaction, f"**Unknown engine**\n`{engine}` is not in the catalogue; "
+        await ephemeral(interaction, f"**Unknown engine**\n{quoted(engine, CHOICE_NAME)} is not in the catalogue; "
                                      f"choose one of: {', '.join(bot.catalogue.names())}.")
         return
     await bot.store.update_channel(str(interaction.channel_id), lambda c: setattr(c, "engine", engine))

@@ -9,6 +9,7 @@ from discord import app_commands
 
 from bot.guards import NOT_ADMIN, is_channel_admin
 from bot.jobflow import ephemeral
+from bot.listing import fit, quoted
 from bot.policy import normalise_word
 
 if TYPE_CHECKING:
@@ -18,6 +19,9 @@ moderation = app_commands.Group(name="moderation", description="Server moderatio
                                 default_permissions=discord.Permissions(manage_channels=True), guild_only=True)
 banned_word = app_commands.Group(name="banned-word", description="Words /imagine refuses in this server",
                                  parent=moderation)
+
+# A banned word or phrase is matched whole against prompts: a few words, never a paragraph.
+MAX_BANNED_WORD = 100
 
 
 async def _admin_bot(interaction: discord.Interaction) -> MidwayBot | None:
@@ -36,13 +40,17 @@ async def banned_add(interaction: discord.Interaction, word: str) -> None:
     if not word:
         await ephemeral(interaction, "Give a word or phrase.")
         return
+    if len(word) > MAX_BANNED_WORD:
+        await ephemeral(interaction, f"**Banned word too long**\nThat one is {len(word)} characters; a banned word "
+                                     f"or phrase may be at most {MAX_BANNED_WORD}. Nothing was changed.")
+        return
 
     def add(guild) -> None:
         if word not in guild.banned_words:
             guild.banned_words.append(word)
 
     await bot.store.update_guild(str(interaction.guild_id), add)
-    await ephemeral(interaction, f"Prompts containing `{word}` are now refused in this server.")
+    await ephemeral(interaction, f"Prompts containing {quoted(word, MAX_BANNED_WORD)} are now refused in this server.")
 
 
 @banned_word.command(name="remove", description="Allow this word or phrase again")
@@ -52,11 +60,11 @@ async def banned_remove(interaction: discord.Interaction, word: str) -> None:
     word = normalise_word(word)
     guild = await bot.store.guild(str(interaction.guild_id))
     if word not in guild.banned_words:
-        await ephemeral(interaction, f"`{word}` is not on the banned list.")
+        await ephemeral(interaction, f"{quoted(word, MAX_BANNED_WORD)} is not on the banned list.")
         return
     await bot.store.update_guild(
         str(interaction.guild_id), lambda g: setattr(g, "banned_words", [w for w in g.banned_words if w != word]))
-    await ephemeral(interaction, f"`{word}` is allowed again.")
+    await ephemeral(interaction, f"{quoted(word, MAX_BANNED_WORD)} is allowed again.")
 
 
 @banned_word.command(name="list", description="List this server's banned words")
@@ -64,12 +72,12 @@ async def banned_list(interaction: discord.Interaction) -> None:
     if (bot := await _admin_bot(interaction)) is None:
         return
     words = (await bot.store.guild(str(interaction.guild_id))).banned_words
-    listed = ", ".join(f"`{w}`" for w in sorted(words)) if words else "none"
-    await ephemeral(interaction, f"**Banned words**\n{listed}"[:1900])
+    listed = [quoted(w, MAX_BANNED_WORD) for w in sorted(words)]
+    await ephemeral(interaction, fit("**Banned words**\n", listed, ", ") if listed else "**Banned words**\nnone")
 
 
 @moderation.command(name="limits", description="Per-channel limits for /imagine (0 removes a limit)")
-@app_commands.describe(max_jobs_per_user="Unfinished jobs one user may have from this channel",
+@app_commands.describe(max_jobs_per_user="Most unfinished jobs (from any channel) a user may have to /imagine here",
                        max_steps="Most denoising steps a job may use", max_side="Most pixels per image side")
 async def limits(interaction: discord.Interaction, max_jobs_per_user: app_commands.Range[int, 0, 100] | None = None,
                  max_steps: app_commands.Range[int, 0, 500] | None = None,

@@ -8,14 +8,19 @@ import discord
 from discord import app_commands
 
 from bot.jobflow import ephemeral
-from bot.planning import OPTION_NAME
+from bot.listing import fit, quoted
+from bot.planning import MAX_SAVED_LENGTH, OPTION_NAME, check_saved
 from bot.store import MAX_OPTIONS, UserSettings, VariationMode
+from midway.prompt.errors import PromptError
 
 if TYPE_CHECKING:
     from bot.app import MidwayBot
 
 prefer = app_commands.Group(name="prefer", description="Your personal prompt preferences")
 option = app_commands.Group(name="option", description="Your custom `--name` options", parent=prefer)
+
+# `/prefer option list` shows up to MAX_OPTIONS values in one message, so each is cut this short.
+LISTED_VALUE = 60
 
 
 def _bot(interaction: discord.Interaction) -> MidwayBot:
@@ -26,8 +31,22 @@ def _bot(interaction: discord.Interaction) -> MidwayBot:
 @app_commands.describe(value="e.g. --ar 16:9 --stylize 250")
 async def suffix(interaction: discord.Interaction, value: str | None = None) -> None:
     text = (value or "").strip()
+    if text and (refusal := refuse_saved(interaction, "suffix", text)):
+        await ephemeral(interaction, refusal)
+        return
     await _bot(interaction).store.update_user(str(interaction.user.id), lambda u: setattr(u, "suffix", text))
-    await ephemeral(interaction, f"Your suffix is now `{text}`." if text else "Your suffix is cleared.")
+    await ephemeral(interaction, f"Your suffix is now {quoted(text, MAX_SAVED_LENGTH)}." if text
+                    else "Your suffix is cleared.")
+
+
+def refuse_saved(interaction: discord.Interaction, what: str, value: str) -> str | None:
+    """The refusal for a suffix or option value that is too long or that /imagine's parser rejects."""
+    bot = _bot(interaction)
+    try:
+        check_saved(value, bot.catalogue, bot.settings)
+    except PromptError as error:
+        return f"**Invalid {what}**\n{error.message}\nNothing was saved."
+    return None
 
 
 def set_option(user: UserSettings, name: str, value: str) -> str:
@@ -37,7 +56,7 @@ def set_option(user: UserSettings, name: str, value: str) -> str:
     if name not in user.options and len(user.options) >= MAX_OPTIONS:
         return f"You already have {MAX_OPTIONS} options, the most allowed; remove one first."
     user.options[name] = value
-    return f"`--{name}` now expands to `{value}`."
+    return f"`--{name}` now expands to {quoted(value, MAX_SAVED_LENGTH)}."
 
 
 @option.command(name="set", description="Create --name, which expands to value (empty value deletes it)")
@@ -46,17 +65,21 @@ async def option_set(interaction: discord.Interaction, name: str, value: str | N
     if not OPTION_NAME.match(name):
         await ephemeral(interaction, f"**Invalid option name**\n`{name[:40]}`: use letters, digits, `-` and `_`.")
         return
+    text = (value or "").strip()
+    if text and (refusal := refuse_saved(interaction, "option value", text)):
+        await ephemeral(interaction, refusal)
+        return
     replies: list[str] = []
     await _bot(interaction).store.update_user(
-        str(interaction.user.id), lambda u: replies.append(set_option(u, name, (value or "").strip())))
+        str(interaction.user.id), lambda u: replies.append(set_option(u, name, text)))
     await ephemeral(interaction, replies[-1])
 
 
 @option.command(name="list", description="List your custom options")
 async def option_list(interaction: discord.Interaction) -> None:
     user = await _bot(interaction).store.user(str(interaction.user.id))
-    lines = [f"`--{name}`: `{value}`" for name, value in sorted(user.options.items())]
-    await ephemeral(interaction, ("**Your options**\n" + "\n".join(lines)) if lines else "You have no options.")
+    lines = [f"`--{name}`: {quoted(value, LISTED_VALUE)}" for name, value in sorted(user.options.items())]
+    await ephemeral(interaction, fit("**Your options**\n", lines) if lines else "You have no options.")
 
 
 @prefer.command(name="remix", description="Toggle Remix mode")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.app import MidwayBot
+from midway.discord_limits import MESSAGE_CONTENT
 from playground.driver import DriverError, Playground
 from tests.bot.helpers import job_of, jobs_of_user, result_for, stored_job
 
@@ -36,6 +37,13 @@ async def test_admin_sets_channel_engine_and_next_imagine_uses_it(pg: Playground
 async def test_unknown_engine_is_refused(pg: Playground, midway: MidwayBot) -> None:
     reply = await (await pg.slash("engine set", user="admin", channel="art", options={"engine": "nope"})).response()
     assert "Unknown engine" in reply.content
+
+
+async def test_a_very_long_unknown_engine_is_refused_in_one_message(pg: Playground, midway: MidwayBot) -> None:
+    reply = await (await pg.slash("engine set", user="admin", channel="art",
+                                  options={"engine": "e" * 2100})).response()
+    assert reply.ephemeral_for == pg.user("admin").id
+    assert "Unknown engine" in reply.content and len(reply.content) <= MESSAGE_CONTENT
 
 
 @pytest.mark.parametrize(("prompt", "expected"), [
