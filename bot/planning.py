@@ -98,6 +98,12 @@ def blame_saved(error: PromptError, text: str, user: UserSettings, options: Pars
                 return PromptError(f"{own.message}\nThis comes from your option `--{name}`: fix it with "
                                    f"`/prefer option set`, or delete it by leaving the value empty.", own.token)
         return error
+    return blame_suffix(error, user)
+
+
+def blame_suffix(error: PromptError, user: UserSettings) -> PromptError:
+    """`error` saying it comes from the user's `/prefer suffix`, when they have one (the only saved text
+    a prompt that parses on its own can trip over)."""
     if not user.suffix.strip():
         return error
     return PromptError(f"{error.message}\nThis comes from your `/prefer suffix`: fix it, or clear it by "

@@ -19,7 +19,7 @@ from bot.commands.imagine import cap_steps, jobs_for
 from bot.context import read_context
 from bot.guards import check_request, prompt_error
 from bot.jobflow import ephemeral, requester_of, start_jobs
-from bot.planning import append_suffix, engine_for, fit_engine, parse_options
+from bot.planning import append_suffix, blame_suffix, engine_for, fit_engine, parse_options
 from bot.store import ChannelSettings, UserSettings
 from engines.catalogue import Catalogue
 from midway.contract import GenerationSpec, Operation
@@ -78,7 +78,14 @@ def plan_blend(urls: list[str], refs: list[str], dimensions: str | None, user: U
     text = blend_text(urls, dimensions, user.suffix)
     channel_engine = engine_for(channel, settings)
     entry = catalogue.get(channel_engine) if channel_engine in catalogue else next(iter(catalogue))
-    specs = parse_prompt(text, parse_options(entry, catalogue, user, settings))
+    try:
+        specs = parse_prompt(text, parse_options(entry, catalogue, user, settings))
+    except PromptError as error:
+        # The images and dimensions come from the bot: a text that does not parse is the saved suffix's.
+        blamed = blame_suffix(error, user)
+        if blamed is error:
+            raise
+        raise blamed from error
     engine = pick_engine([specs[0].engine if specs[0].version else None, channel_engine], catalogue, live)
     blended = []
     for spec in specs:

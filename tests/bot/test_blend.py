@@ -16,6 +16,7 @@ import redis
 from PIL import Image
 
 from bot.commands.blend import BlendError, blend_text, pick_engine
+from bot.store import UserSettings
 from engines.catalogue import load_catalogue
 from midway.blobs import RedisBlobStore
 from midway.contract import Operation
@@ -33,6 +34,7 @@ from tests.bot.helpers import (
     stored_job,
     wait_for_stored_job,
 )
+from tests.bot.test_prefer_and_moderation_limits import save_user_directly
 
 pytestmark = pytest.mark.slow
 
@@ -155,3 +157,15 @@ def test_blend_text_puts_the_chosen_ratio_before_the_suffix() -> None:
     assert blend_text(["u1", "u2"], None, "") == "u1 u2 --ar 1:1"
     assert blend_text(["u1", "u2"], "2:3", "--ar 16:9 --s 50") == "u1 u2 --ar 2:3 --s 50"
     assert blend_text(["u1", "u2"], None, "--aspect 16:9") == "u1 u2 --aspect 16:9"
+
+
+async def test_a_saved_suffix_that_breaks_blend_is_named(pg: Playground, stack, unclip_worker, midway) -> None:
+    # A suffix stored before Midway checked them: /blend's own text is the bot's, so the suffix is to blame.
+    dave = pg.add_user("dave").id
+    save_user_directly(stack["redis_url"], dave, UserSettings(suffix="--foo 3"))
+    run = await pg.slash("blend", user="dave", channel="general",
+                         options={"image1": ("a.png", RED), "image2": ("b.png", BLUE)})
+    reply = await run.response()
+    assert reply.ephemeral_for == dave
+    assert "`--foo`" in reply.content and "`/prefer suffix`" in reply.content
+    assert jobs_of_user(stack["redis_url"], dave) == []
