@@ -256,3 +256,28 @@ def test_the_empty_negative_is_encoded_once_per_engine_and_changes_nothing(tiny)
     assert calls[0] == 3
     assert mse(first[0], again[0]) == 0.0
     assert mse(first[0], with_no[0]) > 0.0
+
+
+def run_recording_guidance(engine, spec) -> tuple[set[tuple[float, int]], list[Image.Image]]:
+    """The images, and (guidance scale the pipeline ran with, UNet batch) at each denoising call."""
+    seen = set()
+    handle = engine.pipe.unet.register_forward_pre_hook(
+        lambda module, args: seen.add((engine.pipe.guidance_scale, args[0].shape[0])))
+    try:
+        return seen, engine.run(spec)
+    finally:
+        handle.remove()
+
+
+def test_stylize_and_guidance_reach_the_pipeline(tiny):
+    # The catalogue's 5.0 at --s 100; --s 0 halves it, --s 1000 about doubles it (engines/params.py).
+    default, base = run_recording_guidance(tiny, small_spec(n_images=1, steps=2))
+    calm, low = run_recording_guidance(tiny, small_spec(n_images=1, steps=2, stylize=0))
+    bold, high = run_recording_guidance(tiny, small_spec(n_images=1, steps=2, stylize=1000))
+    explicit, same_as_low = run_recording_guidance(tiny, small_spec(n_images=1, steps=2, guidance=2.5))
+    unguided, _ = run_recording_guidance(tiny, small_spec(n_images=1, steps=2, guidance=1.0))
+    assert default == {(5.0, 2)} and calm == explicit == {(2.5, 2)}
+    assert [(round(scale, 4), batch) for scale, batch in bold] == [(10.4057, 2)]
+    assert unguided == {(1.0, 1)}  # guidance 1 skips the unconditional half of the batch
+    assert mse(base[0], low[0]) > 1 and mse(base[0], high[0]) > 1
+    assert mse(low[0], same_as_low[0]) == 0.0
