@@ -137,11 +137,17 @@ class DiffusionEngine(Engine):
                 strength = spec.strength if spec.strength is not None else INPAINT_STRENGTH
             else:
                 strength = variation_strength(spec, self.entry)
-            # img2img runs int(steps * strength) steps; keep at least one (diffusers breaks on zero).
-            steps = max(steps, math.ceil(1 / max(strength, 1e-3)))
-        executed = steps if strength is None else max(1, min(steps, int(steps * strength)))
+            steps, executed = self.img2img_steps(steps, strength)
+        else:
+            executed = steps
         return Plan(steps=steps, executed=executed, stop_after=stop_steps(executed, spec.stop),
                     guidance=guidance_scale(spec, self.entry), strength=strength)
+
+    def img2img_steps(self, steps: int, strength: float) -> tuple[int, int]:
+        """(steps to schedule, steps the img2img pipeline then runs), as the SD pipelines count them:
+        int(steps * strength), kept at one at least (diffusers breaks on zero)."""
+        steps = max(steps, math.ceil(1 / max(strength, 1e-3)))
+        return steps, max(1, min(steps, int(steps * strength)))
 
     def generate(self, spec: GenerationSpec, init_image: Image.Image | None, on_progress: ProgressCallback | None,
                  should_cancel: CancelCheck | None, max_batch: int | None,

@@ -43,6 +43,18 @@ class FluxEngine(LatentDiffusionEngine):
             kwargs["true_cfg_scale"] = TRUE_CFG_SCALE
         return kwargs
 
+    def img2img_steps(self, steps: int, strength: float) -> tuple[int, int]:
+        """FluxImg2ImgPipeline counts differently from SD's: it skips int(steps - steps * strength) of the
+        schedule and runs the rest (its get_timesteps, mirrored here so progress and --stop match).
+        A schedule that skips nothing starts at sigma 1, pure noise, and ignores the source image:
+        with FLUX's few steps (4 for schnell) Vary (Strong) did, so the schedule grows until it skips one."""
+        def skipped(count: int) -> int:
+            return int(max(count - min(count * strength, count), 0))
+
+        while strength < 1 and skipped(steps) < 1:
+            steps += 1
+        return steps, steps - skipped(steps)
+
     def generate_chunk(self, spec: GenerationSpec, indices: list[int], init_image: Image.Image | None,
                        plan: Plan, monitor: StepMonitor) -> list[Image.Image]:
         self._size = (spec.width, spec.height)

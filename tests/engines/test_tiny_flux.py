@@ -93,3 +93,30 @@ def test_a_variation_is_made_from_its_source_image(tiny_flux):
     # (about 680 here; a pipeline that ignored the source would give 0).
     assert mse(varied, vary(other)) > 100
     assert mse(varied, tiny_flux.run(small_spec(seed=7))) > 100  # not a fresh text-to-image run either
+
+
+@pytest.mark.parametrize(("strength", "runs"), [(0.35, 2), (0.7, 3)])  # Vary (Subtle) / (Strong) at 4 steps
+def test_a_variation_reports_every_step_it_runs_and_ends_at_100_percent(tiny_flux, strength: float,
+                                                                         runs: int) -> None:
+    source = tiny_flux.run(small_spec(n_images=1))[0]
+    calls, seen = [0], []
+    handle = tiny_flux.pipe.transformer.register_forward_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
+    try:
+        tiny_flux.run(small_spec(operation=Operation.variation, strength=strength, steps=4, n_images=1),
+                      init_image=source, on_progress=lambda step, total, _: seen.append((step, total)))
+    finally:
+        handle.remove()
+    assert calls[0] == runs
+    # The last step is followed by the result, so progress shows every step before it, out of the right total.
+    assert seen == [(step, runs) for step in range(1, runs + 1)]
+
+
+def test_a_strong_variation_at_few_steps_still_starts_from_its_source(tiny_flux) -> None:
+    # At 4 steps, strength 0.8 would skip none of FLUX's schedule and start from pure noise.
+    source, other = tiny_flux.run(small_spec(n_images=2))
+
+    def vary(image: Image.Image) -> list[Image.Image]:
+        return tiny_flux.run(small_spec(operation=Operation.variation, strength=0.8, steps=4, seed=7),
+                             init_image=image)
+
+    assert mse(vary(source), vary(other)) > 10
