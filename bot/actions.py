@@ -2,16 +2,20 @@
 
 Every press is checked (the job exists, belongs to this server, has that image), claimed once in
 Redis (a second press, by anyone, gets a link to the first press's job), answered within Discord's
-3 s by turning the pressed button blue, and only then does the slow part (posting, enqueueing).
+3 s by turning the pressed button blue, and only then does the slow part (posting, enqueueing). If
+that part fails, the press is undone (claim released, button grey again) and the clicker told why.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
+import time
 from typing import TYPE_CHECKING
 
 import discord
+import redis
 
 from bot import messages
 from bot.context import RequestContext, read_context, read_job
@@ -31,8 +35,12 @@ from midway.prompt.options import random_seed
 if TYPE_CHECKING:
     from bot.app import MidwayBot
 
+log = logging.getLogger(__name__)
+
 STALE = "**Unknown job**\nThat job no longer exists (or never did) on this server."
 NOT_ON_MESSAGE = "**Unknown button**\nThat button is not on this message; nothing was done."
+# interaction.extras key: when clicker_context began reading (time.monotonic()).
+CONTEXT_READ_AT = "midway_context_read_at"
 
 
 async def handle_button(interaction: discord.Interaction, ref: ButtonRef) -> None:
@@ -66,7 +74,10 @@ async def handle_button(interaction: discord.Interaction, ref: ButtonRef) -> Non
 
 async def clicker_context(bot: MidwayBot, interaction: discord.Interaction,
                           job_id: str | None = None) -> RequestContext:
+    """The clicker's settings and load (and `job_id`'s record), noting in the interaction when the read
+    began: the caps count the jobs this process submitted since (bot/store.py Posting)."""
     clicker = requester_of(interaction)
+    interaction.extras[CONTEXT_READ_AT] = time.monotonic()
     return await read_context(bot.aioredis, clicker.user_id, clicker.channel_id, clicker.guild_id, job_id)
 
 
@@ -112,10 +123,12 @@ async def run_action(bot: MidwayBot, interaction: discord.Interaction, parent: J
                      zoom: float | None = None, context: RequestContext | None = None) -> None:
     """Derive the job, check it, claim the button and answer; then post or enqueue. Everything before
     the answer is time Discord counts against its 3 s: two Redis round trips in all, the context
-    (given by a direct press, read here after a modal) and the claim."""
+    (given, read by clicker_context) and the claim."""
     clicker = requester_of(interaction)
-    if context is None:
+    since = interaction.extras.get(CONTEXT_READ_AT)
+    if context is None or since is None:
         context = await clicker_context(bot, interaction)
+        since = interaction.extras[CONTEXT_READ_AT]
     user, channel = context.user, context.channel
     try:
         job = derive(parent, ref.action, ref.index, clicker, lane=user.lane, variation_mode=user.variation,
@@ -125,28 +138,84 @@ async def run_action(bot: MidwayBot, interaction: discord.Interaction, parent: J
         await ephemeral(interaction, f"**Can't do that**\n{error}")
         return
     claimed = claim_name(ref, job)
-    refusal = None
     if ref.action is not Action.upscale:
+        load = bot.store.posting.load_of(clicker.user_id, context.load, since)
         refusal = await check_request(bot.store, bot.settings, clicker.guild_id, channel, [job.spec],
-                                      context.load, guild=context.guild)
-    if refusal is not None:
-        # Someone's earlier press of this button still wins over the refusal: it links to that job.
-        existing = await bot.store.claimed(parent.id, claimed, ref.index)
-        await ephemeral(interaction, messages.already_running(await link_to(bot, existing))
-                        if existing is not None else refusal.message)
+                                      load, guild=context.guild)
+        if refusal is not None:
+            # Someone's earlier press of this button still wins over the refusal: it links to that job.
+            existing = await bot.store.claimed(parent.id, claimed, ref.index)
+            await ephemeral(interaction, messages.already_running(await link_to(bot, existing))
+                            if existing is not None else refusal.message)
+            return
+        bot.store.posting.begin(clicker.user_id, [job.id])
+    try:
+        existing, pressed = await bot.store.claim_and_press(parent.id, claimed, ref.index, job.id, ref.custom_id,
+                                                            several=claimed != ref.action.value)
+        if existing is not None:
+            await ephemeral(interaction, messages.already_running(await link_to(bot, existing)))
+            return
+        await press_and_post(bot, interaction, parent, ref, job, pressed)
+    finally:
+        bot.store.posting.end(clicker.user_id, [job.id])
+
+
+async def press_and_post(bot: MidwayBot, interaction: discord.Interaction, parent: Job, ref: ButtonRef, job: Job,
+                         pressed: set[str]) -> None:
+    """The press won its claim: answer with the pressed button blue, then post (and enqueue) its job. A
+    failure undoes the press, so the button is not taken for a job that does not exist."""
+    try:
+        await show_pressed(bot, interaction, parent, pressed)
+        # Answered: the rest (an image upload or a job's message and submit) lets other answers go first.
+        await bot.ack_priority.until_idle()
+        source_message = interaction.message.id if interaction.message else None
+        if ref.action is Action.upscale:
+            await post_split(bot, interaction, job, source_message)
+            made = True
+        else:
+            made = await post_job(bot, interaction, job, reply_to=source_message)
+    except Exception as error:
+        log.warning("press %s: posting job %s failed; undoing the press", ref.custom_id, job.id, exc_info=True)
+        await undo_press(bot, interaction, parent, ref, job, could_not_post(error))
         return
-    existing, pressed = await bot.store.claim_and_press(parent.id, claimed, ref.index, job.id, ref.custom_id)
-    if existing is not None:
-        await ephemeral(interaction, messages.already_running(await link_to(bot, existing)))
+    except BaseException:
+        # Cancelled (the bot is stopping): a shielded submit may still store the job, so the claim stays;
+        # a later press takes it over if the job never appears (BotStore.claim_and_press).
+        bot.store.press_over(job.id)
+        raise
+    if not made:  # the queue refused it; the job's message says so
+        await undo_press(bot, interaction, parent, ref, job, could_not_post(redis.ConnectionError()))
         return
-    await show_pressed(bot, interaction, parent, pressed)
-    # Answered: the rest (an image upload or a job's message and submit) lets other answers go first.
-    await bot.ack_priority.until_idle()
-    source_message = interaction.message.id if interaction.message else None
-    if ref.action is Action.upscale:
-        await post_split(bot, interaction, job, source_message)
+    bot.store.press_over(job.id)
+
+
+def could_not_post(error: Exception) -> str:
+    if isinstance(error, discord.Forbidden):
+        why = "Discord refused Midway's message: it may not post in this channel"
+    elif isinstance(error, discord.HTTPException):
+        why = f"Discord refused Midway's message (HTTP {error.status})"
+    elif isinstance(error, redis.RedisError):
+        why = "Midway can't reach its job queue right now"
     else:
-        await post_job(bot, interaction, job, reply_to=source_message)
+        why = "Something went wrong on Midway's side"
+    return f"**Couldn't start that job**\n{why}, so nothing was made. The button is free again: press it later."
+
+
+async def undo_press(bot: MidwayBot, interaction: discord.Interaction, parent: Job, ref: ButtonRef, job: Job,
+                     text: str) -> None:
+    """Release the claim, turn the button grey again (unless another press still holds it) and tell the
+    clicker why, privately."""
+    claimed = claim_name(ref, job)
+    pressed = await bot.store.release(parent.id, claimed, ref.index, job.id, ref.custom_id,
+                                      several=claimed != ref.action.value)
+    message = interaction.message
+    if pressed is not None and message is not None and interaction.response.is_done() and not message.flags.ephemeral:
+        view = build_view(messages.result_buttons(parent, pressed, capabilities_of(bot.catalogue, parent)))
+        try:
+            await interaction.followup.edit_message(message.id, view=view)
+        except discord.HTTPException:
+            log.warning("press %s: could not turn the button back", ref.custom_id, exc_info=True)
+    await ephemeral(interaction, text)
 
 
 async def show_pressed(bot: MidwayBot, interaction: discord.Interaction, parent: Job, pressed: set[str]) -> None:

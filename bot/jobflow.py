@@ -39,8 +39,8 @@ def message_ref(interaction: discord.Interaction, message_id: int | None) -> Mes
                       attachment_size_limit=interaction.filesize_limit)
 
 
-async def submit(bot: MidwayBot, job: Job) -> None:
-    """Enqueue a job whose message exists; if Redis refuses, say so on the message."""
+async def submit(bot: MidwayBot, job: Job) -> bool:
+    """Enqueue a job whose message exists; if Redis refuses, say so on the message. Whether it was queued."""
     bot.delivery.track(job)
     try:
         await bot.backend.submit(job)
@@ -49,8 +49,10 @@ async def submit(bot: MidwayBot, job: Job) -> None:
         bot.delivery.untrack(job.id)
         job.error = "the job queue is unavailable; try again in a minute"
         await bot.delivery.message_of(job).edit(content=messages.failed(job, job.error), view=None)
-        return
+        return False
     bot.delivery.submitted(job.id)
+    bot.store.posting.submitted(job.requester.user_id, job.id)
+    return True
 
 
 async def respond_with_job(bot: MidwayBot, interaction: discord.Interaction, job: Job) -> None:
@@ -66,8 +68,9 @@ async def respond_with_job(bot: MidwayBot, interaction: discord.Interaction, job
     await submit(bot, job)
 
 
-async def post_job(bot: MidwayBot, interaction: discord.Interaction, job: Job, reply_to: int | None) -> None:
-    """A job made by a button or a confirmed batch: its own channel message, replying to its parent."""
+async def post_job(bot: MidwayBot, interaction: discord.Interaction, job: Job, reply_to: int | None) -> bool:
+    """A job made by a button or a confirmed batch: its own channel message, replying to its parent.
+    Whether it was queued; raises if Discord refused the message (nothing was queued then)."""
     channel = bot.get_partial_messageable(int(interaction.channel_id or 0))
     reference = None
     if reply_to is not None:
@@ -75,15 +78,19 @@ async def post_job(bot: MidwayBot, interaction: discord.Interaction, job: Job, r
     posted = await channel.send(messages.waiting(job), view=build_view(messages.cancel_buttons(job.id)),
                                 reference=reference, allowed_mentions=discord.AllowedMentions.none())
     job.message = message_ref(interaction, posted.id)
-    await submit(bot, job)
+    return await submit(bot, job)
 
 
 async def start_jobs(bot: MidwayBot, interaction: discord.Interaction, jobs: list[Job], load: UserLoad) -> None:
     """The first job answers the interaction; the rest of a batch get their own messages; then, if the
-    user is at the running cap, Midjourney's "Job queued" notice."""
-    await respond_with_job(bot, interaction, jobs[0])
-    for job in jobs[1:]:
-        await post_job(bot, interaction, job, reply_to=None)
+    user is at the running cap, Midjourney's "Job queued" notice. The caller has put `jobs` in
+    bot.store.posting (at its caps check); they leave it here, posted or not."""
+    try:
+        await respond_with_job(bot, interaction, jobs[0])
+        for job in jobs[1:]:
+            await post_job(bot, interaction, job, reply_to=None)
+    finally:
+        bot.store.posting.end(jobs[0].requester.user_id, [job.id for job in jobs])
     if notice := caps_notice(load, bot.settings.max_running_per_user):
         await interaction.followup.send(notice, ephemeral=True)
 

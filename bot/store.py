@@ -1,4 +1,5 @@
-"""Per-user, per-channel and per-guild settings, button claims and delivery marks, in Redis.
+"""Per-user, per-channel and per-guild settings, button claims and delivery marks, in Redis; and the
+in-memory record of the jobs this process is still putting on Discord (bot/posting.py, its presses).
 
 Every key comes from midway.keys. Settings are small pydantic models stored as JSON strings and
 updated with WATCH/MULTI, so two admins editing at once never lose a banned word.
@@ -15,6 +16,7 @@ from pydantic import BaseModel, Field
 from redis.exceptions import WatchError
 
 from bot.batching import Coalescer
+from bot.posting import Posting
 from midway import keys
 from midway.contract import Lane
 
@@ -22,6 +24,13 @@ from midway.contract import Lane
 MAX_OPTIONS = 20
 # Claims and delivery marks outlive any job's images (which expire with the blob TTL).
 MARK_TTL_S = 30 * 24 * 3600
+# A claim whose job was never stored is abandoned (a bot stopped between claim and submit) once it is
+# this old and this process is not posting its job: the age covers another bot process still posting
+# (a rolling restart), whose presses in flight this one cannot see.
+ABANDONED_AFTER_S = 30
+# What joins a button's custom_id to a claim name in the pressed set, for buttons that hold several
+# claims (a modal's different requests): custom_ids never contain it (bot/custom_ids.py).
+_MARK_SEP = "#"
 
 
 class VariationMode(StrEnum):
@@ -59,15 +68,18 @@ class UserStats(BaseModel):
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-# Per press, in arrival order: KEYS[i] a button's claim and KEYS[i+1] its job's pressed buttons, and
-# ARGV[i+1] the new job's id and ARGV[i+2] the pressed custom_id; ARGV[1] is the TTL. Per press, two
-# replies: won, false and the job's pressed buttons (this one included); lost, the holder's id and {}.
-# Two presses of one button in one batch: the first wins, as it would have one call at a time.
+# Per press, in arrival order: KEYS[i] a button's claim and KEYS[i+1] its job's pressed set; three
+# ARGV each, after ARGV[1] (the TTL): the new job's id, the pressed custom_id, and '' or the mark
+# `custom_id#claim` of a button that holds several claims. Per press, two replies: won, false and the
+# pressed set (this one included); lost, the holder's id and {}. Two presses of one button in one batch:
+# the first wins, as it would have one call at a time.
 _CLAIM_AND_PRESS = """
 local out = {}
 for i = 1, #KEYS, 2 do
-  if redis.call('SET', KEYS[i], ARGV[i + 1], 'NX', 'EX', ARGV[1]) then
-    redis.call('SADD', KEYS[i + 1], ARGV[i + 2])
+  local at = (i - 1) / 2 * 3 + 1
+  if redis.call('SET', KEYS[i], ARGV[at + 1], 'NX', 'EX', ARGV[1]) then
+    redis.call('SADD', KEYS[i + 1], ARGV[at + 2])
+    if ARGV[at + 3] ~= '' then redis.call('SADD', KEYS[i + 1], ARGV[at + 3]) end
     redis.call('EXPIRE', KEYS[i + 1], ARGV[1])
     out[#out + 1] = false
     out[#out + 1] = redis.call('SMEMBERS', KEYS[i + 1])
@@ -79,17 +91,53 @@ end
 return out
 """
 
-# (job id, claim action, image index, new job id, custom_id) -> (holder or None, pressed buttons)
-_Claim = tuple[str, str, int | None, str, str]
+# An abandoned claim handed to a new press, if it still holds what the caller saw and is old enough.
+# KEYS: the claim, the pressed set. ARGV: the TTL, the abandoned holder, the new job's id, the custom_id,
+# '' or its mark, ABANDONED_AFTER_S. Replies like one press of _CLAIM_AND_PRESS.
+_TAKE_OVER = """
+local holder = redis.call('GET', KEYS[1])
+if holder and (holder ~= ARGV[2] or redis.call('TTL', KEYS[1]) > tonumber(ARGV[1]) - tonumber(ARGV[6])) then
+  return {holder, {}}
+end
+redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[4])
+if ARGV[5] ~= '' then redis.call('SADD', KEYS[2], ARGV[5]) end
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+return {false, redis.call('SMEMBERS', KEYS[2])}
+"""
+
+# Undo a press whose job could not be posted: drop the claim if `holder` still has it and un-mark the
+# button, unless (a button of several claims) another claim of it stands. KEYS: the claim, the pressed
+# set. ARGV: the holder, the custom_id, '' or its mark. The pressed set after, or false if not held.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
+redis.call('DEL', KEYS[1])
+local unmark = true
+if ARGV[3] ~= '' then
+  redis.call('SREM', KEYS[2], ARGV[3])
+  local prefix = ARGV[2] .. '""" + _MARK_SEP + """'
+  for _, member in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+    if string.sub(member, 1, #prefix) == prefix then unmark = false end
+  end
+end
+if unmark then redis.call('SREM', KEYS[2], ARGV[2]) end
+return redis.call('SMEMBERS', KEYS[2])
+"""
+
+# (job id, claim name, image index, new job id, custom_id, its mark or '') -> (holder or None, pressed buttons)
+_Claim = tuple[str, str, int | None, str, str, str]
 _ClaimReply = tuple[str | None, set[str]]
-
-
 class BotStore:
     def __init__(self, redis: aioredis.Redis) -> None:
         self.redis = redis
         self._claim_script = redis.register_script(_CLAIM_AND_PRESS)
+        self._take_over_script = redis.register_script(_TAKE_OVER)
+        self._release_script = redis.register_script(_RELEASE)
         # A burst of presses claims its buttons in shared script calls (bot/batching.py).
         self._claims: Coalescer[_Claim, _ClaimReply] = Coalescer(self._claim_batch)
+        # Claims this process won whose press is not over (its job may not be stored yet).
+        self._pressing: set[str] = set()
+        self.posting = Posting()
 
     async def _load(self, key: str, model: type[ModelT]) -> ModelT:
         raw = await self.redis.get(key)
@@ -133,28 +181,79 @@ class BotStore:
         return await self._update(keys.guild_settings_key(guild_id), GuildSettings, change)
 
     async def claim_and_press(self, job_id: str, action: str, index: int | None, new_job_id: str,
-                              custom_id: str) -> tuple[str | None, set[str]]:
+                              custom_id: str, *, several: bool = False) -> tuple[str | None, set[str]]:
         """Claim a button for `new_job_id` and, if won, mark it pressed, in one round trip (a press
-        answers only after this). (None, the job's pressed buttons) if we won; (the holder, empty) if not."""
-        return await self._claims.call((job_id, action, index, new_job_id, custom_id))
+        answers only after this). (None, the job's pressed buttons) if we won; (the holder, empty) if not.
+        `several`: the button holds one claim per request (a modal's), so `action` names the request.
+        A claim abandoned by an earlier press (its job never stored) is taken over. The winner calls
+        `press_over` when its job is stored or the press failed."""
+        mark = f"{custom_id}{_MARK_SEP}{action}" if several else ""
+        holder, pressed = await self._claims.call((job_id, action, index, new_job_id, custom_id, mark))
+        if holder is not None and await self._abandoned(job_id, action, index, holder):
+            holder, pressed = self._claim_reply(await self._take_over_script(
+                keys=[keys.button_claim_key(job_id, action, index), keys.used_buttons_key(job_id)],
+                args=[MARK_TTL_S, holder, new_job_id, custom_id, mark, ABANDONED_AFTER_S]))
+            if holder is None:
+                self._pressing.add(new_job_id)
+        return holder, pressed
 
     async def _claim_batch(self, batch: list[_Claim]) -> list[_ClaimReply]:
         script_keys: list[str] = []
         args: list[str | int] = [MARK_TTL_S]
-        for job_id, action, index, new_job_id, custom_id in batch:
+        for job_id, action, index, new_job_id, custom_id, mark in batch:
             script_keys += [keys.button_claim_key(job_id, action, index), keys.used_buttons_key(job_id)]
-            args += [new_job_id, custom_id]
+            args += [new_job_id, custom_id, mark]
         flat = await self._claim_script(keys=script_keys, args=args)
-        return [(_text(flat[at]), set()) if flat[at] is not None else (None, {_text(value) for value in flat[at + 1]})
-                for at in range(0, len(flat), 2)]
+        replies = [self._claim_reply(flat[at:at + 2]) for at in range(0, len(flat), 2)]
+        # Before any waiter resumes: a press of the same button that meets this claim must see it in flight.
+        self._pressing.update(claim[3] for claim, (holder, _) in zip(batch, replies, strict=True) if holder is None)
+        return replies
+
+    @staticmethod
+    def _claim_reply(pair: list) -> _ClaimReply:
+        holder, pressed = pair
+        if holder is not None:
+            return _text(holder), set()
+        return None, {value for value in map(_text, pressed) if _MARK_SEP not in value}
+
+    async def _abandoned(self, job_id: str, action: str, index: int | None, holder: str) -> bool:
+        """The holder's job was never stored, this process is not posting it, and the claim is old enough
+        that no other process is (ABANDONED_AFTER_S)."""
+        if holder in self._pressing:
+            return False
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.exists(keys.job_key(holder))
+            pipe.ttl(keys.button_claim_key(job_id, action, index))
+            stored, ttl = await pipe.execute()
+        return not stored and 0 <= ttl <= MARK_TTL_S - ABANDONED_AFTER_S
+
+    def press_over(self, new_job_id: str) -> None:
+        """The winning press is over: its job is stored, or its claim was released."""
+        self._pressing.discard(new_job_id)
+
+    async def release(self, job_id: str, action: str, index: int | None, new_job_id: str, custom_id: str, *,
+                      several: bool = False) -> set[str] | None:
+        """Undo a won press whose job could not be posted: the claim goes (if `new_job_id` still holds
+        it) and the button is un-marked. The job's pressed buttons after, or None if the claim was not held."""
+        mark = f"{custom_id}{_MARK_SEP}{action}" if several else ""
+        try:
+            after = await self._release_script(
+                keys=[keys.button_claim_key(job_id, action, index), keys.used_buttons_key(job_id)],
+                args=[new_job_id, custom_id, mark])
+        finally:  # even unreleased (Redis down), the claim is abandoned now; a later press takes it over
+            self.press_over(new_job_id)
+        return None if after is None else {value for value in map(_text, after) if _MARK_SEP not in value}
 
     async def claimed(self, job_id: str, action: str, index: int | None) -> str | None:
-        """The job holding a button's claim, if any."""
+        """The job holding a button's claim, if any (an abandoned claim holds nothing)."""
         holder = await self.redis.get(keys.button_claim_key(job_id, action, index))
-        return None if holder is None else _text(holder)
+        if holder is None or await self._abandoned(job_id, action, index, _text(holder)):
+            return None
+        return _text(holder)
 
     async def used(self, job_id: str) -> set[str]:
-        return {_text(v) for v in await self.redis.smembers(keys.used_buttons_key(job_id))}
+        members = await self.redis.smembers(keys.used_buttons_key(job_id))
+        return {value for value in map(_text, members) if _MARK_SEP not in value}
 
     async def delivered(self, job_id: str) -> str | None:
         value = await self.redis.get(keys.delivered_key(job_id))
@@ -175,6 +274,11 @@ class BotStore:
 
     async def save_batch(self, batch_id: str, payload: str, ttl_s: int = 15 * 60) -> None:
         await self.redis.set(keys.batch_key(batch_id), payload, ex=ttl_s)
+
+    async def peek_batch(self, batch_id: str) -> str | None:
+        """A pending batch, left in place (its owner and the caps are checked before it is taken)."""
+        value = await self.redis.get(keys.batch_key(batch_id))
+        return _text(value) if value is not None else None
 
     async def pop_batch(self, batch_id: str) -> str | None:
         """Take a pending batch exactly once (GETDEL), so a double-click on Yes submits it once."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
 import uuid
 from typing import TYPE_CHECKING
 
@@ -14,6 +16,7 @@ from bot.context import read_context
 from bot.guards import check_request, prompt_error
 from bot.jobflow import ephemeral, post_job, requester_of, start_jobs
 from bot.planning import plan_imagine
+from bot.policy import PolicyError, UserLoad
 from bot.store import ChannelSettings
 from bot.views import build_view
 from engines.catalogue import Catalogue
@@ -22,6 +25,14 @@ from midway.prompt.errors import PromptError
 
 if TYPE_CHECKING:
     from bot.app import MidwayBot
+
+log = logging.getLogger(__name__)
+
+BATCH_GONE = "That batch was already submitted, declined or has expired."
+# A Yes refused by the caps keeps its batch: the user presses Yes again once jobs finish, as Midjourney's
+# own "queue full" asks them to wait, instead of typing the prompt again.
+BATCH_KEPT = ("-# Nothing was submitted. Press **Yes** again once some of your jobs finish; this question "
+              "stays open 15 minutes after you asked.")
 
 
 def cap_steps(spec: GenerationSpec, channel: ChannelSettings, catalogue: Catalogue) -> GenerationSpec:
@@ -41,14 +52,16 @@ def jobs_for(specs: list[GenerationSpec], requester: Requester, max_attempts: in
 async def imagine(interaction: discord.Interaction, prompt: str) -> None:
     bot: MidwayBot = interaction.client  # type: ignore[assignment]
     requester = requester_of(interaction)
+    since = time.monotonic()
     context = await read_context(bot.aioredis, requester.user_id, requester.channel_id, requester.guild_id)
-    user, channel, load = context.user, context.channel, context.load
+    user, channel = context.user, context.channel
     try:
         planned = plan_imagine(prompt, user, channel, bot.catalogue, bot.settings)
     except PromptError as error:
         await ephemeral(interaction, prompt_error(error, prompt))
         return
     specs = [cap_steps(spec, channel, bot.catalogue) for spec in planned.specs]
+    load = bot.store.posting.load_of(requester.user_id, context.load, since)
     refusal = await check_request(bot.store, bot.settings, requester.guild_id, channel, specs, load,
                                   guild=context.guild)
     if refusal is not None:
@@ -56,8 +69,10 @@ async def imagine(interaction: discord.Interaction, prompt: str) -> None:
         return
     jobs = jobs_for(specs, requester, bot.settings.max_attempts)
     if len(jobs) > bot.settings.confirm_above:
+        # Checked again at Yes (run_batch): jobs may start or finish before then.
         await ask_to_confirm(bot, interaction, jobs)
         return
+    bot.store.posting.begin(requester.user_id, [job.id for job in jobs])
     await start_jobs(bot, interaction, jobs, load)
 
 
@@ -72,23 +87,73 @@ async def ask_to_confirm(bot: MidwayBot, interaction: discord.Interaction, jobs:
 
 
 async def run_batch(bot: MidwayBot, interaction: discord.Interaction, batch_id: str, confirmed: bool) -> None:
-    """The Yes / No of a confirmation: each job gets its own message; a batch runs at most once."""
-    payload = await bot.store.pop_batch(batch_id)
+    """The Yes / No of a confirmation: each job gets its own message; a batch runs at most once. Yes
+    checks the policy again (the user's jobs and the server's rules may have changed since /imagine)."""
+    payload = await bot.store.peek_batch(batch_id)
     if payload is None:
-        await ephemeral(interaction, "That batch was already submitted, declined or has expired.")
+        await ephemeral(interaction, BATCH_GONE)
         return
     batch = json.loads(payload)
     if batch["user_id"] != str(interaction.user.id):
-        await bot.store.save_batch(batch_id, payload)
         await ephemeral(interaction, "Only the person who typed the prompt can confirm it.")
         return
     jobs = [Job.model_validate(raw) for raw in batch["jobs"]]
-    if not confirmed:
-        await interaction.response.edit_message(content="Cancelled; nothing was submitted.", view=None)
+    refusal, wait = await recheck(bot, interaction, jobs) if confirmed else (None, False)
+    if refusal is not None and wait:
+        # Refused for the user's load alone: the batch stays, for a Yes once some jobs have finished.
+        await ephemeral(interaction, f"{refusal.message}\n{BATCH_KEPT}")
         return
-    await interaction.response.edit_message(content=f"Submitting {len(jobs)} jobs.", view=None)
-    for job in jobs:
-        await post_job(bot, interaction, job, reply_to=None)
+    # Taken once (GETDEL): of two Yes pressed together, one submits and the other is told it is gone.
+    if await bot.store.pop_batch(batch_id) is None:
+        bot.store.posting.end(str(interaction.user.id), [job.id for job in jobs])
+        await ephemeral(interaction, BATCH_GONE)
+        return
+    if refusal is not None:  # a rule (a banned word, a channel limit) that waiting will not change
+        await interaction.response.edit_message(content=f"{refusal.message}\n-# Nothing was submitted.", view=None)
+    elif not confirmed:
+        await interaction.response.edit_message(content="Cancelled; nothing was submitted.", view=None)
+    else:
+        await interaction.response.edit_message(content=f"Submitting {len(jobs)} jobs.", view=None)
+        await post_batch(bot, interaction, jobs)
+
+
+async def recheck(bot: MidwayBot, interaction: discord.Interaction,
+                  jobs: list[Job]) -> tuple[PolicyError | None, bool]:
+    """The check /imagine made, on the user's load and the server's rules now, and whether a refusal is
+    for the load alone (it passes once jobs finish). Passed, the jobs count as the user's
+    (bot.store.posting) from this moment, before any other request's check can run."""
+    requester = requester_of(interaction)
+    since = time.monotonic()
+    context = await read_context(bot.aioredis, requester.user_id, requester.channel_id, requester.guild_id)
+    load = bot.store.posting.load_of(requester.user_id, context.load, since)
+    specs = [job.spec for job in jobs]
+    refusal = await check_request(bot.store, bot.settings, requester.guild_id, context.channel, specs, load,
+                                  guild=context.guild)
+    if refusal is None:
+        bot.store.posting.begin(requester.user_id, [job.id for job in jobs])
+        return None, False
+    idle = await check_request(bot.store, bot.settings, requester.guild_id, context.channel, specs,
+                               UserLoad(running=0, queued=0), guild=context.guild)
+    return refusal, idle is None
+
+
+async def post_batch(bot: MidwayBot, interaction: discord.Interaction, jobs: list[Job]) -> None:
+    """Post and submit a confirmed batch; if a job cannot be posted, stop there and say how far it got."""
+    posted, why = 0, None
+    try:
+        for job in jobs:
+            if not await post_job(bot, interaction, job, reply_to=None):
+                why = "Midway can't reach its job queue right now"  # that job's message says so too
+                break
+            posted += 1
+    except discord.HTTPException as error:
+        why = f"Discord refused a message in this channel (HTTP {error.status})"
+    finally:
+        bot.store.posting.end(str(interaction.user.id), [job.id for job in jobs])
+    if why is not None:
+        log.warning("a confirmed batch stopped after %d of %d jobs: %s", posted, len(jobs), why)
+        await ephemeral(interaction, f"**Couldn't submit every job**\n{why}: {posted} of {len(jobs)} jobs were "
+                                     f"submitted, the rest were not.")
 
 
 def setup(bot: MidwayBot) -> None:
