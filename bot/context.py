@@ -22,7 +22,7 @@ from bot.policy import UserLoad
 from bot.store import ChannelSettings, GuildSettings, UserSettings
 from midway import keys
 from midway.contract import Job
-from midway.jobs import parse_job_record
+from midway.jobs import listed_job, parse_job_record
 
 
 @dataclass(frozen=True)
@@ -139,9 +139,11 @@ async def read_context(redis: aioredis.Redis, user_id: str, channel_id: str | No
 
 
 async def active_jobs(redis: aioredis.Redis, user_id: str) -> list[Job]:
-    """The user's queued and running jobs, oldest id first (/info, /cancel)."""
+    """The user's queued and running jobs, oldest id first (/info, /cancel). A record another version
+    wrote that this one cannot fully read is listed as far as it can be (so it can still be cancelled),
+    or skipped: one bad record must not break the user's /info and /cancel."""
     records = await redis.register_script(_ACTIVE_RECORDS)(keys=[keys.user_jobs_key(user_id)], args=[_JOB_PREFIX])
-    return [Job.model_validate_json(raw) for raw in records]
+    return [job for raw in records if (job := listed_job(raw)) is not None]
 
 
 async def read_job(redis: aioredis.Redis, job_id: str) -> Job | None:

@@ -26,7 +26,7 @@ import aiohttp
 import discord
 import redis
 
-from bot import messages, render
+from bot import messages, missed, render
 from bot.backend import Backend
 from bot.derive import capabilities_of
 from bot.store import BotStore
@@ -96,6 +96,7 @@ class Delivery:
     async def run(self) -> None:
         """Read the stream until stopped; each entry is acted on, then acknowledged."""
         poller = asyncio.create_task(self._poll_queue_positions())
+        sweeper = asyncio.create_task(missed.sweep_forever(self))
         retry_s = RETRY_MIN_S
         try:
             while not self._stopping.is_set():
@@ -120,6 +121,7 @@ class Delivery:
                     retry_s = min(2 * retry_s, RETRY_MAX_S)
         finally:
             poller.cancel()
+            sweeper.cancel()
 
     def _read_again_later(self) -> None:
         """Have the loop re-read this consumer's un-acknowledged entries after REDELIVER_AFTER_S (set
@@ -327,7 +329,13 @@ class Delivery:
 
     # -- results: exactly once ---------------------------------------------------------------------
 
-    async def _finish(self, job: Job, event: Event, entry_id: str) -> None:
+    async def deliver_missed(self, job: Job, event: Event) -> None:
+        """Deliver a finished job whose terminal event never reached this bot (bot/missed.py)."""
+        if job.id in self._locks or self._stopping.is_set():
+            return  # being delivered from the stream right now, or shutting down: the next sweep sees
+        self._spawn(self._finish(job, event, None))
+
+    async def _finish(self, job: Job, event: Event, entry_id: str | None) -> None:
         lock = self._locks.setdefault(job.id, asyncio.Lock())
         self._waiting.pop(job.id, None)
         self._remember_finished(job.id)
@@ -356,7 +364,7 @@ class Delivery:
                         return
                     await asyncio.sleep(ATTEMPT_BACKOFF_S * attempt)
         try:
-            await self._ack([*(superseded.entry_ids if superseded else []), entry_id])
+            await self._ack([*(superseded.entry_ids if superseded else []), *([entry_id] if entry_id else [])])
         except redis.RedisError as error:
             # Posted (and recorded) but not acknowledged: read again later, found delivered, acknowledged.
             log.warning("acknowledging the result of job %s failed: %s", job.id, error)

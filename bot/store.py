@@ -260,13 +260,27 @@ class BotStore:
         return _text(value) if value is not None else None
 
     async def mark_delivered(self, job_id: str, message_id: str) -> None:
-        await self.redis.set(keys.delivered_key(job_id), message_id, ex=MARK_TTL_S)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(keys.delivered_key(job_id), message_id, ex=MARK_TTL_S)
+            pipe.zrem(keys.UNDELIVERED, job_id)
+            await pipe.execute()
 
     async def mark_delivery_failed(self, job_id: str, reason: str) -> None:
         """Discord refused the job's messages for good (403/404): keep why, and count the delivery as
         over (an empty mark, unless a result message was already recorded) so no restart retries it."""
-        await self.redis.set(keys.delivery_failed_key(job_id), reason, ex=MARK_TTL_S)
-        await self.redis.set(keys.delivered_key(job_id), "", ex=MARK_TTL_S, nx=True)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(keys.delivery_failed_key(job_id), reason, ex=MARK_TTL_S)
+            pipe.set(keys.delivered_key(job_id), "", ex=MARK_TTL_S, nx=True)
+            pipe.zrem(keys.UNDELIVERED, job_id)
+            await pipe.execute()
+
+    async def undelivered(self, finished_before: float, count: int) -> list[str]:
+        """Finished jobs not delivered yet, oldest first (keys.UNDELIVERED)."""
+        ids = await self.redis.zrangebyscore(keys.UNDELIVERED, "-inf", finished_before, start=0, num=count)
+        return [_text(job_id) for job_id in ids]
+
+    async def forget_undelivered(self, job_id: str) -> None:
+        await self.redis.zrem(keys.UNDELIVERED, job_id)
 
     async def delivery_failed(self, job_id: str) -> str | None:
         value = await self.redis.get(keys.delivery_failed_key(job_id))

@@ -2,15 +2,19 @@
 
 Pydantic v2 models that travel through Redis as JSON (never pickle). Every model here must survive
 ``model_dump_json`` -> ``model_validate_json`` unchanged; tests/midway/test_contract.py checks that.
+What comes back from Redis is read with ``from_record``, which tolerates fields of other releases.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import time
 import uuid
 from enum import StrEnum
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 
 class Operation(StrEnum):
@@ -67,8 +71,66 @@ class PanDirection(StrEnum):
     down = "down"
 
 
+# Rounds of `salvage`: each drops every field that failed, so more are needed only when dropping one
+# uncovers another problem (an optional object left without a required member is dropped next).
+_SALVAGE_ROUNDS = 4
+
+
 class _Model(BaseModel):
+    # Strict where models are made: in code, from parsed prompts and options, an unknown field is a bug
+    # (a misspelt keyword) to fail on. Records read back from Redis go through `from_record` instead.
     model_config = ConfigDict(extra="forbid", frozen=False, use_enum_values=False)
+
+    @classmethod
+    def from_record(cls, raw: str | bytes | bytearray) -> Self:
+        """The model as stored in Redis, without the fields this release does not know.
+
+        Every release adds fields, and in a rolling deploy an older worker or bot reads records a newer
+        one wrote: refusing them would strand those jobs. Any other problem still raises ValidationError.
+        """
+        try:
+            return cls.model_validate_json(raw)
+        except ValidationError as error:
+            unknown = [detail["loc"] for detail in error.errors() if detail["type"] == "extra_forbidden"]
+            if len(unknown) < error.error_count():
+                raise
+        data = json.loads(raw)
+        for loc in unknown:
+            _drop(data, loc)
+        return cls.model_validate_json(json.dumps(data))
+
+    @classmethod
+    def salvage(cls, data: Any) -> Self | None:
+        """What can still be read of a decoded record that `from_record` refuses (say a value of an enum
+        only a newer release has): each field that fails is dropped and takes its default; None when a
+        required one fails. For ending and listing such a job (its message names its prompt and user),
+        never for running it: the spec may have lost fields."""
+        if not isinstance(data, dict):
+            return None
+        data = copy.deepcopy(data)
+        for _ in range(_SALVAGE_ROUNDS):
+            try:
+                return cls.model_validate_json(json.dumps(data))
+            except ValidationError as error:
+                if not any([_drop(data, detail["loc"]) for detail in error.errors()]):
+                    return None
+        return None
+
+
+def _drop(data: dict[str, Any], loc: tuple[int | str, ...]) -> bool:
+    """Delete the innermost object member on the error location's path (a bad list or tuple item takes
+    its whole field with it). False when nothing on the path is there to delete (a missing field)."""
+    parent: dict[str, Any] | None = None
+    name: Any = None
+    node: Any = data
+    for part in loc:
+        if not isinstance(node, dict) or part not in node:
+            break
+        parent, name, node = node, part, node[part]
+    if parent is None:
+        return False
+    del parent[name]
+    return True
 
 
 class GenerationSpec(_Model):

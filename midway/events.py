@@ -55,7 +55,8 @@ def parse_entry(fields: dict) -> Event | None:
     if raw is None:
         return None
     try:
-        return Event.model_validate_json(raw)
+        # Tolerant of fields a newer release adds: a rolling deploy must not drop events.
+        return Event.from_record(raw)
     except ValidationError:
         return None
 

@@ -10,9 +10,12 @@ RQ needs a Redis client without decode_responses (it reads bytes); pass one to J
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import re
 import time
 from collections.abc import Callable
+from typing import Any
 
 import redis
 from pydantic import BaseModel, ValidationError
@@ -35,6 +38,10 @@ RQ_RESULT_TTL_S = 3600
 # needs the requester of every queued job on each submit (a burst of N submits would otherwise read
 # and validate O(N^2) job records, in the bot's threads, while it is acknowledging interactions).
 OWNER_MEMORY = 20_000
+# What the user's message says when their job's record cannot be read by this release (jobs.end_unreadable).
+UNREADABLE_ERROR = ("This job was saved by another version of Midway, which this one cannot read; "
+                    "please submit it again.")
+_LIVE = ("queued", "running")
 
 # Move a job from the tail of a queue to just before a pivot; if the pivot left the queue meanwhile
 # (it and everything before it was dequeued), the job goes to the head. A job already dequeued stays.
@@ -67,14 +74,46 @@ def rq_queue(client: redis.Redis, engine: str, lane: Lane | str) -> Queue:
 
 
 def parse_job_record(job_id: str, raw: bytes | str | None) -> Job | None:
-    """A job's stored record (GET keys.job_key) as a Job; None when it is gone or unreadable."""
+    """A job's stored record (GET keys.job_key) as a Job, fields of newer releases dropped; None when it
+    is gone or unreadable (JobStore.end_unreadable ends such a job)."""
     if raw is None:
         return None
     try:
-        return Job.model_validate_json(raw)
-    except ValidationError:
-        log.warning("job record %s is unreadable", job_id)
+        return Job.from_record(raw)
+    except ValueError as error:
+        log.warning("job record %s is unreadable: %s", job_id, " ".join(str(error).split())[:500])
         return None
+
+
+def record_object(raw: bytes | str | None) -> dict[str, Any] | None:
+    """A stored record decoded as a JSON object, without validating it; None when it is not one."""
+    try:
+        data = json.loads(raw) if raw is not None else None
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def salvage_job(job_id: str, data: dict[str, Any] | None) -> Job | None:
+    """What can be read of an unreadable record (Job.salvage), only if it still names the job."""
+    job = Job.salvage({**data, "id": job_id}) if data is not None else None
+    return job if job is not None and job.id == job_id else None
+
+
+def listed_job(raw: bytes | str) -> Job | None:
+    """A record for listing a user's jobs (/info, /cancel): read as parse_job_record reads it, else what
+    salvage_job reads of it (so the job can still be seen and cancelled), else None: skip it."""
+    data = record_object(raw)
+    job_id = data.get("id") if data is not None else None
+    if not isinstance(job_id, str):
+        return None
+    return parse_job_record(job_id, raw) or salvage_job(job_id, data)
+
+
+def _owner(data: dict[str, Any] | None) -> str | None:
+    requester = data.get("requester") if data is not None else None
+    user_id = requester.get("user_id") if isinstance(requester, dict) else None
+    return user_id if isinstance(user_id, str) else None
 
 
 class JobStore:
@@ -162,11 +201,8 @@ class JobStore:
             unknown = [job_id for job_id in unknown if job_id not in self._owners]
         raws = self.redis.mget([keys.job_key(job_id) for job_id in unknown]) if unknown else []
         for job_id, raw in zip(unknown, raws, strict=True):
-            try:
-                if raw:
-                    self._remember_owner(job_id, Job.model_validate_json(raw).requester.user_id)
-            except ValidationError:
-                pass
+            if user_id := _owner(record_object(raw)):
+                self._remember_owner(job_id, user_id)
         return [self._owners.get(job_id, f"?{job_id}") for job_id in job_ids]
 
     def _remember_owner(self, job_id: str, user_id: str) -> None:
@@ -177,20 +213,50 @@ class JobStore:
     # -- cancelling ------------------------------------------------------------------------------
 
     def cancel(self, job_id: str) -> Job | None:
-        """Queued: it never runs (cancelled now). Running: the engine stops at its next step and the
-        worker publishes `cancelled`. Finished: unchanged. Returns the job as it now stands."""
-        job = self.get(job_id)
-        if job is None or job.status.finished:
+        """Waiting in its queue: it never runs (cancelled now). Running: the engine stops at its next step
+        and the worker publishes `cancelled`. Finished: unchanged. Returns the job as it now stands."""
+        raw = self.redis.get(keys.job_key(job_id))
+        job = parse_job_record(job_id, raw)
+        if job is None:
+            return None if raw is None else self._cancel_unreadable(job_id, raw)
+        if job.status.finished:
             return job
-        self.redis.set(keys.cancel_key(job_id), "1", ex=max(60, self.settings.job_timeout_s * 2))
-        if job.status is JobStatus.queued:
-            queue = rq_queue(self.redis, self.engine_of(job), job.lane)
-            if self.redis.lrem(queue.key, 0, job_id):
-                with contextlib.suppress(Exception):
-                    RQJob.fetch(job_id, connection=self.redis, serializer=JSONSerializer).delete(
-                        remove_from_queue=False)
+        # The flag lasts as long as the record: a running job whose worker dies goes back to its queue and
+        # may be picked up by another worker long after; that one must still see it. finish() deletes it.
+        self.redis.set(keys.cancel_key(job_id), "1", ex=self.job_ttl_s)
+        if self._unqueue(job_id, self.engine_of(job), job.lane):
+            # It was waiting: queued, or put back by RQ after its worker died (the record still says
+            # running). No worker holds it now, so it ends here rather than when a worker comes back.
+            self.finish(job_id, JobStatus.cancelled, only_from=(JobStatus.queued, JobStatus.running))
+        elif job.status is JobStatus.queued:
             # If a worker popped it meanwhile, run_job sees the cancelled record and skips it.
             self.finish(job_id, JobStatus.cancelled, only_from=(JobStatus.queued,))
+        return self.get(job_id)
+
+    def _unqueue(self, job_id: str, engine: str, lane: Lane | str) -> bool:
+        """Take a waiting job off its RQ queue (the list that fair insertion orders and the slot scan
+        reads) and drop RQ's data of it. False when it was not waiting there."""
+        if not self.redis.lrem(rq_queue(self.redis, engine, lane).key, 0, job_id):
+            return False
+        with contextlib.suppress(Exception):
+            RQJob.fetch(job_id, connection=self.redis, serializer=JSONSerializer).delete(remove_from_queue=False)
+        return True
+
+    def _cancel_unreadable(self, job_id: str, raw: bytes | str) -> Job | None:
+        """Cancel a job whose record this release cannot read: no worker of this release can run it, so it
+        ends now (a newer worker that holds it still sees the flag)."""
+        data = record_object(raw)
+        if data is None or data.get("status") not in _LIVE:
+            return salvage_job(job_id, data)
+        spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
+        waiting = False
+        with contextlib.suppress(ValueError):  # a lane this release does not know
+            waiting = self._unqueue(job_id, str(spec.get("engine") or self.settings.default_engine),
+                                    str(data.get("lane")))
+        self.end_unreadable(job_id, JobStatus.cancelled)
+        if not waiting:
+            # A newer worker, which can read it, may be running it: it stops at its next step.
+            self.redis.set(keys.cancel_key(job_id), "1", ex=self.job_ttl_s)
         return self.get(job_id)
 
     def cancel_requested(self, job_id: str) -> bool:
@@ -198,11 +264,13 @@ class JobStore:
 
     # -- transitions (used by the worker) ----------------------------------------------------------
 
-    def update(self, job_id: str, change: Callable[[Job], list[Event] | None]) -> Job | None:
+    def update(self, job_id: str, change: Callable[[Job], list[Event] | None],
+               also: Callable[[redis.client.Pipeline, Job], object] | None = None) -> Job | None:
         """Atomically apply `change` to the stored job and publish the events it returns.
 
         `change` mutates the job in place and returns the events to publish, or None to leave the
-        record untouched. Record and events commit in one MULTI, so a terminal event goes out once.
+        record untouched. Record and events commit in one MULTI, so a terminal event goes out once;
+        `also` queues more commands on that MULTI.
         """
         key = keys.job_key(job_id)
         with self.redis.pipeline() as pipe:
@@ -210,9 +278,11 @@ class JobStore:
                 try:
                     pipe.watch(key)
                     raw = pipe.get(key)
-                    if raw is None:
+                    job = parse_job_record(job_id, raw)
+                    if job is None:
+                        # Gone, or unreadable by this release (end_unreadable ends those).
+                        pipe.unwatch()
                         return None
-                    job = Job.model_validate_json(raw)
                     published = change(job)
                     if published is None:
                         pipe.unwatch()
@@ -221,6 +291,8 @@ class JobStore:
                     pipe.set(key, job.model_dump_json(), ex=self.job_ttl_s)
                     for event in published:
                         events.add_to_pipeline(pipe, event)
+                    if also is not None:
+                        also(pipe, job)
                     pipe.execute()
                     return job
                 except redis.WatchError:
@@ -261,13 +333,73 @@ class JobStore:
             return [Event(job_id=job.id, kind=kind, outputs=job.outputs, grid=grid, error=error,
                           worker=job.worker, attempt=job.attempts or None)]
 
-        finished = self.update(job_id, change)
+        def remember_undelivered(pipe: redis.client.Pipeline, job: Job) -> None:
+            # Jobs of the bot (they have a message to answer in) wait there until the bot delivers them.
+            if job.message is not None and job.message.message_id is not None:
+                pipe.zadd(keys.UNDELIVERED, {job.id: job.finished_at or time.time()})
+
+        finished = self.update(job_id, change, also=remember_undelivered)
         if finished is not None:
-            # Free the user's running slot (worker/slots.py) so their next queued job can start.
-            user_id = finished.requester.user_id
-            self.redis.srem(keys.user_running_key(user_id), job_id)
-            self.redis.zrem(keys.ACTIVE_JOBS, keys.active_member(job_id, user_id))
+            self._release(job_id, finished.requester.user_id)
         return finished
+
+    def _release(self, job_id: str, user_id: str, pipe: redis.client.Pipeline | None = None) -> None:
+        """What a finished job lets go of: the user's running slot (worker/slots.py), so their next queued
+        job can start, its place among the active jobs, and its cancel flag."""
+        target = pipe if pipe is not None else self.redis.pipeline(transaction=False)
+        target.srem(keys.user_running_key(user_id), job_id)
+        target.zrem(keys.ACTIVE_JOBS, keys.active_member(job_id, user_id))
+        target.delete(keys.cancel_key(job_id))
+        if pipe is None:
+            target.execute()
+
+    def end_unreadable(self, job_id: str, status: JobStatus = JobStatus.failed, *,
+                       user_id: str | None = None) -> bool:
+        """End, visibly, a live job whose record this release cannot read (written by another version, or
+        damaged), instead of leaving it `queued` for the record's 30 days: the record becomes what can be
+        salvaged of it, finished (so the bot can still edit the job's message), the terminal event goes
+        out, and the user's places (queue cap, running slot) are freed, all in one MULTI. False when the
+        record is gone, readable, or already finished. `user_id`: the owner, when the caller knows it."""
+        key = keys.job_key(job_id)
+        error = UNREADABLE_ERROR if status is JobStatus.failed else None
+        with self.redis.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    raw = pipe.get(key)
+                    data = record_object(raw)
+                    if raw is None or (data is not None and data.get("status") not in _LIVE) or \
+                            parse_job_record(job_id, raw) is not None:
+                        pipe.unwatch()
+                        return False
+                    job = salvage_job(job_id, data)
+                    owner = user_id or _owner(data) or self._active_owner(job_id)
+                    pipe.multi()
+                    if job is not None:
+                        job.status, job.error, job.finished_at = status, error, time.time()
+                        pipe.set(key, job.model_dump_json(), ex=self.job_ttl_s)
+                    elif data is not None:
+                        # Not even salvageable: still say it ended, for any reader that decodes the status.
+                        data.update(status=status.value, error=error, finished_at=time.time())
+                        pipe.set(key, json.dumps(data), keepttl=True)
+                    else:
+                        pipe.delete(key)
+                    events.add_to_pipeline(pipe, Event(job_id=job_id, kind=EventKind(status.value), error=error))
+                    if owner is not None:
+                        pipe.srem(keys.user_jobs_key(owner), job_id)
+                        self._release(job_id, owner, pipe)
+                    pipe.execute()
+                    log.warning("job %s: its record is unreadable here; %s (owner %s)", job_id, status.value, owner)
+                    return True
+                except redis.WatchError:
+                    continue
+
+    def _active_owner(self, job_id: str) -> str | None:
+        """The user of a job, from its "<job> <user>" member of ACTIVE_JOBS (for a record naming none)."""
+        pattern = re.sub(r"([*?\[\]\\])", r"\\\1", job_id) + " *"  # the id matched literally
+        for member, _ in self.redis.zscan_iter(keys.ACTIVE_JOBS, match=pattern, count=1000):
+            return _text(member).partition(" ")[2] or None
+        return None
 
     # -- positions and live workers ----------------------------------------------------------------
 

@@ -76,6 +76,12 @@ def delivered_key(job_id: str) -> str:
     return f"{PREFIX}:delivered:{job_id}"
 
 
+# Finished jobs with a Discord message whose result the bot has not delivered (or given up on) yet:
+# job id -> finished_at. Written in the MULTI that publishes the terminal event (JobStore.finish), so a
+# result survives that event being trimmed from the stream while the bot is down (bot/missed.py).
+UNDELIVERED = f"{PREFIX}:undelivered"
+
+
 # Why Discord refused a job's result for good (403 missing access, 404 unknown channel/message).
 def delivery_failed_key(job_id: str) -> str:
     return f"{PREFIX}:deliveryfailed:{job_id}"

@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     job_timeout_s: int = 600
     max_attempts: int = 3
     heartbeat_s: float = 5.0
+    # A finished job's images and status are written through a Redis outage (a restart) for this long.
+    redis_retry_s: float = 60.0
+    # A job this far past its timeout is stuck where the timeout signal cannot reach it (a wedged CUDA
+    # call): its worker exits, so the job's lease lapses and another worker retries it.
+    hang_grace_s: float = 60.0
+    # This many jobs in a row failing with unexpected errors (a sticky CUDA error fails every later
+    # call) make the worker put the last one back and exit, to be restarted; 0: never.
+    max_errors_in_a_row: int = 3
 
     # Per-user caps (Midjourney's: 3 running, 10 queued).
     max_running_per_user: int = 3

@@ -2,6 +2,10 @@
 
 Each child runs in its own session so a terminal Ctrl-C reaches only us; we then stop the children in
 reverse start order (SIGTERM, then SIGKILL after a grace period), so nothing is left behind.
+
+A child marked `restart` is started again when it exits: a worker exits on purpose when a job hangs in
+native code or every job fails (worker/rq_worker.py), and its jobs are retried by the next one. A
+child that keeps exiting (max_restarts within restart_window_s) is given up on like any other.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 
@@ -23,6 +27,9 @@ class Child:
     command: list[str]
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
+    restart: bool = False
+    # Monotonic times of its recent restarts (Supervisor's crash-loop limit).
+    restarted_at: list[float] = field(default_factory=list)
 
     @property
     def alive(self) -> bool:
@@ -38,20 +45,49 @@ def _pump(name: str, stream, out) -> None:
 
 
 class Supervisor:
-    def __init__(self, out=None) -> None:
+    def __init__(self, out=None, *, max_restarts: int = 5, restart_window_s: float = 600.0) -> None:
         self.children: list[Child] = []
         self.out = out or sys.stdout
+        self.max_restarts = max_restarts
+        self.restart_window_s = restart_window_s
 
     def start(self, child: Child) -> Child:
+        self._spawn(child)
+        self.children.append(child)
+        return child
+
+    def _spawn(self, child: Child) -> None:
         env = {**os.environ, **child.env}
         child.process = subprocess.Popen(child.command, env=env, stdout=subprocess.PIPE,
                                          stderr=subprocess.STDOUT, start_new_session=True)
         threading.Thread(target=_pump, args=(child.name, child.process.stdout, self.out), daemon=True).start()
-        self.children.append(child)
-        return child
 
     def first_exited(self) -> Child | None:
         return next((child for child in self.children if not child.alive), None)
+
+    def wait_for_exit(self, *, poll_s: float = 0.5, on_restart: Callable[[Child], object] | None = None) -> Child:
+        """Block until a child exits for good, starting each `restart` child again when it exits
+        (`on_restart` hears of it first) until it has restarted max_restarts times within the window."""
+        while True:
+            for child in self.children:
+                if child.alive:
+                    continue
+                if not self._may_restart(child):
+                    return child
+                if on_restart is not None:
+                    on_restart(child)
+                self._spawn(child)
+            time.sleep(poll_s)
+
+    def _may_restart(self, child: Child) -> bool:
+        if not child.restart:
+            return False
+        now = time.monotonic()
+        child.restarted_at = [at for at in child.restarted_at if now - at < self.restart_window_s]
+        if len(child.restarted_at) >= self.max_restarts:
+            return False
+        child.restarted_at.append(now)
+        return True
 
     def stop_all(self, grace_s: float = 10.0) -> None:
         for child in reversed(self.children):

@@ -53,7 +53,8 @@ def build_worker(client: redis.Redis, settings: Settings, engines: dict[str, Eng
     return MidwayWorker(client, name=name, engines=list(engines), lanes=list(lanes),
                         heartbeat_s=settings.heartbeat_s,
                         on_maintenance=maintenance(purger(runner.blobs), reconciler.maybe_sweep),
-                        running_cap=settings.max_running_per_user, slot_ttl_s=slot_ttl(settings))
+                        running_cap=settings.max_running_per_user, slot_ttl_s=slot_ttl(settings),
+                        hang_grace_s=settings.hang_grace_s)
 
 
 def slot_ttl(settings: Settings) -> int:

@@ -7,6 +7,9 @@ no queue or registry holds it), and a job whose RQ retries ran out on failures t
 count as attempts (the record says `running`, its worker is gone, RQ holds nothing). Either job would
 wait forever and hold one of its user's queue places and running slots.
 
+A record this release cannot read (written by another version, or damaged) is treated the same way,
+except that a lost one is failed rather than put back: no worker of this release could run it.
+
 The sweep reads keys.ACTIVE_JOBS (written by the atomic submit), a bounded batch per pass from a cursor,
 so it never SCANs the keyspace. A lock with the sweep interval as its TTL lets one worker sweep per
 interval however many run. A job that looks lost is acted on only when it still looks lost `grace_s`
@@ -15,6 +18,7 @@ later: a worker that has just taken it off its queue records it as started withi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -22,16 +26,21 @@ import uuid
 from dataclasses import dataclass, field
 
 import redis
+from rq.exceptions import NoSuchJobError
 from rq.job import Job as RQJob
+from rq.job import JobStatus as RQStatus
 from rq.registry import StartedJobRegistry
+from rq.serializers import JSONSerializer
 
 from midway import events, keys
 from midway.contract import Event, EventKind, Job, JobStatus
-from midway.jobs import JobStore, rq_queue
+from midway.jobs import JobStore, parse_job_record, record_object, rq_queue
 
 log = logging.getLogger(__name__)
 
 _LIVE = (JobStatus.queued, JobStatus.running)
+# RQ states in which a worker will still take a job (and, unable to read its record, end it itself).
+_RQ_PENDING = (RQStatus.QUEUED, RQStatus.STARTED, RQStatus.SCHEDULED, RQStatus.DEFERRED)
 
 
 @dataclass
@@ -70,8 +79,10 @@ class Reconciler:
         raws = self.redis.mget([keys.job_key(job_id) for job_id, _ in entries])
         started: dict[str, set[str]] = {}
         for member, (job_id, user_id), raw in zip(members, entries, raws, strict=True):
-            job = _parse(raw)
-            if job is None or job.status not in _LIVE:
+            job = parse_job_record(job_id, raw)
+            if job is None and _live_record(raw):
+                self._check_unreadable(job_id, user_id, now, report)
+            elif job is None or job.status not in _LIVE:
                 self._forget(member, job_id, user_id, report)
             else:
                 self._check(job, started, now, report)
@@ -120,12 +131,30 @@ class Reconciler:
         if tracked or on_live_worker:
             self.redis.hdel(keys.RECONCILE_SUSPECTS, job.id)
             return
-        first_seen = self.redis.hget(keys.RECONCILE_SUSPECTS, job.id)
-        if first_seen is None:
-            self.redis.hset(keys.RECONCILE_SUSPECTS, job.id, now)
-        elif now - float(first_seen) >= self.grace_s:
-            self.redis.hdel(keys.RECONCILE_SUSPECTS, job.id)
+        if self._lost_for_grace(job.id, now):
             self._recover(job, report)
+
+    def _lost_for_grace(self, job_id: str, now: float) -> bool:
+        """Whether a job that looks lost now already looked lost `grace_s` ago (the first sighting is noted)."""
+        first_seen = self.redis.hget(keys.RECONCILE_SUSPECTS, job_id)
+        if first_seen is None:
+            self.redis.hset(keys.RECONCILE_SUSPECTS, job_id, now)
+            return False
+        if now - float(first_seen) < self.grace_s:
+            return False
+        self.redis.hdel(keys.RECONCILE_SUSPECTS, job_id)
+        return True
+
+    def _check_unreadable(self, job_id: str, user_id: str, now: float, report: SweepReport) -> None:
+        """A live job whose record this release cannot read: while RQ will still hand it to a worker, that
+        worker ends it (or, of a newer release, runs it); once RQ has lost it, it fails here."""
+        with contextlib.suppress(NoSuchJobError):
+            rq_job = RQJob.fetch(job_id, connection=self.redis, serializer=JSONSerializer)
+            if rq_job.get_status(refresh=False) in _RQ_PENDING:
+                self.redis.hdel(keys.RECONCILE_SUSPECTS, job_id)
+                return
+        if self._lost_for_grace(job_id, now) and self.store.end_unreadable(job_id, user_id=user_id):
+            report.failed.append(job_id)
 
     def _recover(self, job: Job, report: SweepReport) -> None:
         if job.attempts >= job.max_attempts or job.recoveries >= job.max_attempts:
@@ -146,7 +175,7 @@ class Reconciler:
         with self.redis.pipeline() as pipe:
             try:
                 pipe.watch(key)
-                job = _parse(pipe.get(key))
+                job = parse_job_record(job_id, pipe.get(key))
                 if job is None or job.status is not expected:
                     return False
                 job.status = JobStatus.queued
@@ -163,13 +192,10 @@ class Reconciler:
                 return False
 
 
-def _parse(raw: bytes | str | None) -> Job | None:
-    if raw is None:
-        return None
-    try:
-        return Job.model_validate_json(raw)
-    except ValueError:
-        return None
+def _live_record(raw: bytes | str | None) -> bool:
+    """Whether a stored record, decoded without validating it, still says queued or running."""
+    data = record_object(raw)
+    return data is not None and data.get("status") in (JobStatus.queued.value, JobStatus.running.value)
 
 
 def _text(value: bytes | str) -> str:

@@ -10,18 +10,31 @@ heartbeat meanwhile (RQ pads its TTL by the job timeout + 60 s instead); we hear
 every heartbeat_s with a TTL of a few heartbeats. When a worker is SIGKILLed the entry lapses within
 seconds, and any other worker's maintenance pass (every couple of heartbeats) re-enqueues the job at
 the head of its queue (RQ Retry); run_job counts attempts and fails the job past job.max_attempts.
+
+Three ways a worker must not die or linger, each leaning on that recovery:
+- A Redis outage (a restart) fails one step of RQ's work loop, which would quit on it: each step
+  logs and goes on, RQ's dequeue waits for Redis with backoff, and a job caught mid-way is retried
+  once its lease lapses.
+- A job stuck where RQ's SIGALRM timeout cannot reach it (a native call that never returns, such as a
+  wedged CUDA sync) would keep heartbeating forever: past its timeout plus hang_grace_s the heartbeat
+  thread ends the process instead (exit code RESTART_EXIT_CODE), so the lease lapses.
+- A job raising RestartWorker (worker/runtime.py: every job fails, as after a sticky CUDA error) is
+  put back by RQ's retry, and the worker then leaves its work loop to be restarted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
 import signal
 import socket
+import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import NoReturn
 
 import redis
 from rq import Queue
@@ -37,6 +50,14 @@ from worker.slots import Slots, capped_queue_class
 
 log = logging.getLogger(__name__)
 
+# EX_TEMPFAIL (sysexits.h): the worker exited on purpose and a supervisor should start it again
+# (`midway up` restarts its worker; docker compose has `restart: unless-stopped`).
+RESTART_EXIT_CODE = 75
+
+
+class RestartWorker(Exception):
+    """Raised by a job when the worker, not the job, is broken: RQ puts the job back, the worker exits."""
+
 
 def queue_names(engines: Sequence[str], lanes: Sequence[Lane]) -> list[str]:
     """Dequeue order: by lane first (turbo, fast, relax), then engines in the order given."""
@@ -46,9 +67,13 @@ def queue_names(engines: Sequence[str], lanes: Sequence[Lane]) -> list[str]:
 class MidwayWorker(SimpleWorker):
     def __init__(self, client: redis.Redis, *, name: str, engines: Sequence[str], lanes: Sequence[Lane],
                  heartbeat_s: float, on_maintenance: Callable[[], object] | None = None,
-                 running_cap: int = 0, slot_ttl_s: int = 3600) -> None:
+                 running_cap: int = 0, slot_ttl_s: int = 3600, hang_grace_s: float | None = 60.0) -> None:
         self.heartbeat_s = heartbeat_s
         self.on_maintenance = on_maintenance
+        # None: never end the process for a job stuck past its timeout.
+        self.hang_grace_s = hang_grace_s
+        # Why the worker left its work loop to be restarted (RestartWorker), if it did.
+        self.restart_reason: str | None = None
         # A few heartbeats: one late beat (a GC pause, a slow Redis) must not look like a death.
         self.ttl_s = max(2, math.ceil(heartbeat_s * 3))
         self.beat = WorkerHeartbeat(name=name, engines=list(engines), lanes=list(lanes),
@@ -69,9 +94,34 @@ class MidwayWorker(SimpleWorker):
     def get_heartbeat_ttl(self, job: RQJob, working_time: float = 0.0) -> int:
         return self.ttl_s
 
+    @contextlib.contextmanager
+    def _through_outage(self, step: str) -> Iterator[None]:
+        """RQ's work loop quits on any exception, and under `midway up` one worker quitting stopped the
+        whole stack: a Redis outage costs this step, not the worker (see the module docstring)."""
+        try:
+            yield
+        except redis.RedisError as error:
+            log.warning("worker %s: %s failed, Redis unavailable: %s", self.name, step, error)
+
     def heartbeat(self, timeout: int | None = None, pipeline=None) -> None:
-        super().heartbeat(timeout, pipeline=pipeline)
-        self.publish_heartbeat(pipeline)
+        if pipeline is not None:  # queued only; the caller's execute() meets any outage
+            super().heartbeat(timeout, pipeline=pipeline)
+            self.publish_heartbeat(pipeline)
+            return
+        with self._through_outage("heartbeat"):
+            super().heartbeat(timeout)
+            self.publish_heartbeat()
+
+    def set_state(self, state: str, pipeline=None) -> None:
+        if pipeline is not None:
+            super().set_state(state, pipeline=pipeline)
+            return
+        with self._through_outage(f"recording state {state}"):
+            super().set_state(state)
+
+    def check_for_suspension(self, burst: bool) -> None:
+        with self._through_outage("checking for `rq suspend`"):
+            super().check_for_suspension(burst)
 
     def publish_heartbeat(self, pipeline=None) -> None:
         """Our own heartbeat (engines and lanes), which the bot reads to know which engines are live."""
@@ -81,7 +131,8 @@ class MidwayWorker(SimpleWorker):
         target.sadd(keys.WORKERS_SET, self.name)
 
     def run_maintenance_tasks(self) -> None:
-        super().run_maintenance_tasks()
+        with self._through_outage("maintenance"):
+            super().run_maintenance_tasks()
         if self.on_maintenance is not None:
             try:
                 self.on_maintenance()
@@ -99,31 +150,69 @@ class MidwayWorker(SimpleWorker):
         self.publish_heartbeat()
 
     def register_death(self) -> None:
-        super().register_death()
-        self.connection.delete(keys.worker_heartbeat_key(self.name))
-        self.connection.srem(keys.WORKERS_SET, self.name)
+        # Redis down as the worker stops: its records expire on their own within a few heartbeats.
+        with self._through_outage("recording this worker's exit"):
+            super().register_death()
+            self.connection.delete(keys.worker_heartbeat_key(self.name))
+            self.connection.srem(keys.WORKERS_SET, self.name)
+
+    def unsubscribe(self) -> None:
+        with self._through_outage("unsubscribing from worker commands"):
+            super().unsubscribe()
+
+    def handle_exception(self, job: RQJob, *exc_info) -> None:
+        if isinstance(exc_info[1], RestartWorker):
+            # RQ retries the job next (at the head of its queue); the work loop then stops, as after
+            # a SIGTERM (RQ's own flag), and `midway worker` exits with RESTART_EXIT_CODE.
+            self.restart_reason = str(exc_info[1])
+            self._stop_requested = True
+            log.error("worker %s: %s; exiting to be restarted", self.name, self.restart_reason)
+        super().handle_exception(job, *exc_info)
 
     def execute_job(self, job: RQJob, queue: Queue) -> None:
-        execution = self.prepare_execution(job)
         self.beat.job_id = job.id
         stop = threading.Event()
-        beating = threading.Thread(target=self._beat_while_running, args=(job, execution, stop),
-                                   name=f"heartbeat-{job.id}", daemon=True)
-        beating.start()
+        beating: threading.Thread | None = None
+        # Past this the job is stuck where RQ's timeout cannot reach it (RQ: -1 means no timeout).
+        timeout = job.timeout or self.queue_class.DEFAULT_TIMEOUT
+        deadline = (None if self.hang_grace_s is None or timeout == -1
+                    else time.monotonic() + timeout + self.hang_grace_s)
         try:
-            self.perform_job(job, queue, execution)
+            # A job whose outcome RQ could not record for an outage stays in its StartedJobRegistry
+            # without heartbeats: its lease lapses and a maintenance pass retries it.
+            with self._through_outage(f"job {job.id}"):
+                execution = self.prepare_execution(job)
+                beating = threading.Thread(target=self._beat_while_running, args=(job, execution, stop, deadline),
+                                           name=f"heartbeat-{job.id}", daemon=True)
+                beating.start()
+                self.perform_job(job, queue, execution)
         finally:
             stop.set()
-            beating.join()
+            if beating is not None:
+                beating.join()
             self.beat.job_id = None
         self.set_state(WorkerStatus.IDLE)
 
-    def _beat_while_running(self, job: RQJob, execution, stop: threading.Event) -> None:
+    def _beat_while_running(self, job: RQJob, execution, stop: threading.Event, deadline: float | None) -> None:
         while not stop.wait(self.heartbeat_s):
+            if deadline is not None and time.monotonic() >= deadline:
+                self._exit_for_hung_job(job)
             try:
                 self.maintain_heartbeats(job, execution)
             except redis.RedisError:
                 log.warning("heartbeat failed; retrying in %.1f s", self.heartbeat_s, exc_info=True)
+
+    def _exit_for_hung_job(self, job: RQJob) -> NoReturn:
+        """Only ending the process frees a thread stuck in a native call (and the GPU state behind it).
+        No heartbeat follows, so the job's lease lapses and another worker retries it (RQ Retry, then
+        run_job's attempt count), as if this worker had been killed."""
+        log.critical("worker %s: job %s is still running %g s past its %s s timeout, stuck where the "
+                     "timeout cannot interrupt it (a native call?); exiting so that it is retried elsewhere",
+                     self.name, job.id, self.hang_grace_s, job.timeout)
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(RESTART_EXIT_CODE)
 
 
 def serve(worker: MidwayWorker, *, burst: bool = False, max_jobs: int | None = None,

@@ -2,7 +2,8 @@
 
 `JobRunner.run(job_id)` is what the RQ task calls. It never raises for a job's own failure: every
 outcome becomes the job's status plus exactly one terminal event (JobStore.finish is atomic), so
-RQ only ever sees an exception when Redis itself is gone.
+RQ only ever sees an exception when Redis itself is gone (past a bounded retry of the writes that
+keep finished images) or when the worker looks broken (RestartWorker: RQ puts the job back).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import gc
 import logging
 import time
 from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 import redis
 from PIL.Image import Image
@@ -25,11 +27,13 @@ from midway.jobs import JobStore
 from midway.settings import Settings
 from worker.cancel_watch import CancelWatch
 from worker.progress import PREVIEW_TTL_S, ProgressReporter
+from worker.rq_worker import RestartWorker
 from worker.sources import SourceImages
 
 log = logging.getLogger(__name__)
 
 _CONTENT_TYPES = {"png": "image/png", "webp": "image/webp", "jpeg": "image/jpeg"}
+_T = TypeVar("_T")
 
 
 class JobRunner:
@@ -46,6 +50,8 @@ class JobRunner:
         self.store = JobStore(client, settings)
         self.blobs: BlobStore = blob_store(settings, client)
         self.sources = SourceImages(self.store, self.blobs, self.engine_for)
+        # Jobs failed by unexpected errors since the last job that succeeded (see _unexpected).
+        self.errors_in_a_row = 0
 
     def engine_for(self, name: str) -> Engine:
         if name not in self.engines:
@@ -58,6 +64,9 @@ class JobRunner:
         """Run the job if it still needs running; returns its final status (RQ keeps it as the result)."""
         job = self.store.get(job_id)
         if job is None:
+            if self.store.end_unreadable(job_id):
+                # Another version's record this one cannot read: it fails visibly and frees the user's places.
+                return JobStatus.failed.value
             log.warning("job %s has no record (expired?); skipping", job_id)
             return "missing"
         if job.status.finished:
@@ -86,13 +95,46 @@ class JobRunner:
         except JobTimeoutException:
             return self._finish(job.id, JobStatus.failed,
                                 error=f"The job took longer than {self.settings.job_timeout_s} s and was stopped.")
-        except Exception:
+        except redis.RedisError:
+            # Redis failed, not the job (and stayed down past _persist's retries): RQ runs it again.
+            raise
+        except Exception as error:
             log.exception("job %s: unexpected error", job.id)
-            return self._finish(job.id, JobStatus.failed, error="Something went wrong on the worker; try again.")
+            return self._unexpected(job, error)
+        self.errors_in_a_row = 0
         return self._finish(job.id, JobStatus.done, outputs=outputs, grid=grid, compute_s=compute_s)
 
+    def _unexpected(self, job: Job, error: Exception) -> str:
+        """Fail the job, unless the jobs before it failed the same way: after a CUDA illegal memory
+        access every later CUDA call fails, so the worker, not the job, is broken. Then the job goes
+        back to RQ (its retry puts it at the head of its queue) and the worker exits to be restarted."""
+        self.errors_in_a_row += 1
+        limit = self.settings.max_errors_in_a_row
+        if limit > 0 and self.errors_in_a_row >= limit:
+            raise RestartWorker(f"{self.errors_in_a_row} jobs in a row failed with unexpected errors; "
+                                f"job {job.id} goes back to its queue") from error
+        return self._finish(job.id, JobStatus.failed, error="Something went wrong on the worker; try again.")
+
+    def _persist(self, what: str, write: Callable[[], _T]) -> _T:
+        """`write()`, retried with backoff through a Redis outage (a restart, a failover) for up to
+        settings.redis_retry_s: the images are computed, and waiting beats failing the job or computing
+        them again. Past that the error reaches RQ, which runs the job again once Redis is back."""
+        deadline = time.monotonic() + self.settings.redis_retry_s
+        delay = 0.05
+        while True:
+            try:
+                return write()
+            except redis.RedisError as error:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise
+                log.warning("%s: Redis unavailable (%s); retrying for up to %.0f s", what, error, left)
+                time.sleep(min(delay, left))
+                delay = min(delay * 2, 2.0)
+
     def _finish(self, job_id: str, status: JobStatus, **fields) -> str:
-        finished = self.store.finish(job_id, status, **fields)
+        finished = self._persist(f"job {job_id}: recording {status.value}",
+                                 lambda: self.store.finish(job_id, status, **fields))
         if finished is None:
             # Someone else finished it first (a cancel while queued, a duplicate delivery).
             log.info("job %s: already finished elsewhere; not publishing %s", job_id, status.value)
@@ -148,7 +190,7 @@ class JobRunner:
 
     def _put(self, image: Image) -> str:
         data, fmt = encode_image(image)
-        return self.blobs.put(data, content_type=_CONTENT_TYPES[fmt])
+        return self._persist("storing an image", lambda: self.blobs.put(data, content_type=_CONTENT_TYPES[fmt]))
 
 
 def _observe(job: Job, status: JobStatus) -> None:

@@ -146,7 +146,9 @@ def _run_children(supervisor, env, engines, token, port, page, timeout_s, redis_
         supervisor.start(Child("playground", _python_midway("playground", "--port", str(port)), env))
         _wait_for(lambda: _get_json(page + "_playground/state"), "the playground", supervisor, timeout_s)
     log(f"starting a worker for engines: {engines} (first start builds/loads the models)")
-    supervisor.start(Child("worker", _python_midway("worker", "--engines", engines), env))
+    # A worker exits on purpose when a job hangs in native code or every job fails (a sticky CUDA
+    # error); its jobs go back to the queue, so starting it again beats stopping everything.
+    supervisor.start(Child("worker", _python_midway("worker", "--engines", engines), env, restart=True))
     log("starting the bot")
     supervisor.start(Child("bot", _python_midway("bot"), env))
     _wait_for(lambda: _worker_live(redis_url), "the worker to load its engines", supervisor, timeout_s)
@@ -157,10 +159,14 @@ def _run_children(supervisor, env, engines, token, port, page, timeout_s, redis_
         _wait_for(lambda: _get_json(page + "_playground/state").get("commands"), "the bot to register commands",
                   supervisor, timeout_s)
         log(f"Midway is up: open {page} and type  /imagine a red fox --ar 16:9   (Ctrl-C stops everything)")
-    while (dead := supervisor.first_exited()) is None:
-        time.sleep(0.5)
+    dead = supervisor.wait_for_exit(on_restart=_report_restart)
     log(f"{dead.name} exited with code {dead.process.returncode}; stopping the rest")
     return 1
+
+
+def _report_restart(child: Child) -> None:
+    code = child.process.returncode if child.process is not None else None
+    log(f"{child.name} exited with code {code}; starting it again")
 
 
 def _worker_live(redis_url: str) -> bool:

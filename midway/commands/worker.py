@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from midway.heap_tuning import keep_freed_memory
     from midway.metrics import serve_metrics
     from worker.main import build_worker, load_engines
-    from worker.rq_worker import serve
+    from worker.rq_worker import RESTART_EXIT_CODE, serve
 
     try:
         engines = load_engines(names, get_engine)
@@ -85,4 +85,5 @@ def run(args: argparse.Namespace) -> int:
     log.info("worker %s serving %s on lanes %s", worker.name, ", ".join(engines),
              ", ".join(lane.value for lane in lanes))
     serve(worker, burst=args.burst, max_jobs=args.max_jobs, logging_level=settings.log_level.upper())
-    return 0
+    # The worker judged itself broken (worker/runtime.py) and put its job back: a supervisor restarts it.
+    return RESTART_EXIT_CODE if worker.restart_reason else 0
