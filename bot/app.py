@@ -89,6 +89,11 @@ class MidwayBot(discord.Client):
             from bot.buttons import route_press
 
             await route_press(interaction)
+        elif interaction.type is discord.InteractionType.modal_submit:
+            # Modals are routed the same way, so one opened before a restart is answered after it.
+            from bot.modals import route_modal_submit
+
+            await route_modal_submit(interaction)
 
     async def close(self) -> None:
         if self._delivery_task is not None:

@@ -1,8 +1,10 @@
-"""The custom_id codec for every Midway button (pure).
+"""The custom_id codec for every Midway button and modal (pure).
 
 A custom_id is the only state a button carries across bot restarts, so it names the action and the
 job (and image index) and nothing else; everything else is looked up in Redis when it is clicked.
-Discord caps custom_ids at 100 characters: ours are at most ``mw:`` + 5 + 1 + 36 + 2 = 47.
+A modal a button opens (Remix, Vary (Region), Custom Zoom) carries that button's id under the prefix
+``mwm`` instead of ``mw``, so a modal opened before a restart can still be submitted after it.
+Discord caps custom_ids at 100 characters: ours are at most ``mwm:`` + 5 + 1 + 36 + 2 = 48.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from enum import StrEnum
 from midway.discord_limits import CUSTOM_ID as MAX_CUSTOM_ID
 
 PREFIX = "mw"
+MODAL_PREFIX = "mwm"
 
 
 class Action(StrEnum):
@@ -46,6 +49,10 @@ INDEXED = frozenset({Action.upscale, Action.variation, Action.vary_subtle, Actio
                      Action.pan_right, Action.pan_up, Action.pan_down, Action.custom_zoom, Action.make_square,
                      Action.vary_region})
 
+# Buttons that may open a modal before they act: V / Vary / 🔄 with Remix on, Vary (Region), Custom Zoom.
+MODAL_ACTIONS = frozenset({Action.variation, Action.vary_subtle, Action.vary_strong, Action.reroll,
+                           Action.vary_region, Action.custom_zoom})
+
 # Job ids are uuid4 strings; batch ids (confirm/decline) are the same shape.
 _ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _ID_PATTERN = re.compile(_ID)  # compiled once: encode() runs for every button a message shows
@@ -72,6 +79,11 @@ class ButtonRef:
     @property
     def custom_id(self) -> str:
         return encode(self.action, self.job_id, self.index)
+
+    @property
+    def modal_id(self) -> str:
+        """The custom_id of the modal this button opens."""
+        return encode_modal(self)
 
 
 def encode(action: Action, job_id: str, index: int | None = None) -> str:
@@ -101,4 +113,26 @@ def decode(custom_id: str) -> ButtonRef:
     ref = ButtonRef(action, match["job"], index)
     if encode(ref.action, ref.job_id, ref.index) != custom_id:
         raise CustomIdError(f"malformed button {custom_id!r}")
+    return ref
+
+
+def is_modal(custom_id: str) -> bool:
+    """Whether a modal submit names one of our modals (decode_modal() may still refuse it)."""
+    return custom_id.startswith(f"{MODAL_PREFIX}:")
+
+
+def encode_modal(ref: ButtonRef) -> str:
+    """The modal's custom_id: the button's, under the modal prefix."""
+    if ref.action not in MODAL_ACTIONS:
+        raise CustomIdError(f"{ref.action.name} opens no modal")
+    return MODAL_PREFIX + ref.custom_id[len(PREFIX):]
+
+
+def decode_modal(custom_id: str) -> ButtonRef:
+    """The button whose modal was submitted; CustomIdError when we could not have issued the modal."""
+    if not is_modal(custom_id):
+        raise CustomIdError(f"unknown modal {custom_id[:MAX_CUSTOM_ID]!r}")
+    ref = decode(PREFIX + custom_id[len(MODAL_PREFIX):])
+    if ref.action not in MODAL_ACTIONS:
+        raise CustomIdError(f"{ref.action.name} opens no modal")
     return ref

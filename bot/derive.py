@@ -3,17 +3,25 @@
 U<i> separates image i (no new pixels, Midjourney V5+), V<i> / Vary run an img2img variation of
 image i, Vary (Region) repaints one rectangle of it, Upscale (2x/4x) runs the engine's upscaler on it,
 Zoom Out / Custom Zoom / Make Square / Pan outpaint it (bot/outpaint.py), 🔄 re-runs the prompt with a
-new seed (or the variation, region, zoom or pan).
+new seed (or the variation, region, zoom or pan). With Remix on, V / Vary / 🔄 (and the Vary (Region)
+and Custom Zoom modals) also take an edited prompt: its words, and each parameter edited from the
+parent's prompt where that kind of job can apply it (remix_changes).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.custom_ids import Action
-from bot.outpaint import OUTPAINT_ACTIONS, OUTPAINT_OPERATIONS, OutpaintError, outpaint_spec
+from bot.outpaint import OUTPAINT_ACTIONS, OUTPAINT_OPERATIONS, OutpaintError, operation_of, outpaint_spec
 from bot.store import VariationMode
 from engines.catalogue import Catalogue, EngineEntry
 from engines.region import Region, region_spec
 from midway.contract import GenerationSpec, Job, JobStatus, Lane, Operation, Requester, UpscaleMode
+from midway.prompt.errors import PromptError
+from midway.prompt.params import apply_params
+from midway.prompt.tokens import split_sections
+from midway.sizing import size_for_aspect
 
 
 class DeriveError(ValueError):
@@ -24,6 +32,26 @@ _VARIATION_MODE = {Action.vary_subtle: VariationMode.low, Action.vary_strong: Va
 _UPSCALE_FACTOR = {Action.upscale_2x: 2, Action.upscale_4x: 4}
 # Rerolling these keeps their source images and operation (a new seed for the same zoom, pan, variation, blend).
 _REROLL_IN_PLACE = OUTPAINT_OPERATIONS | {Operation.variation, Operation.blend, Operation.inpaint}
+
+# A pseudo-field of remix_changes: the image URLs before the text, with their `::` weights.
+IMAGE_PROMPTS = "image prompts"
+# What a Remix cannot change, by the job it makes. `--quality` and image prompts shape only a grid made
+# from the prompt (engines/params.step_count, worker/sources.PROMPT_IMAGE_OPERATIONS); Vary (Region),
+# Zoom and Pan keep the image's canvas, so neither its `--ar` nor `--tile` (reference §3d lists what
+# Vary (Region) honours: --chaos --iw --no --stylize --style --version --weird and the speed).
+_NEW_GRID_ONLY = frozenset({"quality", "image_weight", IMAGE_PROMPTS})
+_CANVAS_KEPT = _NEW_GRID_ONLY | {"aspect_ratio", "tile"}
+_FIXED_BY_REMIX = {Operation.variation: _NEW_GRID_ONLY, Operation.blend: _NEW_GRID_ONLY,
+                   Operation.inpaint: _CANVAS_KEPT, Operation.zoom: _CANVAS_KEPT, Operation.pan: _CANVAS_KEPT}
+_KIND = {Operation.variation: "A variation", Operation.blend: "A /blend grid", Operation.inpaint: "Vary (Region)",
+         Operation.zoom: "Zoom Out", Operation.pan: "Pan"}
+_WHY_FIXED = {
+    "quality": "`--quality` only changes a grid made from the prompt alone",
+    "image_weight": "image prompts only guide a grid made from the prompt alone",
+    IMAGE_PROMPTS: "image prompts only guide a grid made from the prompt alone",
+    "aspect_ratio": "it keeps the image's canvas",
+    "tile": "it keeps the rest of the image as it is, so the result cannot tile",
+}
 
 
 def variation_label(mode: VariationMode, remix: bool = False) -> str:
@@ -48,8 +76,9 @@ def derive(parent: Job, action: Action, index: int | None, clicker: Requester, *
     `max_side` is the channel's limit, which bounds a zoom or pan's canvas."""
     spec = parent.spec.model_copy(deep=True)
     if remix is not None:
-        spec.prompt, spec.full_prompt = remix.prompt, remix.full_prompt
-        spec.negative_prompt, spec.weights = remix.negative_prompt, remix.weights
+        changes = remix_changes(parent.spec, remix, action, entry)
+        seed, lane = changes.pop("seed", seed), changes.pop("lane", lane)
+        spec = spec.model_copy(update=changes)
     job = Job(spec=spec, requester=clicker, parent_job_id=parent.id, parent_index=index, lane=lane)
     spec.lane = lane
     if action is Action.reroll:
@@ -89,6 +118,76 @@ def derive(parent: Job, action: Action, index: int | None, clicker: Requester, *
     spec.strength = entry.variation_strength_strong if mode is VariationMode.high else entry.variation_strength_subtle
     job.label = variation_label(mode, remix is not None)
     return job
+
+
+def operation_after(parent: GenerationSpec, action: Action) -> Operation:
+    """The kind of job `action` makes from a job whose spec is `parent`."""
+    if action is Action.reroll:
+        return parent.operation if parent.operation in _REROLL_IN_PLACE else Operation.reroll
+    if action is Action.vary_region:
+        return Operation.inpaint
+    if action in OUTPAINT_ACTIONS:
+        return operation_of(action)
+    if action is Action.upscale or action in _UPSCALE_FACTOR:
+        return Operation.upscale
+    return Operation.variation
+
+
+def asked_params(full_prompt: str) -> dict[str, Any]:
+    """The parameters (GenerationSpec fields) and image prompts a prompt's text asks for."""
+    try:
+        sections = split_sections(full_prompt)
+        asked = dict(apply_params(sections.params).fields)
+    except PromptError:  # not one of our echoes (an old job): everything in the remix counts as edited
+        return {}
+    asked.pop("repeat", None)
+    if sections.image_urls:
+        asked[IMAGE_PROMPTS] = (tuple(sections.image_urls), tuple(sections.image_weights))
+    return asked
+
+
+def remix_changes(parent: GenerationSpec, remix: GenerationSpec, action: Action, entry: EngineEntry) -> dict[str, Any]:
+    """The spec fields a Remix sets: its words, and each parameter edited from the parent's prompt (so an
+    unchanged prompt is a normal press, with a new seed unless `--seed` was edited). DeriveError for an
+    edit the job cannot apply, rather than echoing a parameter that would do nothing."""
+    if remix.engine is not None and remix.engine != entry.name:
+        raise DeriveError(f"Remix keeps the image's engine `{entry.name}`, but the prompt asks for "
+                          f"`{remix.engine}`. Use /imagine to start over with another engine.")
+    before, after = asked_params(parent.full_prompt or parent.prompt), asked_params(remix.full_prompt)
+    edited = {field for field in before.keys() | after.keys() if before.get(field) != after.get(field)}
+    operation = operation_after(parent, action)
+    # Custom Zoom's modal may change `--ar`: the zoomed canvas takes the new ratio (bot/outpaint.py).
+    fixed = _FIXED_BY_REMIX.get(operation, frozenset()) - ({"aspect_ratio"} if action is Action.custom_zoom else set())
+    if blocked := sorted(edited & fixed):
+        field = blocked[0]
+        was, asked = (before.get(field), after.get(field)) if field == IMAGE_PROMPTS else (
+            getattr(parent, field), getattr(remix, field))
+        raise DeriveError(f"{_KIND[operation]} can't take {_shown(field, asked)} (this image has "
+                          f"{_shown(field, was)}): {_WHY_FIXED[field]}. Edit it back, or use /imagine.")
+    changes: dict[str, Any] = {"prompt": remix.prompt, "full_prompt": remix.full_prompt,
+                               "negative_prompt": remix.negative_prompt, "weights": remix.weights}
+    for field in edited - {IMAGE_PROMPTS, "aspect_ratio", "seed"}:
+        changes[field] = getattr(remix, field)
+    if IMAGE_PROMPTS in edited:
+        changes.update(image_urls=remix.image_urls, image_weights=remix.image_weights)
+    if "aspect_ratio" in edited and action is not Action.custom_zoom:
+        # A variation stretches its source to the new ratio, as Midjourney's Remix does (reference §3d).
+        width, height = size_for_aspect(*(int(side) for side in remix.aspect_ratio.split(":")),
+                                        entry.base_width, entry.base_height, entry.size_multiple)
+        changes.update(aspect_ratio=remix.aspect_ratio, width=width, height=height)
+    if "seed" in edited and "seed" in after:
+        changes["seed"] = remix.seed
+    return changes
+
+
+def _shown(field: str, value: Any) -> str:
+    if field == IMAGE_PROMPTS:
+        count = len(value[0]) if value else 0
+        return f"{count} image prompt{'s' if count != 1 else ''}" if count else "no image prompt"
+    if field == "tile":
+        return "`--tile`" if value else "no `--tile`"
+    name = {"aspect_ratio": "ar", "image_weight": "iw"}.get(field, field)
+    return f"`--{name} {value:g}`" if isinstance(value, float) else f"`--{name} {value}`"
 
 
 def vary_region(job: Job, entry: EngineEntry, image: str, seed: int, region: Region | None, remix: bool) -> Job:

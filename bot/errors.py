@@ -45,10 +45,3 @@ async def answer_unexpected(interaction: discord.Interaction, error: BaseExcepti
 async def on_app_command_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
     await answer_unexpected(interaction, error)
 
-
-class AnswersErrors:
-    """Mixed into Midway's modals (before discord.ui.Modal): a submit that fails unexpectedly gets the
-    user the same private explanation as a command or a button."""
-
-    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:
-        await answer_unexpected(interaction, error)

@@ -1,20 +1,23 @@
-"""Remix mode: V, Vary and 🔄 first open a modal prefilled with the prompt, to edit before running."""
+"""Remix mode: V, Vary and 🔄 first open a modal prefilled with the prompt, to edit before running.
+
+The edited prompt goes through /imagine's parser (bot/planning.py), and the job takes its words and the
+parameters edited from the parent's prompt (bot/derive.remix_changes). The modal is answered by its
+custom_id (bot/modals.py), so it still works after a bot restart.
+"""
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING
 
 import discord
 
-from bot.context import read_context
+from bot.context import RequestContext
 from bot.custom_ids import Action, ButtonRef
-from bot.errors import AnswersErrors
 from bot.guards import prompt_error
 from bot.jobflow import ephemeral
+from bot.modals import RoutedModal, prompt_input
 from bot.planning import plan_imagine
 from midway.contract import GenerationSpec, Job
-from midway.discord_limits import MODAL_TITLE, TEXT_INPUT_VALUE
 from midway.prompt.errors import PromptError
 
 if TYPE_CHECKING:
@@ -22,36 +25,41 @@ if TYPE_CHECKING:
 
 REMIXABLE = frozenset({Action.variation, Action.vary_subtle, Action.vary_strong, Action.reroll})
 
+ONE_GRID = ("**Remix makes one grid**\n`--repeat` and `{…}` permutations ask for several; use /imagine "
+            "for those.")
 
-class RemixModal(AnswersErrors, discord.ui.Modal):
+
+class RemixModal(RoutedModal):
     def __init__(self, ref: ButtonRef, parent: Job) -> None:
-        # A fresh custom_id per modal: two people remixing one job must not collide.
-        super().__init__(title="Remix Prompt"[:MODAL_TITLE], custom_id=f"mwm:{uuid.uuid4().hex}", timeout=15 * 60)
-        self.ref = ref
-        self.parent = parent
-        self.prompt = discord.ui.TextInput(label="Prompt", custom_id="prompt", style=discord.TextStyle.paragraph,
-                                           default=(parent.spec.full_prompt or parent.spec.prompt)[:TEXT_INPUT_VALUE],
-                                           max_length=TEXT_INPUT_VALUE)
-        self.add_item(self.prompt)
-
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        from bot.actions import run_action
-
-        bot: MidwayBot = interaction.client  # type: ignore[assignment]
-        spec = await plan_remix(interaction, self.prompt.value)
-        if spec is not None:
-            await run_action(bot, interaction, self.parent, self.ref, remix=spec)
+        super().__init__("Remix Prompt", ref)
+        self.add_item(prompt_input(parent.spec.full_prompt or parent.spec.prompt))
 
 
-async def plan_remix(interaction: discord.Interaction, text: str) -> GenerationSpec | None:
+async def submit_remix(interaction: discord.Interaction, parent: Job, ref: ButtonRef, values: dict[str, str],
+                       context: RequestContext) -> None:
+    from bot.actions import run_action
+
+    bot: MidwayBot = interaction.client  # type: ignore[assignment]
+    spec = await plan_remix(interaction, values.get("prompt", ""), parent, context)
+    if spec is not None:
+        await run_action(bot, interaction, parent, ref, remix=spec, context=context)
+
+
+async def plan_remix(interaction: discord.Interaction, text: str, parent: Job,
+                     context: RequestContext) -> GenerationSpec | None:
     """A modal's prompt text -> its spec, or None after telling the user (ephemerally) what is wrong."""
     bot: MidwayBot = interaction.client  # type: ignore[assignment]
-    context = await read_context(bot.aioredis, str(interaction.user.id), str(interaction.channel_id), None)
     user, channel = context.user, context.channel
+    # Parsed for the parent's engine (its sizes, its `--v` aliases), not the channel's: Remix edits that
+    # image. The prefilled text already holds the suffix, so it is not appended twice.
+    if parent.spec.engine in bot.catalogue:
+        channel = channel.model_copy(update={"engine": parent.spec.engine})
     try:
-        # Remix keeps the parent's engine and image; only the words (and parameters) change.
-        return plan_imagine(text, user.model_copy(update={"suffix": ""}), channel, bot.catalogue,
-                            bot.settings).specs[0]
+        planned = plan_imagine(text, user.model_copy(update={"suffix": ""}), channel, bot.catalogue, bot.settings)
     except PromptError as error:
         await ephemeral(interaction, prompt_error(error, text))
         return None
+    if len(planned.specs) != 1:
+        await ephemeral(interaction, ONE_GRID)
+        return None
+    return planned.specs[0]

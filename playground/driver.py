@@ -18,7 +18,8 @@ The default world is guild "Midway" with #general and #art, the admin `admin` an
 Actions are refused with `DriverError` where Discord's own client would refuse them (unknown command,
 an admin command for a non-admin, a bad option value, a button that is not on the message).
 Two knobs go past the official client, as real users can: `click(..., forge=True)` sends any
-custom_id on a real message (a modified client), and `allow_command("engine", user="alice")` is a
+custom_id on a real message (a modified client; `submit_modal(..., forge_on=message_id)` likewise
+submits a modal the bot never opened), and `allow_command("engine", user="alice")` is a
 server admin's per-command permission override that lets a non-admin run an admin command.
 Several bots may log in one after another against the same playground (a bot restart): the world,
 the commands and the messages stay. `Playground.launch()` / `stop()` do the same without `async with`.
@@ -45,7 +46,7 @@ from playground.interactions import (
     Interaction,
     OpenModal,
 )
-from playground.modals import modal_submission
+from playground.modals import forged_submission, modal_submission
 from playground.options import OptionBuilder
 from playground.payloads import channel_payload
 from playground.server import PlaygroundServer, RecordedRequest
@@ -281,10 +282,22 @@ class Playground:
         channel = self.world.channels[message.channel_id]
         return self._run(self.server.desk.start(COMPONENT, who, channel, data, message))
 
-    async def submit_modal(self, custom_id: str, values: dict[str, str], *, user: str) -> InteractionRun:
-        """Fill in and submit the modal `custom_id` that the bot opened for `user`."""
+    async def submit_modal(self, custom_id: str, values: dict[str, str], *, user: str,
+                           forge_on: int | str | None = None) -> InteractionRun:
+        """Fill in and submit the modal `custom_id` that the bot opened for `user`.
+
+        forge_on=<message id> submits `values` for a modal the bot never opened, as if a button on that
+        message had opened it, as a modified client can: bots must validate a modal's custom_id too.
+        """
         self._require_bot()
         who = self.user(user)
+        if forge_on is not None:
+            message = self.world.messages.get(int(forge_on))
+            if message is None or message.ephemeral_for not in (None, who.id):
+                raise DriverError(f"{user} cannot see message {forge_on}")
+            data = {"custom_id": custom_id, "components": forged_submission(values)}
+            channel = self.world.channels[message.channel_id]
+            return self._run(self.server.desk.start(MODAL_SUBMIT, who, channel, data, message))
         modal = next((m for m in self.server.desk.modals if m.user_id == who.id and m.custom_id == custom_id), None)
         if modal is None:
             raise DriverError(f"{user} has no open modal {custom_id!r}")

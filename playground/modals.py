@@ -44,3 +44,9 @@ def _check_value(custom_id: str, field: dict[str, Any], value: str) -> None:
         raise DriverError(f"field {custom_id!r} needs at least {field['min_length']} characters")
     if field.get("max_length") is not None and len(value) > field["max_length"]:
         raise DriverError(f"field {custom_id!r} takes at most {field['max_length']} characters")
+
+
+def forged_submission(values: dict[str, str]) -> list[dict[str, Any]]:
+    """What a modified client sends for a modal the bot never opened: one text input per value."""
+    return [{"type": ACTION_ROW, "components": [{"type": TEXT_INPUT, "custom_id": custom_id, "value": value}]}
+            for custom_id, value in values.items()]

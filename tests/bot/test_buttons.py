@@ -104,6 +104,8 @@ async def test_settings_panel_switches_to_relax(pg: Playground, worker, midway) 
     assert styles["Relax mode"] == 3 and styles["Fast mode"] == 2
     grid = await grid_for(pg, "a quiet lake")
     assert grid.content.endswith("(relaxed)")
+    # Usage is counted once the result is posted, before the job's own message turns to "(Done)".
+    await pg.wait_for_message("general", lambda m: m.id == grid.reference_id and m.content.endswith("(Done)"))
     info = await (await pg.slash("info", user="alice", channel="general")).response()
     assert "**Job Mode**: Relax" in info.content and "**Lifetime Usage**: 4 images" in info.content
 

@@ -60,8 +60,14 @@ async def test_vary_region_with_remix_edits_the_prompt_too(pg: Playground, worke
     alice = pg.user("alice").id
     await (await pg.slash("prefer remix", user="alice", channel="general")).response()
     single = await single_image(pg, "a red barn")
-    grid = await submitted(pg, single, "Vary (Region)", {"region": "25,25,50,50", "prompt": "a red barn, snow"})
-    assert grid.content == f"**a red barn, snow** - Remix (Region) by <@{alice}> (fast)"
+    # The canvas stays: a new `--ar` is refused, not echoed and ignored.
+    modal = await (await pg.click(single.id, button(single, "Vary (Region)"), user="alice")).response()
+    refusal = await (await pg.submit_modal(modal.custom_id, {"region": "center", "prompt": "a red barn --ar 2:1"},
+                                           user="alice")).response()
+    assert refusal.ephemeral_for == alice and "Vary (Region) can't take `--ar 2:1`" in refusal.content
+    grid = await submitted(pg, single, "Vary (Region)", {"region": "25,25,50,50",
+                                                         "prompt": "a red barn, snow --stylize 600"})
+    assert grid.content == f"**a red barn, snow --stylize 600** - Remix (Region) by <@{alice}> (fast)"
 
 
 async def test_custom_zoom_takes_a_factor_and_a_new_aspect_ratio(pg: Playground, worker, midway) -> None:
