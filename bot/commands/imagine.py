@@ -97,7 +97,8 @@ async def run_batch(bot: MidwayBot, interaction: discord.Interaction, batch_id: 
     if batch["user_id"] != str(interaction.user.id):
         await ephemeral(interaction, "Only the person who typed the prompt can confirm it.")
         return
-    jobs = [Job.model_validate(raw) for raw in batch["jobs"]]
+    # Read as records are (a bot of another release may have stored the batch during a rolling deploy).
+    jobs = [Job.from_record(json.dumps(raw)) for raw in batch["jobs"]]
     refusal, wait = await recheck(bot, interaction, jobs) if confirmed else (None, False)
     if refusal is not None and wait:
         # Refused for the user's load alone: the batch stays, for a Yes once some jobs have finished.
