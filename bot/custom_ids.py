@@ -51,6 +51,7 @@ INDEXED = frozenset({Action.upscale, Action.variation, Action.vary_subtle, Actio
 
 # Buttons that may open a modal before they act: V / Vary / 🔄 with Remix on, Vary (Region), Custom Zoom.
 MODAL_ACTIONS = frozenset({Action.variation, Action.vary_subtle, Action.vary_strong, Action.reroll,
+                           Action.pan_left, Action.pan_right, Action.pan_up, Action.pan_down,
                            Action.vary_region, Action.custom_zoom})
 
 # Job ids are uuid4 strings; batch ids (confirm/decline) are the same shape.

@@ -1,4 +1,4 @@
-"""Remix mode: V, Vary and 🔄 first open a modal prefilled with the prompt, to edit before running.
+"""Remix mode: V, Vary, 🔄 and the pan arrows first open a modal prefilled with the prompt, to edit before running.
 
 The edited prompt goes through /imagine's parser (bot/planning.py), and the job takes its words and the
 parameters edited from the parent's prompt (bot/derive.remix_changes). The modal is answered by its
@@ -23,7 +23,9 @@ from midway.prompt.errors import PromptError
 if TYPE_CHECKING:
     from bot.app import MidwayBot
 
-REMIXABLE = frozenset({Action.variation, Action.vary_subtle, Action.vary_strong, Action.reroll})
+# Midjourney's Remix opens on V, Vary, 🔄 and the pan arrows (reference: "Remix mode").
+REMIXABLE = frozenset({Action.variation, Action.vary_subtle, Action.vary_strong, Action.reroll,
+                       Action.pan_left, Action.pan_right, Action.pan_up, Action.pan_down})
 
 ONE_GRID = ("**Remix makes one grid**\n`--repeat` and `{…}` permutations ask for several; use /imagine "
             "for those.")

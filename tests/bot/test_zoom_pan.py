@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from midway.contract import Operation
 from playground.driver import Playground
 from playground.state import Message
-from tests.bot.helpers import GRID_LABELS, button, label_of, labels, result_for
+from tests.bot.helpers import GRID_LABELS, button, job_of, label_of, labels, result_for, wait_for_stored_job
 
 pytestmark = pytest.mark.slow
 
@@ -56,3 +57,18 @@ async def test_engine_without_outpainting_shows_no_zoom_or_pan(pg: Playground, w
     await (await pg.slash("engine set", user="admin", channel="art", options={"engine": "tiny2"})).response()
     single = await single_image(pg, "a small hut", channel="art")
     assert labels(single) == ["Vary (Subtle)", "Vary (Strong)", "Upscale (2x)", "Upscale (4x)", "🔄"]
+
+
+async def test_with_remix_on_a_pan_first_asks_for_the_prompt(pg: Playground, worker, midway, settings) -> None:
+    single = await single_image(pg, "a lone tree")
+    await (await pg.slash("prefer remix", user="alice", channel="general")).response()
+    modal = await (await pg.click(single.id, button(single, "➡️"), user="alice")).response()
+    assert modal.custom_id.startswith("mwm:pr:")
+    await (await pg.submit_modal(modal.custom_id, {"prompt": "a lone tree beside a red barn"}, user="alice")).acked()
+    announced = await pg.wait_for_message(
+        "general", lambda m: m.reference_id == single.id and "Pan Right" in m.content and not m.attachments)
+    panned = await result_for(pg, announced)
+    assert "a lone tree beside a red barn" in panned.content and "Pan Right" in panned.content
+    assert (panned.attachments[0].width, panned.attachments[0].height) == (192, 128)
+    spec = (await wait_for_stored_job(settings.redis_url, job_of(panned))).spec
+    assert spec.prompt == "a lone tree beside a red barn" and spec.operation is Operation.pan
