@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 
 import redis
 
 from bot.custom_ids import decode
 from midway import keys
-from midway.contract import Job
+from midway.contract import Job, JobStatus
 from playground.driver import Playground
 from playground.state import Message
 
@@ -73,3 +75,25 @@ def jobs_of_user(redis_url: str, user_id: int) -> list[Job]:
         return found
     finally:
         client.close()
+
+
+async def finished_while_the_bot_was_down(pg: Playground, worker, bots, redis_url: str,
+                                          prompt: str) -> tuple[Message, str]:
+    """/imagine `prompt`, then stop the bot before the job can finish (the worker is frozen meanwhile)
+    and wait until it has: (the job's "Waiting to start" message, its job id). The bot stays stopped."""
+    first = await bots.start()
+    os.kill(worker.pid, signal.SIGSTOP)  # the job must not finish before the bot is down
+    try:
+        ack = await (await pg.slash("imagine", user="alice", channel="general",
+                                    options={"prompt": prompt})).response()
+        job_id = decode(ack.custom_ids[0]).job_id
+        async with asyncio.timeout(10):
+            while stored_job(redis_url, job_id) is None:
+                await asyncio.sleep(0.05)
+        await bots.stop(first)
+    finally:
+        os.kill(worker.pid, signal.SIGCONT)
+    async with asyncio.timeout(60):
+        while (job := stored_job(redis_url, job_id)) is None or job.status is not JobStatus.done:
+            await asyncio.sleep(0.1)
+    return ack, job_id

@@ -4,20 +4,17 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 
 import pytest
 import redis
 
 from bot import missed
-from bot.custom_ids import decode
 from midway import keys
 from midway.contract import GenerationSpec, Job, JobStatus, MessageRef, Requester
 from midway.jobs import JobStore
 from midway.settings import Settings
 from playground.driver import Playground
-from tests.bot.helpers import GRID_LABELS, labels, result_for, results_replying_to, stored_job
+from tests.bot.helpers import GRID_LABELS, finished_while_the_bot_was_down, labels, result_for, results_replying_to
 
 pytestmark = pytest.mark.slow
 
@@ -26,21 +23,7 @@ async def test_a_result_trimmed_from_the_stream_while_the_bot_was_down_is_delive
         pg: Playground, worker, bots, settings: Settings, monkeypatch) -> None:
     monkeypatch.setattr(missed, "GRACE_S", 0.5)
     monkeypatch.setattr(missed, "SWEEP_EVERY_S", 0.2)
-    first = await bots.start()
-    os.kill(worker.pid, signal.SIGSTOP)  # the job must not finish before the bot is down
-    try:
-        ack = await (await pg.slash("imagine", user="alice", channel="general",
-                                    options={"prompt": "a lighthouse"})).response()
-        job_id = decode(ack.custom_ids[0]).job_id
-        async with asyncio.timeout(10):
-            while stored_job(settings.redis_url, job_id) is None:
-                await asyncio.sleep(0.05)
-        await bots.stop(first)
-    finally:
-        os.kill(worker.pid, signal.SIGCONT)
-    async with asyncio.timeout(60):
-        while (job := stored_job(settings.redis_url, job_id)) is None or job.status is not JobStatus.done:
-            await asyncio.sleep(0.1)
+    ack, job_id = await finished_while_the_bot_was_down(pg, worker, bots, settings.redis_url, "a lighthouse")
     client = redis.Redis.from_url(settings.redis_url)
     try:
         # Hours of other jobs' progress later, the stream has been trimmed past this job's events.

@@ -4,8 +4,6 @@ a restart keep working, and progress edits respect rate limits (no 429s, latest 
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import subprocess
 import sys
 
@@ -13,33 +11,25 @@ import pytest
 import redis
 
 from bot.custom_ids import decode
-from midway.contract import EventKind, JobStatus
+from midway.contract import EventKind
 from midway.events import parse_entry
 from midway.keys import EVENTS_STREAM
 from midway.settings import PROJECT_ROOT
 from playground.driver import Playground
-from tests.bot.helpers import GRID_LABELS, button, labels, result_for, results_replying_to, stored_job
+from tests.bot.helpers import (
+    GRID_LABELS,
+    button,
+    finished_while_the_bot_was_down,
+    labels,
+    result_for,
+    results_replying_to,
+)
 
 pytestmark = pytest.mark.slow
 
 
 async def test_restart_mid_job_delivers_once_and_old_buttons_work(pg: Playground, worker, bots, settings) -> None:
-    first = await bots.start()
-    # Freeze the worker so the job cannot finish before the bot is down; it resumes while the bot is away.
-    os.kill(worker.pid, signal.SIGSTOP)
-    try:
-        ack = await (await pg.slash("imagine", user="alice", channel="general",
-                                    options={"prompt": "a lighthouse"})).response()
-        job_id = decode(ack.custom_ids[0]).job_id
-        async with asyncio.timeout(10):
-            while stored_job(settings.redis_url, job_id) is None:
-                await asyncio.sleep(0.05)
-        await bots.stop(first)
-    finally:
-        os.kill(worker.pid, signal.SIGCONT)
-    async with asyncio.timeout(60):
-        while (job := stored_job(settings.redis_url, job_id)) is None or job.status is not JobStatus.done:
-            await asyncio.sleep(0.1)
+    ack, _ = await finished_while_the_bot_was_down(pg, worker, bots, settings.redis_url, "a lighthouse")
     assert results_replying_to(pg, ack) == []
 
     second = await bots.start()

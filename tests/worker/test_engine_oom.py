@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from midway.blobs import blob_store
 from midway.contract import JobStatus
+from tests.engines.test_tiny_oom import out_of_memory_above
 from worker.runtime import JobRunner
 
 from .conftest import decode, new_job
-
-
-def out_of_memory_above(engine, batch: int, seen: list[int]):
-    """Make the engine's UNet raise torch.OutOfMemoryError on inputs of more than `batch` samples."""
-
-    def forward(module, args) -> None:
-        seen.append(args[0].shape[0])
-        if args[0].shape[0] > batch:
-            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-
-    return engine.pipe.unet.register_forward_pre_hook(forward)
 
 
 def run_out_of_memory_above(redis_client, settings, store, engine, batch: int):
