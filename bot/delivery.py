@@ -434,6 +434,7 @@ class Delivery:
                                                  fail_if_not_exists=False)
         channel = self.client.get_partial_messageable(int(job.message.channel_id))
         # Only the requester is pinged: the prompt echoed in `content` may hold @everyone, roles or users.
+        requester = job.requester.user_id
+        pinged = [discord.Object(int(requester))] if requester.isdigit() else []  # a Discord id, not a CLI name
         return await channel.send(content=content, files=files, view=view, reference=reference, nonce=nonce,
-                                  allowed_mentions=discord.AllowedMentions(
-                                      users=[discord.Object(int(job.requester.user_id))], replied_user=False))
+                                  allowed_mentions=discord.AllowedMentions(users=pinged, replied_user=False))
