@@ -212,10 +212,24 @@ async def undo_press(bot: MidwayBot, interaction: discord.Interaction, parent: J
     if pressed is not None and message is not None and interaction.response.is_done() and not message.flags.ephemeral:
         view = build_view(messages.result_buttons(parent, pressed, capabilities_of(bot.catalogue, parent)))
         try:
-            await interaction.followup.edit_message(message.id, view=view)
+            await edit_pressed_message(interaction, view)
         except discord.HTTPException:
             log.warning("press %s: could not turn the button back", ref.custom_id, exc_info=True)
     await ephemeral(interaction, text)
+
+
+_UPDATES = (discord.InteractionResponseType.deferred_message_update, discord.InteractionResponseType.message_update)
+
+
+async def edit_pressed_message(interaction: discord.Interaction, view: discord.ui.View) -> None:
+    """Edit the message whose button was pressed, once the press has been answered. An interaction's
+    token edits only what it sent and `@original`, which after an update answer (type 6 or 7) is that
+    message; after any other answer the bot edits its own message through the channel instead."""
+    assert interaction.message is not None
+    if interaction.response.type in _UPDATES:
+        await interaction.edit_original_response(view=view)
+    else:
+        await interaction.message.edit(view=view)
 
 
 async def show_pressed(bot: MidwayBot, interaction: discord.Interaction, parent: Job, pressed: set[str]) -> None:
@@ -224,7 +238,7 @@ async def show_pressed(bot: MidwayBot, interaction: discord.Interaction, parent:
     view = build_view(messages.result_buttons(parent, pressed, capabilities_of(bot.catalogue, parent)))
     if interaction.response.is_done():
         if interaction.message is not None:
-            await interaction.followup.edit_message(interaction.message.id, view=view)
+            await edit_pressed_message(interaction, view)
     elif interaction.message is not None and interaction.message.flags.ephemeral is False:
         await interaction.response.edit_message(view=view)
     else:

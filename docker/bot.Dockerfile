@@ -9,6 +9,7 @@ COPY engines ./engines
 COPY worker ./worker
 COPY playground ./playground
 RUN pip install .
-RUN useradd --create-home midway
+# /state is created here so that the named volume mounted on it starts owned by the bot's user.
+RUN useradd --create-home midway && mkdir -p /state && chown midway /state
 USER midway
 CMD ["midway", "bot"]

@@ -1,5 +1,6 @@
 # A GPU worker: CUDA torch from the PyTorch image, plus diffusers and the rest of the `engines` extra.
-FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
+# torch >= 2.6: transformers 5, which loads the text encoders, turns its PyTorch support off below it.
+FROM pytorch/pytorch:2.8.0-cuda12.8-cudnn9-runtime
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     HF_HOME=/models/huggingface
 WORKDIR /app

@@ -239,7 +239,12 @@ class InteractionDesk:
 
     def message_of(self, interaction: Interaction, message_ref: str) -> Message:
         message_id = interaction.original_id if message_ref == "@original" else int(message_ref)
-        allowed = {interaction.original_id, *interaction.followup_ids}
+        # A token reaches the messages it sent: its followups, and its response when that made a message.
+        # After an update (6, 7) `@original` is the clicked message, which the token did not send, so
+        # only `@original` reaches it, not its id.
+        allowed = {*interaction.followup_ids}
+        if message_ref == "@original" or interaction.response_type in (MESSAGE, DEFERRED_MESSAGE):
+            allowed.add(interaction.original_id)
         message = self.world.messages.get(message_id or 0)
         if message is None or message_id not in allowed:
             raise unknown("Message", 10008)

@@ -72,3 +72,27 @@ def test_core_dependencies_are_torch_free():
     core = " ".join(project["dependencies"]).lower()
     assert "torch" not in core and "diffusers" not in core
     assert any(dep.startswith("torch") for dep in project["optional-dependencies"]["engines"])
+
+
+def test_the_bots_default_engine_is_one_the_gpu_worker_serves(compose):
+    # Without it, every /imagine in a channel nobody ran /engine set in would wait for a worker forever.
+    import re
+
+    def default(value: str) -> str:
+        match = re.fullmatch(r"\$\{(\w+):-([\w,.-]+)\}", value)
+        assert match, f"expected ${{NAME:-default}}, got {value!r}"
+        return match[2]
+
+    bot_env = compose["services"]["bot"]["environment"]
+    worker = compose["services"]["worker-gpu0"]
+    served = default(worker["environment"]["MIDWAY_ENGINES"]).split(",")
+    assert default(bot_env["MIDWAY_DEFAULT_ENGINE"]) in served
+    assert "$${MIDWAY_ENGINES" in " ".join(worker["command"]) or "--engines" not in " ".join(worker["command"])
+
+
+def test_worker_torch_is_new_enough_for_transformers_5():
+    # transformers 5 turns its PyTorch support off below 2.6: CLIP and T5 would not load.
+    import re
+
+    base = re.search(r"^FROM pytorch/pytorch:(\d+)\.(\d+)", (ROOT / "docker" / "worker.Dockerfile").read_text(), re.M)
+    assert base and (int(base[1]), int(base[2])) >= (2, 6)
