@@ -23,7 +23,7 @@ from bot.custom_ids import Action, ButtonRef
 from bot.delivery import result_nonce
 from bot.derive import DeriveError, capabilities_of, derive
 from bot.edit_modals import CustomZoomModal, RegionModal
-from bot.guards import check_request, is_channel_admin
+from bot.guards import cannot_post_here, check_request, is_channel_admin
 from bot.jobflow import ephemeral, message_ref, post_job, requester_of
 from bot.remix import REMIXABLE, RemixModal
 from bot.views import build_view
@@ -124,6 +124,9 @@ async def run_action(bot: MidwayBot, interaction: discord.Interaction, parent: J
     """Derive the job, check it, claim the button and answer; then post or enqueue. Everything before
     the answer is time Discord counts against its 3 s: two Redis round trips in all, the context
     (given, read by clicker_context) and the claim."""
+    if refusal_text := cannot_post_here(interaction):
+        await ephemeral(interaction, refusal_text)
+        return
     clicker = requester_of(interaction)
     since = interaction.extras.get(CONTEXT_READ_AT)
     if context is None or since is None:

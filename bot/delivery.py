@@ -393,13 +393,17 @@ class Delivery:
         self._jobs.pop(job_id, None)
 
     async def _deliver(self, job: Job, event: Event) -> None:
-        if await self.store.delivered(job.id) is not None:
+        delivered = await self.store.delivered(job.id)
+        # Over, unless a posted result's own message may still lack its "(Done)": that edit comes after
+        # the mark and can fail on its own (a 5xx, an old message's edit limit), so a retry redoes it.
+        if delivered is not None and (event.kind is not EventKind.done or delivered == ""):
             return
         if event.kind is EventKind.done:
-            posted = await self.post_result(job, nonce=result_nonce(job.id))
-            await self.store.mark_delivered(job.id, str(posted.id))
-            await self.store.add_usage(job.requester.user_id, len(job.outputs) or job.spec.n_images,
-                                       job.compute_s or 0.0)
+            if delivered is None:
+                posted = await self.post_result(job, nonce=result_nonce(job.id))
+                await self.store.mark_delivered(job.id, str(posted.id))
+                await self.store.add_usage(job.requester.user_id, len(job.outputs) or job.spec.n_images,
+                                           job.compute_s or 0.0)
             final_text, final_buttons = messages.delivered_note(job), []
         elif event.kind is EventKind.cancelled:
             final_text, final_buttons = messages.stopped(job), []

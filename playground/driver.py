@@ -164,6 +164,10 @@ class Playground:
         """Rate-limit `route` ("POST /channels/{channel_id}/messages") per major parameter."""
         self.server.limiter.set_bucket(route, limit, per_s)
 
+    def fail_next(self, route: str, *statuses: int) -> None:
+        """Answer the next requests to `route` with these statuses (say 500, 503), one each, doing nothing."""
+        self.server.failures.setdefault(route, []).extend(statuses)
+
     def allow_command(self, command: str, *, user: str | None = None, allowed: bool = True) -> None:
         """A server admin's per-command override: let `user` (or, with no user, @everyone) run
         `command` whatever its default_member_permissions say (or forbid it, allowed=False).

@@ -61,6 +61,8 @@ class PlaygroundServer:
         self.limiter = RateLimiter(self.world.clock)
         self.nonces = NonceRegistry(self.world.clock, nonce_window_s)
         self.requests: list[RecordedRequest] = []
+        # Failures to serve instead of the next requests to a route (tests): route -> statuses, in order.
+        self.failures: dict[str, list[int]] = {}
 
     def token_ok(self, token: str) -> bool:
         return secrets.compare_digest(token.removeprefix("Bot ").encode(), self.bot_token.encode())
@@ -87,6 +89,11 @@ class PlaygroundServer:
                     raise UNAUTHORIZED
             if not decision.allowed:
                 response: web.StreamResponse = json_response(decision.body(), status=429)
+            elif self.failures.get(route):
+                # A failure a test asked for (Discord trouble, a refused edit): nothing is done.
+                status = self.failures[route].pop(0)
+                response = json_response({"message": f"{status}: failure injected by the playground", "code": 0},
+                                         status=status)
             else:
                 response = await handler(request)
         except ApiError as error:

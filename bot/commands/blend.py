@@ -17,7 +17,7 @@ from discord import app_commands
 
 from bot.commands.imagine import cap_steps, jobs_for
 from bot.context import read_context
-from bot.guards import check_request, prompt_error
+from bot.guards import cannot_post_here, check_request, prompt_error
 from bot.jobflow import ephemeral, requester_of, start_jobs
 from bot.planning import append_suffix, blame_suffix, engine_for, fit_engine, parse_options
 from bot.store import ChannelSettings, UserSettings
@@ -131,6 +131,9 @@ async def blend(interaction: discord.Interaction, image1: discord.Attachment, im
                 dimensions: app_commands.Choice[str] | None = None, image3: discord.Attachment | None = None,
                 image4: discord.Attachment | None = None, image5: discord.Attachment | None = None) -> None:
     bot: MidwayBot = interaction.client  # type: ignore[assignment]
+    if refusal_text := cannot_post_here(interaction):
+        await ephemeral(interaction, refusal_text)
+        return
     attachments = [a for a in (image1, image2, image3, image4, image5) if a is not None]
     requester = requester_of(interaction)
     user = await bot.store.user(requester.user_id)

@@ -13,7 +13,7 @@ from discord import app_commands
 
 from bot import messages
 from bot.context import read_context
-from bot.guards import check_request, prompt_error
+from bot.guards import cannot_post_here, check_request, prompt_error
 from bot.jobflow import ephemeral, post_job, requester_of, start_jobs
 from bot.planning import plan_imagine
 from bot.policy import PolicyError, UserLoad
@@ -51,6 +51,9 @@ def jobs_for(specs: list[GenerationSpec], requester: Requester, max_attempts: in
 @app_commands.describe(prompt="The prompt to imagine")
 async def imagine(interaction: discord.Interaction, prompt: str) -> None:
     bot: MidwayBot = interaction.client  # type: ignore[assignment]
+    if refusal_text := cannot_post_here(interaction):
+        await ephemeral(interaction, refusal_text)
+        return
     requester = requester_of(interaction)
     since = time.monotonic()
     context = await read_context(bot.aioredis, requester.user_id, requester.channel_id, requester.guild_id)

@@ -115,3 +115,25 @@ async def test_a_result_that_failed_every_attempt_is_posted_later_without_a_rest
     posts = [r for r in pg.requests_to(POST)
              if isinstance(r.json, dict) and r.json.get("nonce") == result_nonce(job.id)]
     assert [r.status for r in posts] == [200] and calls["n"] > delivery_module.FINAL_ATTEMPTS
+
+
+async def test_a_refused_final_edit_is_retried_without_posting_the_result_twice(pg, midway, settings,
+                                                                                monkeypatch):
+    """The result is posted and recorded, then Discord refuses the edit that turns the job's own message
+    to "(Done)" (a 5xx, or the edit limit on an old message): the retry redoes that edit alone. Before,
+    the retry saw the job delivered and stopped, leaving the message at its last percentage with Cancel."""
+    from bot import delivery as delivery_module
+    from bot.delivery import result_nonce
+    from tests.bot.test_permanent_delivery_errors import PATCH, POST, a_finished_job, acked, bot_message, publish_now
+
+    monkeypatch.setattr(delivery_module, "ATTEMPT_BACKOFF_S", 0.05)
+    waiting = bot_message(pg, "general")
+    job = a_finished_job(pg, waiting.channel_id, waiting.id, settings)
+    pg.fail_next(PATCH, 400)
+    entry_id = publish_now(settings, Event(job_id=job.id, kind=EventKind.done))
+    await acked(settings, entry_id)
+    posts = [r for r in pg.requests_to(POST)
+             if isinstance(r.json, dict) and r.json.get("nonce") == result_nonce(job.id)]
+    edits = [r.status for r in pg.requests_to(PATCH) if r.path.endswith(f"/{waiting.id}")]
+    assert [r.status for r in posts] == [200] and edits == [400, 200]
+    assert pg.message(waiting.id).content.endswith("(Done)")

@@ -4,6 +4,8 @@ acknowledges the event, records the delivery as failed and stops, instead of ret
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 
 import pytest
 import redis
@@ -15,6 +17,7 @@ from midway.jobs import JobStore
 from midway.settings import Settings
 from playground.driver import Playground
 from playground.state import Message
+from tests.bot.helpers import button, jobs_of_user
 from tests.bot.test_late_events import wait_until_acked
 
 pytestmark = pytest.mark.slow
@@ -22,6 +25,8 @@ pytestmark = pytest.mark.slow
 POST = "POST /channels/{channel_id}/messages"
 PATCH = "PATCH /channels/{channel_id}/messages/{message_id}"
 SEND_MESSAGES = 1 << 11
+ATTACH_FILES = 1 << 15
+READ_MESSAGE_HISTORY = 1 << 16
 
 
 def a_finished_job(pg: Playground, channel_id: int, message_id: int, settings: Settings) -> Job:
@@ -114,15 +119,42 @@ async def test_progress_for_a_deleted_message_stops_and_the_result_still_posts(p
 
 async def test_a_result_the_bot_may_not_post_is_explained_on_the_jobs_own_message(pg: Playground, worker,
                                                                                   midway) -> None:
-    # The bot loses Send Messages in the channel: /imagine is still answered (through the interaction),
-    # but the result's post is refused with 403 for good.
-    guild = pg.world.guild_of(pg.channel("general"))
-    everyone, bot_id = guild.roles[guild.id], pg.world.bot.id
-    everyone.permissions &= ~SEND_MESSAGES
-    guild.members[bot_id] = []
-    ack = await (await pg.slash("imagine", user="alice", channel="general", options={"prompt": "a kite"})).response()
+    # The bot loses Send Messages in the channel while the job runs (the worker is held meanwhile): the
+    # result's post is refused with 403 for good.
+    os.kill(worker.pid, signal.SIGSTOP)
+    try:
+        ack = await (await pg.slash("imagine", user="alice", channel="general", options={"prompt": "a kite"})
+                     ).response()
+        revoke(pg, SEND_MESSAGES)
+    finally:
+        os.kill(worker.pid, signal.SIGCONT)
     explained = await pg.wait_for_message("general", lambda m: m.id == ack.id and "could not be posted" in m.content,
                                           timeout=30)
     assert [r.status for r in pg.requests_to(POST) if r.path.endswith(f"/{ack.channel_id}/messages")] == [403]
     # No Cancel button left on a job that is over, and the way to get the images once allowed.
     assert explained.buttons == [] and "/show" in explained.content
+
+
+async def test_no_job_is_made_where_the_bot_could_not_post_its_result(pg: Playground, worker, midway,
+                                                                     settings: Settings) -> None:
+    ack = await (await pg.slash("imagine", user="alice", channel="general", options={"prompt": "a kite"})).response()
+    grid = await pg.wait_for_message("general", lambda m: m.reference_id == ack.id and bool(m.attachments),
+                                     timeout=30)
+    alice = pg.user("alice").id
+    before = len(jobs_of_user(settings.redis_url, alice))
+    revoke(pg, ATTACH_FILES | READ_MESSAGE_HISTORY)
+
+    refused = await (await pg.slash("imagine", user="alice", channel="general",
+                                    options={"prompt": "a second kite"})).response()
+    assert refused.ephemeral_for == alice
+    assert "**Attach Files**, **Read Message History**" in refused.content and "Nothing was made" in refused.content
+    pressed = await (await pg.click(grid.id, button(grid, "V1"), user="alice")).response()
+    assert pressed.ephemeral_for == alice and "Can't post here" in pressed.content
+    assert len(jobs_of_user(settings.redis_url, alice)) == before
+
+
+def revoke(pg: Playground, permissions: int) -> None:
+    """Take permissions away from the bot in the default server (from @everyone and its own roles)."""
+    guild = pg.world.guild_of(pg.channel("general"))
+    guild.roles[guild.id].permissions &= ~permissions
+    guild.members[pg.world.bot.id] = []
