@@ -60,7 +60,7 @@ def load_pipeline(pipeline_cls: Any, entry: EngineEntry, source: str, dtype: tor
 
 
 def set_scheduler(pipe: Any, name: str) -> None:
-    """Swap the sampler; the sigma-space ones also let `--stop` and previews use the x0 estimate."""
+    """Swap the sampler; monitor.py knows where each of these keeps its x0 estimate (for `--stop`, previews)."""
     from diffusers import DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler, EulerDiscreteScheduler
 
     choices = {

@@ -19,25 +19,92 @@ from engines.base import CancelCheck, GenerationCancelled, ProgressCallback
 PreviewFn = Callable[[torch.Tensor], Any]
 
 
-def denoised_estimate(scheduler: Any, model_output: torch.Tensor, timestep: Any, sample: torch.Tensor,
-                      sigma: float | None) -> torch.Tensor:
-    """x0 predicted at this step (Karras et al. 2022 sigma form, or DDPM's alpha form)."""
-    model_output = model_output[:, : sample.shape[1]]  # learned-variance UNets append variance channels
-    prediction = getattr(scheduler.config, "prediction_type", "epsilon")
-    if sigma is not None:
-        # x_t = x0 + sigma * eps (Euler/DPM in sigma space); flow matching has x0 = x_t - sigma * v.
-        if prediction == "v_prediction":
-            return model_output * (-sigma / (sigma**2 + 1) ** 0.5) + sample / (sigma**2 + 1)
-        if prediction == "sample":
-            return model_output
-        return sample - sigma * model_output
-    alphas = getattr(scheduler, "alphas_cumprod", None)
-    if alphas is None or prediction == "sample":
-        return model_output if prediction == "sample" else sample
-    alpha = alphas[int(timestep)].to(sample.device, sample.dtype)
+def sample_form(scheduler: Any) -> str | None:
+    """How the sample `scheduler.step` receives holds its noise; None for a scheduler we cannot place."""
+    from diffusers import (
+        DDIMScheduler,
+        DDPMScheduler,
+        DPMSolverMultistepScheduler,
+        DPMSolverSinglestepScheduler,
+        EulerAncestralDiscreteScheduler,
+        EulerDiscreteScheduler,
+        FlowMatchEulerDiscreteScheduler,
+        PNDMScheduler,
+        UnCLIPScheduler,
+        UniPCMultistepScheduler,
+    )
+
+    forms = {
+        "ddpm": (DDPMScheduler, DDIMScheduler, PNDMScheduler, UnCLIPScheduler),
+        "karras": (EulerDiscreteScheduler, EulerAncestralDiscreteScheduler),
+        "dpm_solver": (DPMSolverMultistepScheduler, DPMSolverSinglestepScheduler, UniPCMultistepScheduler),
+        "flow": (FlowMatchEulerDiscreteScheduler,),
+    }
+    # Heun and KDPM2 interleave two sigmas per step, EDM and LCM precondition their outputs, and LMS (which
+    # needs scipy) is untested: rather than guess, they get no estimate, so previews show the latents and
+    # `--stop` runs the schedule to its end (a finished image, not a wrong one).
+    return next((form for form, classes in forms.items() if isinstance(scheduler, classes)), None)
+
+
+def noise_levels(scheduler: Any, timestep: Any) -> tuple[Any, Any] | None:
+    """(alpha, sigma) such that the sample `scheduler.step` receives is x_t = alpha * x0 + sigma * noise."""
+    form = sample_form(scheduler)
+    if form == "ddpm":
+        # DDPM's variance-preserving form (Ho et al. 2020, eq. 4), indexed by the training timestep.
+        # PNDM forms no x0 of its own; this is the one its DDIM-like update (PNDM eq. 9) implies.
+        alpha_bar = scheduler.alphas_cumprod[int(timestep)]
+        return alpha_bar**0.5, (1 - alpha_bar) ** 0.5
+    if form is None or scheduler.step_index is None:
+        return None
+    sigma = scheduler.sigmas[scheduler.step_index]
+    if form == "karras":
+        # Karras et al. 2022 (k-diffusion): x_t = x0 + sigma * noise; only the UNet's input is rescaled.
+        # Euler's churn (sigma_hat) needs `s_churn`, which no pipeline passes.
+        return 1.0, sigma
+    if form == "dpm_solver":
+        # DPM-Solver (Lu et al. 2022) keeps Karras sigmas but steps the VP sample; this is its own conversion.
+        return scheduler._sigma_to_alpha_sigma_t(sigma)
+    # Rectified flow (Liu et al. 2022): x_t = (1 - sigma) * x0 + sigma * noise.
+    return 1 - sigma, sigma
+
+
+def data_prediction(prediction: str, model_output: torch.Tensor, sample: torch.Tensor, alpha: Any,
+                    sigma: Any) -> torch.Tensor | None:
+    """x0 from the model's output, for a sample x_t = alpha * x0 + sigma * noise."""
+    if prediction in ("sample", "original_sample"):
+        return model_output
+    if prediction == "epsilon":
+        return (sample - sigma * model_output) / alpha
     if prediction == "v_prediction":
-        return alpha.sqrt() * sample - (1 - alpha).sqrt() * model_output
-    return (sample - (1 - alpha).sqrt() * model_output) / alpha.sqrt()
+        # v = a * noise - s * x0 on the unit-variance input x_t / norm, where (a, s) = (alpha, sigma) / norm
+        # (Salimans & Ho 2022); norm is 1 for a VP sample, sqrt(sigma^2 + 1) for a Karras one.
+        norm = (alpha**2 + sigma**2) ** 0.5
+        return alpha / norm**2 * sample - sigma / norm * model_output
+    if prediction == "flow_prediction":
+        return sample - sigma * model_output  # v = noise - x0, with alpha = 1 - sigma
+    return None
+
+
+def denoised_estimate(scheduler: Any, model_output: torch.Tensor, timestep: Any,
+                      sample: torch.Tensor) -> torch.Tensor | None:
+    """The x0 the scheduler itself predicts at this step (its `pred_original_sample`, or DPM-Solver's
+    data prediction), in float32; None for a scheduler we cannot place (see `sample_form`)."""
+    levels = noise_levels(scheduler, timestep)
+    if levels is None:
+        return None
+    alpha, sigma = (torch.as_tensor(level, dtype=torch.float32, device=sample.device) for level in levels)
+    model_output = model_output[:, : sample.shape[1]].float()  # learned-variance UNets append variance channels
+    config = scheduler.config
+    # Of the schedulers placed above only flow matching's has no prediction_type: its model predicts velocity.
+    prediction = config.get("prediction_type", "flow_prediction")
+    x0 = data_prediction(prediction, model_output, sample.float(), alpha, sigma)
+    if x0 is None:
+        return None
+    if config.get("thresholding", False):
+        return scheduler._threshold_sample(x0)
+    if config.get("clip_sample", False):
+        return x0.clamp(-config["clip_sample_range"], config["clip_sample_range"])
+    return x0
 
 
 class StopEarly(Exception):
@@ -78,12 +145,11 @@ class StepMonitor:
         original = scheduler.step
 
         def recording_step(model_output, timestep, sample, *args, **kwargs):
-            sigma = None
-            sigmas = getattr(scheduler, "sigmas", None)
-            index = getattr(scheduler, "step_index", None)
-            if sigmas is not None and index is not None:
-                sigma = float(sigmas[index])
-            self._x0 = denoised_estimate(scheduler, model_output, timestep, sample, sigma)
+            if getattr(scheduler, "step_index", 0) is None and hasattr(scheduler, "_init_step_index"):
+                # What `step` does first anyway; until then the first step has no index (DPM-Solver and
+                # flow matching set it there, not in `scale_model_input`).
+                scheduler._init_step_index(timestep)
+            self._x0 = denoised_estimate(scheduler, model_output, timestep, sample)
             return original(model_output, timestep, sample, *args, **kwargs)
 
         self.check_cancel()
