@@ -22,15 +22,22 @@ COMMANDS: dict[str, str] = {
 }
 
 
+EXIT_STATUS = ("Exit status: 0 success; 1 a failure while running (a failed job, a part that stopped); "
+               "2 bad input or a setting that cannot work, found before any work starts (a bad prompt or "
+               "option, an -o path that cannot be written, a REDIS_URL where no Redis answers, no "
+               "DISCORD_TOKEN and no playground). Passwords in REDIS_URL are shown as ***.")
+
+
 def _load(name: str):
     return importlib.import_module(f"midway.commands.{name}")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="midway", description="Midway: a self-hosted Midjourney-style bot.")
+    parser = argparse.ArgumentParser(prog="midway", description="Midway: a self-hosted Midjourney-style bot.",
+                                     epilog=EXIT_STATUS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in COMMANDS.items():
-        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        command_parser = sub.add_parser(name, help=help_text, description=help_text, epilog=EXIT_STATUS)
         # Only the chosen command's module is imported (and its arguments defined).
         if name == only:
             _load(name).add_arguments(command_parser)

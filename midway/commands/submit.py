@@ -3,14 +3,17 @@
     midway submit "a red fox --ar 16:9" --engine tiny --wait -o fox.png
 
 It takes the same path as the bot: parse the prompt, store a Job, enqueue it, follow its events.
-Exit 0 when every job is done, 1 when one failed or was cancelled (or --wait timed out), 2 for a
-prompt error or a usage error. A prompt with `{a, b}` or `--repeat` submits one job per spec; with
+Exit 0 when every job is done; 1 when one failed or was cancelled, --wait timed out, its result could
+not be written or Redis went away while following; 2 for a prompt error, a usage error (an -o path
+that cannot be written: missing folders are created) or a Redis that cannot be reached, before
+anything is submitted. A prompt with `{a, b}` or `--repeat` submits one job per spec; with
 -o the second result goes to NAME-2.png, and so on.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -35,21 +38,41 @@ def run(args: argparse.Namespace) -> int:
         print("midway submit: set REDIS_URL (e.g. redis://127.0.0.1:6379/0)", file=sys.stderr)
         return 2
     from midway.prompt import PromptError
+    from midway.redis_clients import redis_problem
 
+    # 1. Check the inputs and Redis before anything is submitted: a job must not run for nothing.
     engine = args.engine or settings.default_engine
     try:
         specs = parse(" ".join(args.prompt), engine, Lane(args.lane), settings)
     except PromptError as error:
         print(error.message, file=sys.stderr)
         return 2
+    problem = prepare_output(args.output) if args.output else None
+    problem = problem or redis_problem(settings.redis_url)
+    if problem:
+        print(f"midway submit: {problem}", file=sys.stderr)
+        return 2
 
+    # 2. Submit and follow.
     import redis
 
+    from midway.redis_clients import redacted_url, without_secrets
+
+    client = redis.Redis.from_url(settings.redis_url)
+    try:
+        return submit_and_follow(client, specs, args, settings)
+    except redis.RedisError as error:
+        print(f"midway submit: lost Redis at {redacted_url(settings.redis_url)}: "
+              f"{without_secrets(str(error), settings.redis_url)}", file=sys.stderr)
+        return 1
+
+
+def submit_and_follow(client, specs: list[GenerationSpec], args: argparse.Namespace, settings: Settings) -> int:
+    """Submit one job per spec; with --wait or -o, follow each and write its result."""
     from midway import events
     from midway.blobs import blob_store
     from midway.jobs import JobStore
 
-    client = redis.Redis.from_url(settings.redis_url)
     store = JobStore(client, settings)
     after = events.last_id(client)
     jobs = [store.submit(Job(spec=spec, lane=spec.lane, requester=Requester(user_id="cli", user_name="cli")))
@@ -71,9 +94,29 @@ def run(args: argparse.Namespace) -> int:
                 print(f"the result of job {job.id} has already expired", file=sys.stderr)
                 status = 1
                 continue
-            path.write_bytes(data)
+            try:
+                path.write_bytes(data)
+            except OSError as error:
+                print(f"midway submit: cannot write {path}: {error.strerror or error}", file=sys.stderr)
+                status = 1
+                continue
             print(f"wrote {path}")
     return status
+
+
+def prepare_output(path: Path) -> str | None:
+    """Create the folders -o needs; why the image could not be written there, or None."""
+    if path.is_dir():
+        return f"-o {path} is a folder; give a file name, such as {path / 'grid.png'}"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        blocker = next((parent for parent in path.parents if parent.exists() and not parent.is_dir()), None)
+        return f"cannot write -o {path}: " + (f"{blocker} is a file, not a folder" if blocker
+                                                else error.strerror or str(error))
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return f"cannot write -o {path}: permission denied"
+    return None
 
 
 def parse(text: str, engine: str, lane: Lane, settings: Settings) -> list[GenerationSpec]:

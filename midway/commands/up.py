@@ -1,4 +1,8 @@
-"""`midway up`: Redis, a worker, the playground (without a Discord token) and the bot, on one machine."""
+"""`midway up`: Redis, a worker, the playground (without a Discord token) and the bot, on one machine.
+
+Exit 0 after Ctrl-C or SIGTERM; 1 when a part cannot start or exits for good; 2 when REDIS_URL names a
+Redis that still cannot be reached after a short wait (checked before anything starts).
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,16 @@ import time
 import urllib.request
 from pathlib import Path
 
+import redis
+
 from midway.discord_invite import application_id_from_token, invite_url
+from midway.redis_clients import redacted_url, redis_problem
 from midway.redis_server import LocalRedis, RedisUnavailable
 from midway.settings import Settings, get_settings
 from midway.supervisor import Child, Supervisor
+
+# How long an external Redis (REDIS_URL) may take to answer, e.g. one starting alongside us.
+REDIS_WAIT_S = 30.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,7 +70,7 @@ def _wait_for(ready, what: str, supervisor: Supervisor, timeout_s: float) -> Non
         try:
             if ready():
                 return
-        except OSError:
+        except (OSError, redis.RedisError):  # not up yet; a Redis restart is waited out too
             pass
         time.sleep(0.25)
     raise RuntimeError(f"timed out after {timeout_s:.0f}s waiting for {what}")
@@ -80,9 +90,21 @@ def _engines_for_this_machine(settings: Settings) -> str:
     return ",".join(engines)
 
 
+def _wait_for_redis(url: str, timeout_s: float) -> str | None:
+    """Wait for the Redis at `url` to answer; why it still cannot be reached after `timeout_s`, or None."""
+    deadline = time.monotonic() + timeout_s
+    problem = redis_problem(url, timeout_s=2)
+    if problem:
+        log(f"waiting up to {timeout_s:.0f}s for Redis at {redacted_url(url)}")
+    while problem and time.monotonic() < deadline:
+        time.sleep(0.5)
+        problem = redis_problem(url, timeout_s=2)
+    return problem
+
+
 def _start_redis(settings: Settings) -> tuple[str, LocalRedis | None]:
     if settings.redis_url:
-        log(f"using Redis at {settings.redis_url.split('@')[-1]}")
+        log(f"using Redis at {redacted_url(settings.redis_url)}")
         return settings.redis_url, None
     server = LocalRedis(port=settings.embedded_redis_port, data_dir=settings.state_dir / "redis")
     log(f"starting redis-server on port {server.port} (data in {server.data_dir})")
@@ -109,6 +131,12 @@ def run(args: argparse.Namespace) -> int:
         log(f"midway up is already running ({holder or 'another process holds the lock'}); "
             "stop it with Ctrl-C first.")
         return 1
+    # An unreachable REDIS_URL is reported before the slower steps below and before any child starts.
+    if settings.redis_url:
+        problem = _wait_for_redis(settings.redis_url, min(args.ready_timeout, REDIS_WAIT_S))
+        if problem:
+            log(f"error: {problem}")
+            return 2
     port = args.port or settings.playground_port
     engines = args.engines or _engines_for_this_machine(settings)
     token = settings.discord_token.get_secret_value() if settings.discord_token else None
@@ -170,11 +198,9 @@ def _report_restart(child: Child) -> None:
 
 
 def _worker_live(redis_url: str) -> bool:
-    import redis
-
     from midway.keys import PREFIX
 
-    client = redis.Redis.from_url(redis_url)
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=2)
     try:
         return any(True for _ in client.scan_iter(f"{PREFIX}:worker:*", count=100))
     finally:

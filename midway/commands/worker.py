@@ -4,6 +4,10 @@
 
 Engines load before the first job, with a log line each. SIGTERM (or Ctrl-C) finishes the current
 job and exits; a second one stops at once.
+
+Exit 0 after --burst or --max-jobs; 1 when an engine cannot load; 2 for a usage error or a Redis that
+cannot be reached at start-up (checked before the engines load); 75 when the worker judged itself
+broken and put its job back (a supervisor restarts it).
 """
 
 from __future__ import annotations
@@ -55,6 +59,13 @@ def run(args: argparse.Namespace) -> int:
     names = [name.strip() for name in (args.engines or settings.engines).split(",") if name.strip()]
     if not settings.redis_url:
         print("midway worker: set REDIS_URL (e.g. redis://127.0.0.1:6379/0)", file=sys.stderr)
+        return 2
+    from midway.redis_clients import redis_problem
+
+    # Before the engines load (minutes for real models), not after.
+    problem = redis_problem(settings.redis_url)
+    if problem:
+        print(f"midway worker: {problem}", file=sys.stderr)
         return 2
 
     import redis
