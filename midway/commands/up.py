@@ -102,6 +102,15 @@ def _wait_for_redis(url: str, timeout_s: float) -> str | None:
     return problem
 
 
+def default_engine(settings: Settings, engines: str) -> str:
+    """The bot's default engine: the one configured, else the first the worker serves. Defaulting to
+    `tiny` on a GPU machine serving sdxl would leave every /imagine waiting for a worker."""
+    served = [name.strip() for name in engines.split(",") if name.strip()]
+    if "default_engine" in settings.model_fields_set or not served or settings.default_engine in served:
+        return settings.default_engine
+    return served[0]
+
+
 def _start_redis(settings: Settings) -> tuple[str, LocalRedis | None]:
     if settings.redis_url:
         log(f"using Redis at {redacted_url(settings.redis_url)}")
@@ -145,7 +154,8 @@ def run(args: argparse.Namespace) -> int:
     except RedisUnavailable as error:
         log(str(error))
         return 1
-    env = {"REDIS_URL": redis_url, "MIDWAY_PLAYGROUND_PORT": str(port), "MIDWAY_ENGINES": engines}
+    env = {"REDIS_URL": redis_url, "MIDWAY_PLAYGROUND_PORT": str(port), "MIDWAY_ENGINES": engines,
+           "MIDWAY_DEFAULT_ENGINE": default_engine(settings, engines)}
     page = f"http://{settings.playground_host}:{port}/"
     lock.write(f"pid {os.getpid()}, {page if not token else 'Discord'}\n")
     lock.flush()

@@ -116,3 +116,16 @@ def test_sigterm_stops_every_child_too(tmp_path):
         up.wait(timeout=60)
     time.sleep(0.5)
     assert _processes_with(str(tmp_path / "state")) == []
+
+
+def test_the_bots_default_engine_is_one_the_worker_serves(monkeypatch):
+    from midway.commands.up import default_engine
+    from midway.settings import Settings
+
+    monkeypatch.delenv("MIDWAY_DEFAULT_ENGINE", raising=False)
+    unset = Settings(_env_file=None)
+    # A GPU machine with SDXL weights: `tiny`, the built-in default, is not served, so SDXL is.
+    assert default_engine(unset, "sdxl,sd15") == "sdxl"
+    assert default_engine(unset, "tiny,tiny-unclip") == "tiny"
+    # One an operator chose is kept, served or not (a worker elsewhere may serve it).
+    assert default_engine(Settings(_env_file=None, default_engine="flux-schnell"), "sdxl") == "flux-schnell"
