@@ -27,9 +27,16 @@ fi
 
 python=${PYTHON:-python3.11}
 command -v "$python" >/dev/null || python=python3
-if [[ ! -x .venv/bin/python ]]; then
-  log "creating .venv with $($python --version)"
-  "$python" -m venv .venv
+# A venv without pip (Debian's python lacks ensurepip until python3-venv is installed) is broken:
+# remove it, install python3-venv and make it again, rather than fail on every later run.
+make_venv() { log "creating .venv with $($python --version)"; "$python" -m venv .venv; }
+if ! .venv/bin/python -m pip --version >/dev/null 2>&1; then
+  rm -rf .venv
+  if ! make_venv 2>/dev/null; then
+    rm -rf .venv
+    apt_install python3-venv "$(basename "$python")-venv" || apt_install python3-venv
+    make_venv
+  fi
 fi
 pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
 # This machine's pip config names package folders that may be absent; pip warns once per package.
@@ -49,8 +56,11 @@ if ! .venv/bin/python -c 'import torch' 2>/dev/null; then
     log "installing torch (CUDA)"
     quiet_pip torch
   else
+    # The +cpu build: PyPI's plain torch is the CUDA one (GBs of nvidia packages). A local wheel
+    # (this machine's pip config) is used when there is one, else PyTorch's CPU index.
     log "installing torch==2.13.0 (CPU)"
-    quiet_pip torch==2.13.0
+    quiet_pip torch==2.13.0+cpu 2>/dev/null ||
+      quiet_pip --extra-index-url https://download.pytorch.org/whl/cpu torch==2.13.0+cpu
   fi
 fi
 
