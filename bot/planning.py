@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from bot.store import ChannelSettings, UserSettings
 from engines.catalogue import Catalogue, EngineEntry, alias_table
+from engines.params import guidance_scale
 from midway.contract import GenerationSpec, Operation
 from midway.prompt.errors import PromptError, shown
 from midway.prompt.options import ParseOptions
@@ -134,7 +135,19 @@ def fit_engine(spec: GenerationSpec, catalogue: Catalogue, stylize_preset: int |
     update: dict[str, object] = {"width": width, "height": height}
     if stylize_preset is not None and "--stylize" not in spec.full_prompt:
         update["stylize"] = stylize_preset
-    return spec.model_copy(update=update)
+    fitted = spec.model_copy(update=update)
+    check_negatives_apply(fitted, entry)
+    return fitted
+
+
+def check_negatives_apply(spec: GenerationSpec, entry: EngineEntry) -> None:
+    """`--no` and negative `::` weights steer away through classifier-free guidance; an engine run
+    without it (SDXL-Turbo, guidance 0) would drop them silently, so say so instead. FLUX applies
+    them through its own true-CFG pass (engines/flux.py), whatever its guidance."""
+    negative = bool(spec.negative_prompt) or any(weight < 0 for _, weight in spec.weights)
+    if negative and (entry.family or entry.kind) in ("sd", "sdxl") and guidance_scale(spec, entry) <= 1:
+        raise PromptError(f"`--no` and negative weights need classifier-free guidance, which {shown(entry.name)} "
+                          "runs without. Leave them out, or pick another engine with `--v`.", "--no")
 
 
 def plan_imagine(text: str, user: UserSettings, channel: ChannelSettings, catalogue: Catalogue,

@@ -93,3 +93,23 @@ def test_derive_refuses_missing_images() -> None:
     with pytest.raises(DeriveError):
         derive(grid, Action.variation, 3, Requester(user_id="2"), lane=Lane.fast, variation_mode=VariationMode.high,
                entry=CATALOGUE.get("small"), seed=1)
+
+
+def test_negatives_are_refused_on_an_engine_without_guidance_and_kept_elsewhere() -> None:
+    catalogue = Catalogue({
+        **{name: CATALOGUE.get(name) for name in ("small", "big")},
+        "turbo": parse_entry("turbo", {"kind": "sdxl", "model": "stabilityai/sdxl-turbo", "guidance": 0.0,
+                                       "steps": 4, "aliases": ["niji 6"]}),
+        "schnell": parse_entry("schnell", {"kind": "flux", "model": "black-forest-labs/FLUX.1-schnell",
+                                           "guidance": 0.0, "steps": 4, "aliases": ["6"]}),
+    })
+    user, channel = UserSettings(), ChannelSettings()
+    for prompt in ("a fox --no snow --niji 6", "a fox:: snow::-0.5 --niji 6"):
+        with pytest.raises(PromptError) as error:
+            plan_imagine(prompt, user, channel, catalogue, SETTINGS)
+        assert "`turbo`" in error.value.message and "classifier-free guidance" in error.value.message
+    # Without negatives the same engine is fine; FLUX applies them through its own true-CFG pass; and an
+    # engine with guidance keeps them.
+    assert plan_imagine("a fox --niji 6", user, channel, catalogue, SETTINGS).specs[0].engine == "turbo"
+    assert plan_imagine("a fox --no snow --v 6", user, channel, catalogue, SETTINGS).specs[0].negative_prompt == "snow"
+    assert plan_imagine("a fox --no snow", user, channel, catalogue, SETTINGS).specs[0].negative_prompt == "snow"
