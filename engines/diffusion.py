@@ -139,15 +139,23 @@ class DiffusionEngine(Engine):
                 strength = variation_strength(spec, self.entry)
             steps, executed = self.img2img_steps(steps, strength)
         else:
-            executed = steps
+            executed = self.loop_length(steps)[0]
         return Plan(steps=steps, executed=executed, stop_after=stop_steps(executed, spec.stop),
                     guidance=guidance_scale(spec, self.entry), strength=strength)
 
+    def loop_length(self, steps: int) -> tuple[int, int]:
+        """(denoising-loop iterations for `steps`, the sampler's order): the progress total and what
+        `--stop` counts. One per step here; engines whose sampler runs more override it."""
+        return steps, 1
+
     def img2img_steps(self, steps: int, strength: float) -> tuple[int, int]:
-        """(steps to schedule, steps the img2img pipeline then runs), as the SD pipelines count them:
-        int(steps * strength), kept at one at least (diffusers breaks on zero)."""
+        """(steps to schedule, iterations the img2img pipeline then runs), as the SD pipelines count
+        them: they skip the first steps - int(steps * strength) steps of the schedule (each `order`
+        iterations long), keeping one at least (diffusers breaks on zero)."""
         steps = max(steps, math.ceil(1 / max(strength, 1e-3)))
-        return steps, max(1, min(steps, int(steps * strength)))
+        iterations, order = self.loop_length(steps)
+        skipped = steps - min(int(steps * strength), steps)
+        return steps, max(1, iterations - skipped * order)
 
     def generate(self, spec: GenerationSpec, init_image: Image.Image | None, on_progress: ProgressCallback | None,
                  should_cancel: CancelCheck | None, max_batch: int | None,

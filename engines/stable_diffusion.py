@@ -61,6 +61,18 @@ class LatentDiffusionEngine(DiffusionEngine):
     def denoisers(self) -> list[Any]:
         return [getattr(self.pipe, "unet", None), getattr(self.pipe, "transformer", None), self.pipe.vae]
 
+    def loop_length(self, steps: int) -> tuple[int, int]:
+        """The loop runs once per timestep the sampler schedules, which is not always `steps`: PNDM (SD
+        1.5's own) adds one, second-order samplers (Heun) nearly double them. Asked of a copy."""
+        scheduler = self.pipe.scheduler
+        order = int(getattr(scheduler, "order", 1))
+        try:
+            probe = type(scheduler).from_config(scheduler.config)
+            probe.set_timesteps(steps, device="cpu")
+            return len(probe.timesteps), order
+        except Exception:  # a sampler that needs more to schedule (flow matching's shift): its own count
+            return steps * order, order
+
     # Family hooks: one text -> conditioning dict, and the negative side when no text is given.
     def encode(self, text: str) -> cond.Conditioning:
         raise NotImplementedError

@@ -19,6 +19,7 @@ from diffusers import (
     EulerAncestralDiscreteScheduler,
     EulerDiscreteScheduler,
     FlowMatchEulerDiscreteScheduler,
+    HeunDiscreteScheduler,
     PNDMScheduler,
     UniPCMultistepScheduler,
 )
@@ -158,3 +159,29 @@ def test_stop_with_dpm_solver_decodes_an_image_near_the_full_run(tiny_dpm):
     stopped = tiny_dpm.run(small_spec(steps=8, stop=50))
     # As test_tiny_sd's Euler check: far nearer the full run than another seed's image is.
     assert mse(full[0], stopped[0]) < 0.1 * mse(full[0], full[1])
+
+
+# Heun gets no x0 estimate (engines/monitor.py), so `--stop` lets it run to the end.
+@pytest.mark.parametrize(("scheduler", "stops"), [(PNDMScheduler, True), (EulerDiscreteScheduler, True),
+                                                  (HeunDiscreteScheduler, False)])
+def test_progress_counts_every_denoising_iteration_the_sampler_runs(tiny, scheduler, stops):
+    """PNDM (SD 1.5's own sampler) runs more iterations than steps (13 for 4 with its Runge-Kutta warm-up)
+    and Heun 2 * steps - 1: progress must end at 100%, not 13/4, and `--stop` count the same iterations."""
+    pipe = type(tiny.pipe).from_pipe(tiny.pipe)
+    pipe.scheduler = scheduler.from_config(tiny.pipe.scheduler.config)
+    pipe.set_progress_bar_config(disable=True)
+    engine = StableDiffusionEngine(tiny.entry, pipe, tiny.device, tiny.dtype)
+    calls: list[int] = []
+    handle = pipe.unet.register_forward_pre_hook(lambda *_: calls.append(1))
+    try:
+        seen: list[tuple[int, int]] = []
+        engine.run(small_spec(steps=4, n_images=1), on_progress=lambda step, total, _: seen.append((step, total)))
+        total = len(calls)
+        assert seen == [(step, total) for step in range(1, total + 1)]
+        calls.clear()
+        stopped = small_spec(steps=4, n_images=1, stop=50)
+        engine.run(stopped, on_progress=lambda *_: None)
+        assert len(calls) == (engine.plan(stopped, None).stop_after if stops else total)
+        assert len(calls) < total or not stops
+    finally:
+        handle.remove()
