@@ -51,9 +51,11 @@ def runnable(entry: EngineEntry) -> bool:
 
 
 def default_engines(catalogue: Catalogue, *, gpu: bool | None = None) -> list[str]:
-    """Real engines whose weights are here when a GPU is present; otherwise the offline ones."""
+    """With a GPU, the first real engine (in catalogue order) whose weights are here; otherwise the
+    offline ones. One: every engine a worker serves stays resident on its GPU, and two large ones
+    (SDXL and FLUX-dev) do not fit a 24 GB card together. `midway up --engines a,b` serves more."""
     if gpu if gpu is not None else has_cuda_gpu():
         real = [entry.name for entry in catalogue if not entry.is_tiny and runnable(entry)]
         if real:
-            return real
+            return real[:1]
     return [name for name in OFFLINE_ENGINES if name in catalogue]

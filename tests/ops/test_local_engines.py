@@ -23,6 +23,15 @@ def test_gpu_with_local_weights_serves_those_engines(tmp_path, monkeypatch):
     assert default_engines(_catalogue(tmp_path), gpu=True) == ["mine"]
 
 
+def test_gpu_serves_one_engine_by_default_as_each_stays_resident(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+    catalogue = Catalogue({name: EngineEntry(name=name, kind="sdxl", model=str(tmp_path / name))
+                           for name in ("first", "second")})
+    assert default_engines(catalogue, gpu=True) == ["first"]
+
+
 def test_without_gpu_it_is_the_offline_tiny_engine(tmp_path):
     assert default_engines(_catalogue(tmp_path), gpu=False) == ["tiny"]
 
