@@ -77,7 +77,16 @@ def set_scheduler(pipe: Any, name: str) -> None:
 
 def optimise(pipe: Any, entry: EngineEntry, device: torch.device) -> Any:
     """Move to the device; on CUDA also apply the catalogue's GPU switches (SDPA is diffusers' default)."""
-    pipe = pipe.to(device)
+    try:
+        pipe = pipe.to(device)
+    except torch.OutOfMemoryError as error:
+        # At start-up, not mid-job: the worker exits with this line, not a traceback, and no retry helps.
+        free = ""
+        if device.type == "cuda":
+            free_bytes, total_bytes = torch.cuda.mem_get_info(device)
+            free = f" ({free_bytes / 2**30:.1f} of {total_bytes / 2**30:.1f} GiB free)"
+        raise EngineError(f"engine {entry.name!r} does not fit on {device}{free}: serve fewer engines on this "
+                          "GPU (midway worker --engines), or give it a GPU of its own") from error
     pipe.set_progress_bar_config(disable=True)
     if device.type != "cuda":
         # On CPU everything stays float32 and eager: the switches buy nothing there (catalogue.py).

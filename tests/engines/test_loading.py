@@ -28,3 +28,17 @@ def test_offline_hub_id_fails_fast_with_advice(monkeypatch):
     entry = parse_entry("hub", {"kind": "sd", "model": "midway-test/does-not-exist"})
     with pytest.raises(EngineError, match="'hub': cannot load 'midway-test/does-not-exist'.*local folder"):
         load_engine(entry)
+
+
+def test_weights_that_do_not_fit_the_device_are_an_engine_error_not_a_crash(tiny, monkeypatch):
+    """Where CUDA raises when a second large engine is moved onto a full GPU: the pipeline's `.to`."""
+    import torch
+
+    from engines.loading import optimise
+
+    def full(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 5.00 GiB")
+
+    monkeypatch.setattr(tiny.pipe, "to", full)
+    with pytest.raises(EngineError, match=r"engine 'tiny' does not fit on cpu: serve fewer engines"):
+        optimise(tiny.pipe, tiny.entry, torch.device("cpu"))
