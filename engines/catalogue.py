@@ -37,6 +37,10 @@ class EngineEntry:
     kind: str
     # Hub id, local folder or single `.safetensors` file. Empty for `tiny` (built into the cache).
     model: str = ""
+    # A single file holds weights only: the diffusers-format folder or hub id whose configs describe
+    # its architecture (e.g. stabilityai/stable-diffusion-xl-base-1.0). Empty: diffusers guesses the
+    # base model and fetches its configs from the hub, which fails offline.
+    config: str = ""
     # The pipeline family that runs it: the kind itself, or for `tiny` the family it imitates.
     family: str = ""
     dtype: str = "auto"
@@ -71,10 +75,13 @@ class EngineEntry:
         return self.kind == "tiny"
 
 
+# Checkpoints in one file (from_single_file); anything else is a diffusers folder or hub id.
+SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt")
+
 _INT_FIELDS = ("base_width", "base_height", "steps", "size_multiple", "prior_steps")
 _FLOAT_FIELDS = ("guidance", "variation_strength_subtle", "variation_strength_strong", "upscale_strength")
 _BOOL_FIELDS = ("channels_last", "fuse_qkv", "compile")
-_STR_FIELDS = ("model", "family", "dtype", "description", "prior", "upscaler", "scheduler", "compile_mode")
+_STR_FIELDS = ("model", "config", "family", "dtype", "description", "prior", "upscaler", "scheduler", "compile_mode")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
@@ -190,6 +197,8 @@ def _check(entry: EngineEntry, fail) -> EngineEntry:
         raise fail(f"family {entry.family!r} does not match kind {entry.kind!r}")
     if entry.kind != "tiny" and not entry.model:
         raise fail("model is required (a hub id, a folder or a .safetensors file)")
+    if entry.kind == "unclip" and entry.model.endswith(SINGLE_FILE_SUFFIXES):
+        raise fail("an unclip engine loads from diffusers folders or hub ids, not a single file")
     if entry.kind == "unclip" and not entry.prior:
         raise fail("an unclip engine needs prior = the prior pipeline (hub id or folder)")
     if Operation.blend in entry.capabilities and family not in BLEND_FAMILIES:

@@ -12,11 +12,10 @@ from typing import Any
 import torch
 
 from engines.base import EngineError
-from engines.catalogue import EngineEntry
+from engines.catalogue import SINGLE_FILE_SUFFIXES, EngineEntry
 
 log = logging.getLogger(__name__)
 
-_SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt")
 _DEFAULT_GPU_DTYPE = {"flux": torch.bfloat16}
 
 
@@ -41,9 +40,12 @@ def load_pipeline(pipeline_cls: Any, entry: EngineEntry, source: str, dtype: tor
     """`from_single_file` for a .safetensors/.ckpt file, else `from_pretrained` (hub id or folder)."""
     path = Path(source).expanduser()
     try:
-        if source.endswith(_SINGLE_FILE_SUFFIXES):
+        if source.endswith(SINGLE_FILE_SUFFIXES):
             if not path.is_file():
                 raise EngineError(f"engine {entry.name!r}: model file not found: {source}")
+            if entry.config:
+                config = Path(entry.config).expanduser()
+                kwargs["config"] = str(config) if config.is_dir() else entry.config
             return pipeline_cls.from_single_file(str(path), dtype=dtype, **kwargs)
         if _looks_local(source) and not path.is_dir():
             raise EngineError(f"engine {entry.name!r}: model folder not found: {source}")
@@ -53,6 +55,14 @@ def load_pipeline(pipeline_cls: Any, entry: EngineEntry, source: str, dtype: tor
     except (OSError, ValueError) as exc:
         # Offline hub ids land here quickly (HF_HUB_OFFLINE=1 or no network); say what to do.
         reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        if source.endswith(SINGLE_FILE_SUFFIXES):
+            # The file is here (checked above); what failed is fetching the configs of its architecture.
+            raise EngineError(
+                f"engine {entry.name!r}: cannot load {source!r} ({reason}). A single file holds weights only:"
+                " set the catalogue's `config` to a diffusers folder or a downloaded hub id of its base model"
+                " (e.g. huggingface-cli download stabilityai/stable-diffusion-xl-base-1.0 --include '*.json'"
+                " '*.txt')."
+            ) from exc
         raise EngineError(
             f"engine {entry.name!r}: cannot load {source!r} ({reason}). Download it first "
             f"(huggingface-cli download {source}) or point the catalogue's model at a local folder or file."

@@ -42,3 +42,25 @@ def test_weights_that_do_not_fit_the_device_are_an_engine_error_not_a_crash(tiny
     monkeypatch.setattr(tiny.pipe, "to", full)
     with pytest.raises(EngineError, match=r"engine 'tiny' does not fit on cpu: serve fewer engines"):
         optimise(tiny.pipe, tiny.entry, torch.device("cpu"))
+
+
+def test_a_single_file_offline_asks_for_the_config_of_its_architecture(tmp_path, monkeypatch):
+    """A .safetensors file holds weights only: offline, diffusers cannot fetch its base model's configs."""
+    import torch
+    from safetensors.torch import save_file
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    checkpoint = tmp_path / "finetune.safetensors"
+    save_file({"model.diffusion_model.input_blocks.0.0.weight": torch.zeros(4, 4, 3, 3)}, str(checkpoint))
+    entry = parse_entry("mine", {"kind": "sdxl", "model": str(checkpoint)})
+    with pytest.raises(EngineError, match=r"'mine': cannot load .*set the catalogue's `config`"):
+        load_engine(entry)
+
+
+def test_the_catalogue_takes_a_config_for_single_files_and_refuses_a_single_file_unclip(tmp_path):
+    from engines.base import CatalogueError
+
+    entry = parse_entry("mine", {"kind": "sdxl", "model": "/m/x.safetensors", "config": "/m/sdxl-base"})
+    assert entry.config == "/m/sdxl-base"
+    with pytest.raises(CatalogueError, match="not a single file"):
+        parse_entry("kandinsky", {"kind": "unclip", "model": "/m/decoder.safetensors", "prior": "/m/prior"})
