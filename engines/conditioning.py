@@ -28,7 +28,9 @@ def positive_parts(spec: GenerationSpec) -> list[tuple[str, float]]:
 
 def negative_parts(spec: GenerationSpec) -> list[tuple[str, float]]:
     parts = [(text, -weight) for text, weight in spec.weights if weight < 0]
-    if spec.negative_prompt:
+    # In a `::` multi-prompt the `--no` items are among the weights already, at -0.5 each
+    # (midway/prompt/multiprompt.py): adding negative_prompt too would count them twice.
+    if spec.negative_prompt and not spec.weights:
         parts.append((spec.negative_prompt, 1.0))
     return parts
 

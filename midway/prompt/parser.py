@@ -69,8 +69,10 @@ def _parse_one(text: str, options: ParseOptions) -> list[GenerationSpec]:
     first_seed = shared.pop("seed", None)
     if first_seed is None:
         first_seed = options.seed_source()
-    # Copies of a `--repeat` differ by seed only; consecutive seeds are distinct and reproducible.
-    return [GenerationSpec(**shared, seed=(first_seed + copy) % (MAX_SEED + 1)) for copy in range(repeat)]
+    # Copies of a `--repeat` differ by seed only. Image i of a grid draws from seed + i
+    # (engines/params.py), so copies step by a whole grid: seed + 1 would share three of four images.
+    step = shared["n_images"]
+    return [GenerationSpec(**shared, seed=(first_seed + copy * step) % (MAX_SEED + 1)) for copy in range(repeat)]
 
 
 def _image_echo(sections: Sections) -> list[str]:
@@ -83,7 +85,8 @@ def _image_echo(sections: Sections) -> list[str]:
 def _repeat_count(typed: str | None, options: ParseOptions) -> int:
     if typed is None:
         return 1
-    return values.whole("repeat", typed, 1, options.max_repeat)
+    # Midjourney's range starts at 2: one copy is no repeat.
+    return values.whole("repeat", typed, 2, options.max_repeat)
 
 
 def _size(aspect_ratio: str, engine: str | None, options: ParseOptions) -> dict[str, int]:

@@ -37,8 +37,13 @@ class Sections:
     image_weights: list[str | None] = field(default_factory=list)
 
 
+# Invisible characters that `str.split` keeps inside words: pasted before a parameter, one would turn
+# `--ar 16:9` into prompt text without a word of warning.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff"))  # not ZWJ/ZWNJ: emoji and scripts use them
+
+
 def normalise_dashes(text: str) -> str:
-    return _DASH_PARAM.sub("--", text)
+    return _DASH_PARAM.sub("--", text.translate(_INVISIBLE))
 
 
 def split_sections(text: str) -> Sections:

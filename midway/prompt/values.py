@@ -22,7 +22,9 @@ def invalid(param: str, value: str, why: str) -> PromptError:
 def number(param: str, value: str, low: float, high: float, whole: bool = False) -> float:
     """A number within [low, high]; `whole` refuses fractions. Never calls int() on user digits."""
     kind = "a whole number" if whole else "a number"
-    expected = f"it must be {kind} from {low:g} to {high:g}"
+    # Whole bounds in full (a seed's 4294967295, not 4.29497e+09).
+    shown_low, shown_high = (f"{int(low)}", f"{int(high)}") if whole else (f"{low:g}", f"{high:g}")
+    expected = f"it must be {kind} from {shown_low} to {shown_high}"
     if not _NUMBER.fullmatch(value):
         raise invalid(param, value, expected)
     # float() of any digit string is safe (huge -> inf); int() of 5000 digits raises ValueError.

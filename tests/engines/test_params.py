@@ -35,3 +35,14 @@ def test_stylize_maps_to_guidance_around_the_catalogue_default():
 def test_variation_strength_defaults_to_strong():
     assert variation_strength(GenerationSpec(), ENTRY) == 0.7
     assert variation_strength(GenerationSpec(strength=0.35), ENTRY) == 0.35
+
+
+def test_no_items_count_once_in_a_multi_prompt_and_alone():
+    from engines.conditioning import negative_parts, positive_parts
+    from midway.prompt.parser import parse_prompt
+
+    [weighted] = parse_prompt("a::3 b::-1 --no red, wet")
+    assert negative_parts(weighted) == [("b", 1.0), ("red", 0.5), ("wet", 0.5)]
+    assert positive_parts(weighted) == [("a", 3.0)]
+    [plain] = parse_prompt("a fox --no red")
+    assert negative_parts(plain) == [("red", 1.0)]

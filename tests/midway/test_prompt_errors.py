@@ -81,7 +81,7 @@ BOUNDS = [
     ("seed", "0", "4294967295", "-1", "4294967296"),
     ("iw", "0", "3", "-0.01", "3.01"),
     ("quality", "0", "4", "-0.1", "4.1"),
-    ("repeat", "1", "4", "0", "5"),
+    ("repeat", "2", "4", "1", "5"),  # Midjourney: from 2
 ]
 
 
@@ -116,3 +116,15 @@ def test_unknown_version_lists_the_available_ones() -> None:
     error = error_of("fox --v 5", aliases={"6": "sdxl", "niji 6": "anime"})
     assert error.token == "5"
     assert "6" in error.message and "niji 6" in error.message
+
+
+def test_a_seed_out_of_range_names_the_range_in_full() -> None:
+    assert "from 0 to 4294967295" in error_of("fox --seed 4294967296").message
+
+
+def test_an_invisible_space_pasted_before_a_parameter_does_not_hide_it() -> None:
+    for invisible in ("\u200b", "\u2060", "\ufeff"):
+        [spec] = parse(f"a fox {invisible}--ar 16:9")
+        assert (spec.prompt, spec.aspect_ratio) == ("a fox", "16:9")
+    # Joiners are kept: emoji sequences and scripts need them.
+    assert parse("a family \U0001F468\u200d\U0001F469\u200d\U0001F467")[0].prompt.count("\u200d") == 2

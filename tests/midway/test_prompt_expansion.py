@@ -65,16 +65,20 @@ def test_deep_nesting_is_an_error_not_a_crash() -> None:
     assert error.token == "{"
 
 
-def test_repeat_copies_get_distinct_seeds() -> None:
+def test_repeat_copies_share_no_image() -> None:
     specs = parse("a fox --repeat 3")
-    assert [s.seed for s in specs] == [FIXED_SEED, FIXED_SEED + 1, FIXED_SEED + 2]
+    # Image i of a grid draws from seed + i (engines/params.py): copies step by a whole grid, so each
+    # copy's four images are new (consecutive seeds would have shared three of them).
+    assert [s.seed for s in specs] == [FIXED_SEED, FIXED_SEED + 4, FIXED_SEED + 8]
+    image_seeds = [s.seed + i for s in specs for i in range(s.n_images)]
+    assert len(set(image_seeds)) == len(image_seeds) == 12
     assert {s.prompt for s in specs} == {"a fox"}
     # The copies are separate jobs: none of them repeats again.
     assert all("--repeat" not in s.full_prompt for s in specs)
 
 
 def test_repeat_seeds_wrap_below_the_seed_limit() -> None:
-    assert [s.seed for s in parse("fox --r 2 --seed 4294967295")] == [4294967295, 0]
+    assert [s.seed for s in parse("fox --r 2 --seed 4294967295")] == [4294967295, 3]
 
 
 def test_permutations_then_repeat() -> None:
@@ -84,4 +88,4 @@ def test_permutations_then_repeat() -> None:
 
 
 def test_repeat_inside_permutation() -> None:
-    assert len(parse("fox --r {1, 2}")) == 3
+    assert len(parse("fox --r {2, 3}")) == 5
