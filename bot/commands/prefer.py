@@ -12,6 +12,7 @@ from bot.listing import fit, quoted
 from bot.planning import MAX_SAVED_LENGTH, OPTION_NAME, check_saved
 from bot.store import MAX_OPTIONS, UserSettings, VariationMode
 from midway.prompt.errors import PromptError
+from midway.prompt.params import PARAMETER_NAMES
 
 if TYPE_CHECKING:
     from bot.app import MidwayBot
@@ -64,6 +65,11 @@ async def option_set(interaction: discord.Interaction, name: str, value: str | N
     name = name.strip().lower().removeprefix("--")
     if not OPTION_NAME.match(name):
         await ephemeral(interaction, f"**Invalid option name**\n`{name[:40]}`: use letters, digits, `-` and `_`.")
+        return
+    if name in PARAMETER_NAMES and value:
+        # `--ar` would expand to the option wherever it is typed, and the real parameter be lost.
+        await ephemeral(interaction, f"**Invalid option name**\n`--{name}` is a parameter of its own; "
+                                     "pick another name. Nothing was saved.")
         return
     text = (value or "").strip()
     if text and (refusal := refuse_saved(interaction, "option value", text)):

@@ -74,6 +74,8 @@ PARAMS: tuple[Param, ...] = (
     Param("turbo", (), Takes.FLAG, _constant(lane=Lane.turbo), slot="lane"),
 )
 _BY_NAME: dict[str, Param] = {alias: p for p in PARAMS for alias in (p.name, *p.aliases)}
+# Every name a parameter answers to (a `/prefer option` may not take one).
+PARAMETER_NAMES = frozenset(_BY_NAME)
 
 # Real Midjourney parameters Midway has no equivalent for: named as such, not as typos.
 UNSUPPORTED = frozenset(

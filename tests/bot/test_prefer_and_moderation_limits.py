@@ -132,3 +132,14 @@ async def test_max_jobs_per_user_says_it_counts_every_channel(pg: Playground, mi
 def test_the_unexpected_error_reply_does_not_promise_nothing_changed() -> None:
     # It also answers failures that come after a change was stored.
     assert "Nothing was changed" not in SOMETHING_WENT_WRONG
+
+
+async def test_an_option_may_not_take_a_parameters_name(pg: Playground, midway: MidwayBot, settings) -> None:
+    refused = await reply(pg, "prefer option set", {"name": "--ar", "value": "--ar 16:9 --chaos 5"})
+    assert "**Invalid option name**" in refused.content and "`--ar` is a parameter" in refused.content
+    listed = await reply(pg, "prefer option list")
+    assert "--ar" not in listed.content
+    # One saved by an older version can still be deleted.
+    save_user_directly(settings.redis_url, pg.user("alice").id, UserSettings(options={"ar": "--ar 2:3"}))
+    removed = await reply(pg, "prefer option set", {"name": "ar"})
+    assert removed.content == "Removed `--ar`."
