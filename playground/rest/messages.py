@@ -12,7 +12,10 @@ from playground.state import Message
 
 routes = web.RouteTableDef()
 MESSAGES = "/api/v10/channels/{channel_id}/messages"
+VIEW_CHANNEL = 1 << 10
 SEND_MESSAGES = 1 << 11
+ATTACH_FILES = 1 << 15
+READ_MESSAGE_HISTORY = 1 << 16
 
 
 def _message(request: web.Request) -> Message:
@@ -28,9 +31,14 @@ def _message(request: web.Request) -> Message:
 async def create(request: web.Request) -> web.Response:
     server = core(request)
     channel = channel_of(request)
-    if not server.world.guild_of(channel).permissions_of(server.world.bot.id) & SEND_MESSAGES:
+    permissions = server.world.guild_of(channel).permissions_of(server.world.bot.id)
+    if permissions & (VIEW_CHANNEL | SEND_MESSAGES) != VIEW_CHANNEL | SEND_MESSAGES:
         raise ApiError(403, 50013, "Missing Permissions")
     payload, uploads = await read_body(request)
+    # Discord: files need Attach Files, and a reply needs Read Message History.
+    if (uploads and not permissions & ATTACH_FILES) or (
+            payload.get("message_reference") and not permissions & READ_MESSAGE_HISTORY):
+        raise ApiError(403, 50013, "Missing Permissions")
     # A retry of a send that already succeeded (same nonce, enforce_nonce): Discord hands back that message.
     existing = server.nonces.existing(server.world, channel.id, server.world.bot.id, payload)
     if existing is None:
@@ -65,6 +73,8 @@ async def edit(request: web.Request) -> web.Response:
     message = _message(request)
     if message.author.id != server.world.bot.id:
         raise ApiError(403, 50005, "Cannot edit a message authored by another user")
+    if not server.world.guild_of(channel_of(request)).permissions_of(server.world.bot.id) & VIEW_CHANNEL:
+        raise ApiError(403, 50001, "Missing Access")
     payload, uploads = await read_body(request)
     edit_message(server.world, message, payload, uploads, size_limit=server.attachment_size_limit)
     return json_response(message_payload(server.world, message))

@@ -225,3 +225,27 @@ async def test_a_reply_references_its_message(pg: Playground, api: RawApi) -> No
     assert status == 200 and reply["message_reference"]["message_id"] == first["id"]
     assert reply["referenced_message"]["content"] == "question"
     assert pg.messages("general")[-1].reference_id == int(first["id"])
+
+
+async def test_posting_needs_view_send_attach_and_history_permissions_as_in_discord(pg: Playground,
+                                                                                    api: RawApi) -> None:
+    channel = pg.channel("general")
+    guild = pg.world.guild_of(channel)
+    path = f"/channels/{channel.id}/messages"
+    first = (await api.call("POST", path, json={"content": "first"}))[1]
+    reply = {"content": "a reply", "message_reference": {"message_id": first["id"]}}
+    form = aiohttp.FormData()
+    form.add_field("payload_json", json.dumps({"content": "a file"}))
+    form.add_field("files[0]", b"not much", filename="a.txt")
+
+    everyone = guild.roles[guild.id]
+    guild.members[pg.world.bot.id] = []
+    everyone.permissions &= ~(1 << 16)  # Read Message History
+    assert (await api.call("POST", path, json=reply))[0] == 403
+    assert (await api.call("POST", path, json={"content": "plain"}))[0] == 200
+    everyone.permissions &= ~(1 << 15)  # Attach Files
+    status, body, _ = await api.call("POST", path, data=form)
+    assert (status, body["code"]) == (403, 50013)
+    everyone.permissions &= ~(1 << 10)  # View Channel: nothing is reachable, edits included
+    assert (await api.call("POST", path, json={"content": "plain"}))[0] == 403
+    assert (await api.call("PATCH", f"{path}/{first['id']}", json={"content": "edited"}))[0] == 403
