@@ -10,6 +10,7 @@
         message = await run.response()         # the message (or modal, choices) the bot answered with
         await pg.click(message.id, message.custom_ids[0], user="alice")
         await pg.submit_modal("settings", {"steps": "20"}, user="admin")
+        # ... or Cancel it: pg.close_modal("settings", user="admin"); pg.dismiss_message(id, user="alice")
         grid = await pg.wait_for_message("general", lambda m: bool(m.attachments), timeout=10)
         pg.messages("general"); pg.requests   # what users see; every REST request the bot made
         pg.set_bucket("POST /channels/{channel_id}/messages", limit=5, per_s=5)
@@ -50,7 +51,7 @@ from playground.modals import forged_submission, modal_submission
 from playground.options import OptionBuilder
 from playground.payloads import channel_payload
 from playground.server import PlaygroundServer, RecordedRequest
-from playground.state import Channel, Message, User, World, wait_until
+from playground.state import Channel, Message, User, World, WorldEvent, wait_until
 from playground.waiting import InteractionRun
 
 __all__ = ["DriverError", "InteractionRun", "Playground"]
@@ -311,6 +312,21 @@ class Playground:
         data = {"custom_id": custom_id, "components": components}
         channel = self.world.channels[modal.channel_id]
         return self._run(self.server.desk.start(MODAL_SUBMIT, who, channel, data, source))
+
+    def close_modal(self, custom_id: str, *, user: str) -> None:
+        """Close `user`'s open modal without submitting it (Cancel, Esc): Discord's client discards it
+        and the bot is never told, so it cannot come back."""
+        modal = self.server.desk.take_modal(self.user(user), custom_id)
+        if modal is None:
+            raise DriverError(f"{user} has no open modal {custom_id!r}")
+        self.world.emit(WorldEvent("modal", modal.channel_id, data={"modal": modal, "closed": True}))
+
+    def dismiss_message(self, message_id: int | str, *, user: str) -> None:
+        """"Dismiss message" on an ephemeral message: it leaves `user`'s view for good."""
+        message = self.world.messages.get(int(message_id))
+        if message is None or message.ephemeral_for != self.user(user).id:
+            raise DriverError(f"{user} has no ephemeral message {message_id}")
+        self.world.dismiss_message(message)
 
     def _run(self, interaction: Interaction) -> InteractionRun:
         return InteractionRun(self.world, interaction)

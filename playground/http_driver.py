@@ -5,6 +5,8 @@
                                                  -> {"ok", "interaction_id", "error"?, "response_type"?}
     POST /_playground/click    {"user", "message_id", "custom_id", "values"?, "forge"?}   -> same shape
     POST /_playground/modal    {"user", "custom_id", "values"}                  -> same shape
+    POST /_playground/modal/close {"user", "custom_id"}     Cancel a modal: it is discarded -> {"ok", "error"?}
+    POST /_playground/dismiss  {"user", "message_id"}       "Dismiss message" on an ephemeral one -> same
     GET  /_playground/autocomplete?user=&channel=&command=&option=&value=       -> {"choices": [...]}
     GET  /_playground/messages?channel=NAME[&user=NAME]                          -> [message view]
     GET  /_playground/modals?user=NAME                                           -> [open modal view]
@@ -14,6 +16,9 @@
 Subcommands go in "command" ("engine set") or as nested options. An attachment option's value is
 {"filename", "content_base64"}. With "wait": true, /slash, /click and /modal wait (up to the ack
 deadline) for the bot's acknowledgement and report its callback type. Ids are strings.
+What Discord's client would refuse (an unknown command, a bad option value, no bot to answer) is an
+answer, not a failed request: HTTP 200 with {"ok": false, "error"}. HTTP 400 means the request itself
+is wrong (malformed JSON, a missing field, a user or channel the world does not have).
 The page itself is served at / from playground/static/ (index.html, /static/*).
 """
 
@@ -48,6 +53,8 @@ def add_driver_routes(app: web.Application, playground: Playground) -> None:
     app.router.add_post(f"{PREFIX}/slash", _slash)
     app.router.add_post(f"{PREFIX}/click", _click)
     app.router.add_post(f"{PREFIX}/modal", _modal)
+    app.router.add_post(f"{PREFIX}/modal/close", _close_modal)
+    app.router.add_post(f"{PREFIX}/dismiss", _dismiss)
     app.router.add_get(f"{PREFIX}/autocomplete", _autocomplete)
     app.router.add_get(f"{PREFIX}/messages", _messages)
     app.router.add_get(f"{PREFIX}/modals", _modals)
@@ -69,14 +76,22 @@ async def _state(request: web.Request) -> web.Response:
     return _json(state_view(_pg(request), request.query.get("user")))
 
 
+def _error_text(error: Exception) -> str:
+    return str(error.args[0] if error.args else repr(error))
+
+
 async def _act(request: web.Request, action: Any) -> web.Response:
     """Run a driver action; refusals (what Discord's client would refuse) come back as ok: false."""
     try:
         body = await request.json()
-        run: InteractionRun = await action(_pg(request), body)
-    except (DriverError, KeyError, ValueError, TypeError) as error:
-        message = error.args[0] if error.args else repr(error)
-        return _json({"ok": False, "error": str(message)}, status=400)
+        run: InteractionRun | None = await action(_pg(request), body)
+    except DriverError as error:
+        # The page shows a refusal like Discord's client does, so it is a normal answer (HTTP 200).
+        return _json({"ok": False, "error": _error_text(error)})
+    except (KeyError, ValueError, TypeError) as error:
+        return _json({"ok": False, "error": _error_text(error)}, status=400)
+    if run is None:
+        return _json({"ok": True})
     result: dict[str, Any] = {"ok": True, "interaction_id": str(run.id)}
     if body.get("wait"):
         deadline = _pg(request).server.desk.ack_deadline_s + 0.5
@@ -101,14 +116,31 @@ async def _modal(request: web.Request) -> web.Response:
     return await _act(request, lambda pg, b: pg.submit_modal(b["custom_id"], b.get("values") or {}, user=b["user"]))
 
 
+async def _close_modal(request: web.Request) -> web.Response:
+    async def close(pg: Playground, body: dict[str, Any]) -> None:
+        pg.close_modal(body["custom_id"], user=body["user"])
+
+    return await _act(request, close)
+
+
+async def _dismiss(request: web.Request) -> web.Response:
+    async def dismiss(pg: Playground, body: dict[str, Any]) -> None:
+        pg.dismiss_message(body["message_id"], user=body["user"])
+
+    return await _act(request, dismiss)
+
+
 async def _autocomplete(request: web.Request) -> web.Response:
     q = request.query
     pg = _pg(request)
     try:
         choices = await pg.autocomplete(q["command"], q["option"], q.get("value", ""), user=q["user"],
                                         channel=q["channel"], timeout=pg.server.desk.ack_deadline_s + 0.5)
-    except (DriverError, KeyError, TimeoutError) as error:
-        return _json({"choices": [], "error": str(error.args[0] if error.args else error)}, status=400)
+    except (DriverError, TimeoutError) as error:
+        # Discord's picker says "Loading options failed": an answer to show, not a failed request.
+        return _json({"choices": [], "error": _error_text(error)})
+    except KeyError as error:
+        return _json({"choices": [], "error": _error_text(error)}, status=400)
     return _json({"choices": choices})
 
 

@@ -120,6 +120,8 @@ class Message:
     created_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     edited_at: dt.datetime | None = None
     ephemeral_for: int | None = None  # user id that alone sees it
+    # "Dismiss message" on an ephemeral message: gone from its user's view, still there for the bot's edits.
+    dismissed: bool = False
     interaction: dict[str, Any] | None = None  # interaction_metadata when an interaction made it
     type: int = 0
     webhook_id: int | None = None
@@ -220,11 +222,11 @@ class World:
         return self.guilds[channel.guild_id]
 
     def channel_messages(self, channel_id: int, viewer: int | None = None) -> list[Message]:
-        """Messages of a channel in order; ephemeral ones only for the user they belong to."""
-        return [
-            m for m in self.messages.values()
-            if m.channel_id == channel_id and (m.ephemeral_for is None or m.ephemeral_for == viewer)
-        ]
+        """Messages of a channel in order; ephemeral ones only for the user they belong to, until dismissed."""
+        def visible(m: Message) -> bool:
+            return m.ephemeral_for is None or (m.ephemeral_for == viewer and not m.dismissed)
+
+        return [m for m in self.messages.values() if m.channel_id == channel_id and visible(m)]
 
     # -- messages -------------------------------------------------------------------------------------
     def add_message(self, message: Message) -> Message:
@@ -244,6 +246,11 @@ class World:
 
     def delete_message(self, message: Message) -> None:
         self.messages.pop(message.id, None)
+        self.emit(WorldEvent("message_delete", message.channel_id, message))
+
+    def dismiss_message(self, message: Message) -> None:
+        """Its user dismissed an ephemeral message: their views drop it (a delete, for them alone)."""
+        message.dismissed = True
         self.emit(WorldEvent("message_delete", message.channel_id, message))
 
     def emit(self, event: WorldEvent) -> None:

@@ -96,6 +96,9 @@ def event_view(world: World, event: WorldEvent, viewer: str | None) -> dict[str,
         owner = _name(world, event.message.ephemeral_for)
         if viewer is not None and owner is not None and owner != viewer:
             return None
+        # A dismissed message stays out of its user's view, whatever the bot edits in it later.
+        if event.kind == "message" and event.message.dismissed:
+            return None
         return {"type": event.kind, "channel": channel.name if channel else None,
                 "message": message_view(world, event.message)}
     if event.kind == "modal":
@@ -103,7 +106,8 @@ def event_view(world: World, event: WorldEvent, viewer: str | None) -> dict[str,
         if viewer is not None and _name(world, modal.user_id) != viewer:
             return None
         return {"type": "modal", "channel": channel.name if channel else None, "modal": modal_view(world, modal),
-                "custom_id": modal.custom_id, "user": _name(world, modal.user_id)}
+                "custom_id": modal.custom_id, "user": _name(world, modal.user_id),
+                "closed": bool(event.data.get("closed"))}
     if event.kind == "state":
         return {"type": "state"}
     return None

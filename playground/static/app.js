@@ -105,7 +105,7 @@ function renderWorld() {
   list.replaceChildren(...guilds.flatMap((guild) => guild.channels.map((channel) => el("li", {},
     el("button", { "data-channel": channel.name, "data-testid": "channel",
       class: channel.name === state.channel ? "active" : null,
-      onclick: () => selectChannel(channel.name) }, channel.name)))));
+      onclick: () => { showSidebar(false); selectChannel(channel.name); } }, channel.name)))));
   const select = $("user-select");
   select.replaceChildren(...users.map((u) => el("option", { value: u.name, selected: u.name === state.user },
     u.admin ? `${u.name} (admin)` : u.name)));
@@ -118,7 +118,8 @@ async function selectChannel(name) {
   for (const button of document.querySelectorAll("#channel-list button")) {
     button.classList.toggle("active", button.dataset.channel === name);
   }
-  await loadMessages();
+  // A modal shows in the channel it was opened in only.
+  await Promise.all([loadMessages(), checkModals()]);
 }
 
 async function selectUser(name) {
@@ -126,7 +127,6 @@ async function selectUser(name) {
   $("user-avatar").textContent = initial(name);
   $("user-select").value = name;
   state.dismissed.clear();
-  dismissedModals.clear();
   closeModal();
   await Promise.all([loadWorld().catch((err) => showError(err.message)), loadMessages(), checkModals()]);
 }
@@ -172,6 +172,7 @@ function upsertMessage(msg) {
   const old = findMessageNode(msg.id);
   if (old) old.replaceWith(node);
   else $("messages").append(node);
+  redrawReplies(msg.id);
   if (state.stick) scrollToBottom();
 }
 
@@ -179,6 +180,19 @@ function removeMessage(id) {
   state.messages.delete(id);
   const node = findMessageNode(id);
   if (node) node.remove();
+  redrawReplies(id);
+}
+
+// A reply quotes its parent's current text, so an edit (or deletion) of the parent redraws the quote.
+function redrawReplies(parentId) {
+  for (const reply of state.messages.values()) {
+    if (reply.reference === null || reply.reference === undefined) continue;
+    const refId = typeof reply.reference === "object" ? reply.reference.message_id : reply.reference;
+    if (String(refId) !== String(parentId)) continue;
+    const quote = findMessageNode(reply.id)?.querySelector(":scope > .message-body > .reference");
+    const fresh = renderReference(reply);
+    if (quote && fresh) quote.replaceWith(fresh);
+  }
 }
 
 const findMessageNode = (id) => document.querySelector(`[data-message-id="${CSS.escape(String(id))}"]`);
@@ -246,7 +260,7 @@ function renderReference(msg) {
   return el("div", { ...attrs, title: "Jump to the original message",
     onclick: () => findMessageNode(refId)?.scrollIntoView({ block: "center" }) },
   el("span", { class: "ref-author" }, `@${parent.author?.name || "unknown"}`),
-  stripMarkdown(text.slice(0, 100), userName));
+  stripMarkdown(text, userName).slice(0, 100));
 }
 
 function renderContent(msg) {
@@ -344,10 +358,22 @@ async function clickButton(msg, component, node, values = undefined) {
   else showError(`This interaction failed: ${result.error}`);
 }
 
+// Dismissing tells the playground too, so the message stays gone after a reload or a user switch.
 function renderEphemeralNote(msg) {
+  const dismiss = () => {
+    state.dismissed.add(msg.id);
+    removeMessage(msg.id);
+    postJSON("/dismiss", { user: state.user, message_id: msg.id });
+  };
   return el("div", { class: "ephemeral-note", "data-testid": "ephemeral-note" }, "Only you can see this • ",
-    el("button", { type: "button", onclick: () => { state.dismissed.add(msg.id); removeMessage(msg.id); } },
-      "Dismiss message"));
+    el("button", { type: "button", "data-testid": "dismiss", onclick: dismiss }, "Dismiss message"));
+}
+
+// On a narrow screen the channel list opens over the chat (as in Discord's mobile app) instead of
+// taking a fixed share of the width; style.css hides it there until the ☰ button opens it.
+function showSidebar(open) {
+  document.body.classList.toggle("sidebar-open", open);
+  $("sidebar-toggle").setAttribute("aria-expanded", String(open));
 }
 
 // ---- live updates (Server-Sent Events) ----------------------------------------------------------
@@ -422,9 +448,12 @@ async function init() {
   list.addEventListener("scroll", () => {
     state.stick = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
   });
+  $("sidebar-toggle").addEventListener("click", () => showSidebar(!document.body.classList.contains("sidebar-open")));
+  $("sidebar-scrim").addEventListener("click", () => showSidebar(false));
   setupComposer();
+  setupModalRoot();
   connectLive();
-  await Promise.all([selectChannel(state.channel), checkModals()]);
+  await selectChannel(state.channel);
   $("user-avatar").textContent = initial(state.user);
   $("command-input").focus();
   document.body.dataset.ready = "true";

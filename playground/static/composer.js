@@ -25,7 +25,7 @@ async function refreshPopup() {
   const cursor = describeCursor(line, visibleEntries());
   if (!cursor || cursor.kind === "done") return hidePopup();
   if (cursor.kind === "command") return showPopup(commandItems(cursor.typed), 0);
-  if (cursor.kind === "option-name") return showPopup(optionNameItems(cursor));
+  if (cursor.kind === "option-name") return showPopup(optionNameItems(cursor), optionPreselect(cursor));
   const seq = ++state.autocompleteSeq;
   const items = await valueItems(cursor);
   // The file picker is the only thing to do on an attachment option, so Enter should open it.
@@ -49,6 +49,14 @@ function optionNameItems(cursor) {
       description: `${o.required ? "(required) " : ""}${o.description || ""}` }))];
 }
 
+// While the line cannot be sent yet (a required option missing, a first option name half typed),
+// the first option is selected, as in Discord, so Enter picks it instead of sending a refused command.
+// Otherwise Enter sends: the options left are optional.
+function optionPreselect(cursor) {
+  const missing = cursor.entry.options.some((o) => o.required && !cursor.used.has(o.name));
+  return missing || (cursor.typed && cursor.used.size === 0) ? 1 : -1; // item 0 is the heading
+}
+
 async function valueItems(cursor) {
   const { entry, option, value, start } = cursor;
   const typed = value.trim();
@@ -65,11 +73,14 @@ async function valueItems(cursor) {
   if (option.autocomplete) {
     const query = new URLSearchParams({ user: state.user, channel: state.channel, command: entry.path,
       option: option.name, value: typed });
+    const failed = (why) => [{ heading: true, label: option.name, description: `Autocomplete failed: ${why}` }];
     try {
+      // A bot that does not answer in time is an answer too: {choices: [], error}.
       const answer = await getJSON(`/autocomplete?${query}`);
+      if (answer.error) return failed(answer.error);
       return (answer.choices || []).slice(0, MAX_POPUP_ITEMS).map(toItem);
     } catch (err) {
-      return [{ heading: true, label: option.name, description: `Autocomplete failed: ${err.message}` }];
+      return failed(err.message);
     }
   }
   if (typed) return [];

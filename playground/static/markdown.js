@@ -8,9 +8,47 @@ function escapeHTML(text) {
   return String(text).replace(/[&<>"']/g, (c) => map[c]);
 }
 
-// nameOf(id) turns a <@id> mention into the name the page shows.
+// Discord's inline pairs; the first group is what stays before the opening mark (an underscore
+// italic only starts outside a word, so snake_case_names stay as they are).
+const INLINE_PAIRS = [
+  [/()\*\*([\s\S]+?)\*\*/g, "strong"],
+  [/()__([\s\S]+?)__/g, "u"],
+  [/()~~([\s\S]+?)~~/g, "s"],
+  [/()\*([^*\n]+)\*/g, "em"],
+  [/(^|[^\w])_([^_\n]+)_(?!\w)/g, "em"],
+];
+
+// A bare link ends before trailing markup or punctuation ("**see https://x.io/fox**", "https://x.io."),
+// as in Discord; a ")" stays when it closes a "(" of the link (https://en.wikipedia.org/wiki/Fox_(film)).
+// Returns [link, the text after it]; `text` may be HTML-escaped ("&#39;" is a quote).
+function splitLink(text) {
+  let link = text;
+  const count = (char) => link.split(char).length - 1;
+  for (;;) {
+    if (link.endsWith("&#39;")) link = link.slice(0, -5);
+    else if (/[*_~.,:;!?'"]$/.test(link) || (link.endsWith(")") && count("(") < count(")"))) {
+      link = link.slice(0, -1);
+    } else break;
+  }
+  return [link, text.slice(link.length)];
+}
+
+// Plain text for a one-line quote (a reply's preview of its parent): mentions become names, markdown
+// marks go, everything else (an underscore inside a word, a link) stays as typed.
 function stripMarkdown(text, nameOf) {
-  return String(text).replace(/<@!?(\d+)>/g, (_, id) => `@${nameOf(id)}`).replace(/[*_`~]/g, "");
+  const stash = [];
+  const keep = (plain) => `\u0000${stash.push(plain) - 1}\u0000`;
+  let s = String(text)
+    .replace(/```(?:[\w-]+\n)?([\s\S]*?)```/g, (_, code) => keep(code))
+    .replace(/`([^`\n]+)`/g, (_, code) => keep(code))
+    .replace(/<@!?(\d+)>/g, (_, id) => keep(`@${nameOf(id)}`))
+    .replace(/https?:\/\/[^\s<>\u0000]+/g, (url) => {
+      const [link, rest] = splitLink(url);
+      return keep(link) + rest;
+    })
+    .replace(/^-# /gm, "");
+  for (const [pattern] of INLINE_PAIRS) s = s.replace(pattern, "$1$2");
+  return s.replace(/\u0000(\d+)\u0000/g, (_, i) => stash[Number(i)]);
 }
 
 function renderMarkdown(text, nameOf) {
@@ -28,12 +66,13 @@ function renderMarkdown(text, nameOf) {
     + `${escapeHTML(formatDiscordTime(Number(seconds), style || "f"))}</span>`));
   s = s.replace(/\[([^\]\n]+)\]\((https?:\/\/[^\s)]+)\)/g, (_, label, href) => link(href, label));
   s = s.replace(/&lt;(https?:\/\/[^\s]+?)&gt;/g, (_, href) => link(href, href));
-  s = s.replace(/https?:\/\/(?:(?!&lt;|&gt;|&quot;)[^\s\u0000])+/g, (href) => link(href, href));
-  s = s.replace(/\*\*([\s\S]+?)\*\*/g, "<strong>$1</strong>");
-  s = s.replace(/__([\s\S]+?)__/g, "<u>$1</u>");
-  s = s.replace(/~~([\s\S]+?)~~/g, "<s>$1</s>");
-  s = s.replace(/\*([^*\n]+)\*/g, "<em>$1</em>");
-  s = s.replace(/(^|[^\w])_([^_\n]+)_(?!\w)/g, "$1<em>$2</em>");
+  s = s.replace(/https?:\/\/(?:(?!&lt;|&gt;|&quot;)[^\s\u0000])+/g, (url) => {
+    const [href, rest] = splitLink(url);
+    return link(href, href) + rest;
+  });
+  // "-# " starts a line of subtext: Discord draws it small and muted.
+  s = s.replace(/^-# (.+)$/gm, '<span class="subtext">$1</span>');
+  for (const [pattern, tag] of INLINE_PAIRS) s = s.replace(pattern, `$1<${tag}>$2</${tag}>`);
   return s.replace(/\u0000(\d+)\u0000/g, (_, i) => stash[Number(i)]);
 }
 

@@ -1,16 +1,21 @@
 "use strict";
-// Modals the bot opened for the current user (GET /_playground/modals), drawn like Discord's dialog;
-// Submit sends the text inputs to POST /_playground/modal. Cancel only closes it, as in Discord,
-// where the bot is never told.
+// Modals the bot opened for the current user (GET /_playground/modals), drawn like Discord's dialog in the
+// channel they were opened in; Submit sends the text inputs to POST /_playground/modal. Cancel, Esc or a
+// click beside the dialog discard it (POST /_playground/modal/close), as Discord's client does: the bot
+// is never told, and the modal does not come back on a reload.
 
 const TEXT_INPUT_PARAGRAPH = 2;
-const dismissedModals = new Set();
+// Modals being closed: the server still lists one until its POST returns, so a check meanwhile skips it.
+const closingModals = new Set();
+let modalSeq = 0;
 
 async function checkModals() {
   if (!state.user) return;
+  const seq = ++modalSeq;
   try {
     const modals = await getJSON(`/modals?${new URLSearchParams({ user: state.user })}`);
-    const next = modals.filter((m) => !dismissedModals.has(m.custom_id)).pop();
+    if (seq !== modalSeq) return; // a newer check (another channel, user or Cancel) decides
+    const next = modals.filter((m) => m.channel === state.channel && !closingModals.has(m.custom_id)).pop();
     if (!next) closeModal();
     else if (openModalId() !== next.custom_id) openModal(next);
   } catch (err) {
@@ -18,11 +23,9 @@ async function checkModals() {
   }
 }
 
-// A fresh "modal" event means the bot (re)opened one, so an earlier Cancel no longer hides it.
+// The bot opened a modal, or one was submitted or closed elsewhere: the server's list decides.
 function onModalEvent(event) {
   if (event.user && event.user !== state.user) return;
-  const customId = event.modal?.custom_id ?? event.custom_id;
-  if (customId) dismissedModals.delete(customId);
   checkModals();
 }
 
@@ -39,7 +42,8 @@ function openModal(modal) {
   el("div", { class: "modal-fields" }, fields),
   el("div", { class: "modal-error", "data-testid": "modal-error", role: "alert" }),
   el("div", { class: "modal-actions" },
-    el("button", { type: "button", class: "btn cancel", onclick: () => cancelModal(modal) }, "Cancel"),
+    el("button", { type: "button", class: "btn cancel", "data-testid": "modal-cancel",
+      onclick: () => cancelModal(modal) }, "Cancel"),
     el("button", { type: "submit", class: "btn style-1", "data-testid": "modal-submit" }, "Submit")));
   const root = $("modal-root");
   root.replaceChildren(form);
@@ -69,9 +73,31 @@ async function submitModal(modal, form) {
   else form.querySelector(".modal-error").textContent = result.error;
 }
 
-function cancelModal(modal) {
-  dismissedModals.add(modal.custom_id);
+async function cancelModal(modal) {
+  closingModals.add(modal.custom_id);
+  modalSeq++; // a check already in flight read the list before this Cancel
   closeModal();
+  // A modal already gone (submitted in another tab) answers ok: false, which changes nothing here.
+  await postJSON("/modal/close", { user: state.user, custom_id: modal.custom_id });
+  closingModals.delete(modal.custom_id);
+  await checkModals();
+}
+
+function cancelOpenModal() {
+  const form = $("modal-root").querySelector("form");
+  if (form) cancelModal({ custom_id: form.dataset.customId });
+}
+
+// Discord closes a modal on Esc and on a click on the dimmed page around it.
+function setupModalRoot() {
+  const root = $("modal-root");
+  root.addEventListener("mousedown", (event) => { if (event.target === root) cancelOpenModal(); });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !root.hidden) {
+      event.preventDefault();
+      cancelOpenModal();
+    }
+  });
 }
 
 function closeModal() {

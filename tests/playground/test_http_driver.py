@@ -82,12 +82,34 @@ async def test_modal_round_trip_over_http(http, pg: Playground, bot: MiniBot) ->
 
 
 async def test_refusals_come_back_as_ok_false(http, pg: Playground, bot: MiniBot) -> None:
+    # What Discord's client refuses is an answer the page shows (200); a malformed request is a 400.
     status, result = await post(http, "/_playground/slash", {"user": "alice", "channel": "general",
                                                              "command": "admin"})
-    assert status == 400 and result["ok"] is False and "unknown command /admin" in result["error"]
+    assert status == 200 and result["ok"] is False and "unknown command /admin" in result["error"]
     status, result = await post(http, "/_playground/slash", {"user": "nobody", "channel": "general",
                                                              "command": "echo"})
-    assert result["ok"] is False and "nobody" in result["error"]
+    assert status == 400 and result["ok"] is False and "nobody" in result["error"]
+    status, result = await post(http, "/_playground/click", {"user": "alice", "custom_id": "x"})
+    assert status == 400 and result["ok"] is False and "message_id" in result["error"]
+
+
+async def test_a_closed_modal_and_a_dismissed_message_leave_the_users_view(http, pg: Playground,
+                                                                           bot: MiniBot) -> None:
+    await post(http, "/_playground/slash", {"user": "alice", "channel": "general", "command": "form", "wait": True})
+    [modal] = await get(http, "/_playground/modals", user="alice")
+    status, result = await post(http, "/_playground/modal/close", {"user": "alice", "custom_id": modal["custom_id"]})
+    assert status == 200 and result == {"ok": True}
+    assert await get(http, "/_playground/modals", user="alice") == []
+    status, result = await post(http, "/_playground/modal/close", {"user": "alice", "custom_id": modal["custom_id"]})
+    assert status == 200 and result["ok"] is False and "no open modal" in result["error"]
+
+    await pg.slash("engine set", user="alice", channel="general", options={"name": "tiny"})
+    private = await pg.wait_for_message("general", lambda m: m.content == "engine tiny", user="alice")
+    status, result = await post(http, "/_playground/dismiss", {"user": "admin", "message_id": str(private.id)})
+    assert result["ok"] is False and "admin has no ephemeral message" in result["error"]
+    status, result = await post(http, "/_playground/dismiss", {"user": "alice", "message_id": str(private.id)})
+    assert status == 200 and result == {"ok": True}
+    assert await get(http, "/_playground/messages", channel="general", user="alice") == []
 
 
 async def test_subcommands_autocomplete_and_attachments(http, pg: Playground, bot: MiniBot) -> None:

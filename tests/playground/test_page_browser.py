@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import discord
 import pytest
-from discord import app_commands
-from discord.ext import commands
 from PIL import Image
 from playwright.async_api import async_playwright, expect
 
 from playground.driver import Playground
+from tests.playground.foxbot import FoxBot
 from tests.playground.minibot import TOKEN
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -33,82 +30,6 @@ pytestmark = [
 ]
 
 
-def png(color: tuple[int, int, int], size: int = 32) -> discord.File:
-    buffer = io.BytesIO()
-    Image.new("RGB", (size, size), color).save(buffer, format="PNG")
-    buffer.seek(0)
-    return discord.File(buffer, "grid.png")
-
-
-class UpscaleView(discord.ui.View):
-    def __init__(self, prompt: str, *, done: bool = False) -> None:
-        super().__init__(timeout=None)
-        self.prompt = prompt
-        self.upscale.disabled = done
-
-    @discord.ui.button(label="U1", emoji="🔍", style=discord.ButtonStyle.primary, custom_id="fox:u1")
-    async def upscale(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await interaction.response.edit_message(
-            content=f"**{self.prompt}** - upscaled by {interaction.user.mention}",
-            view=UpscaleView(self.prompt, done=True),
-        )
-        await interaction.followup.send("Image #1", file=png((40, 40, 200), 48))
-
-
-class RemixForm(discord.ui.Modal, title="Remix prompt"):
-    prompt = discord.ui.TextInput(label="New prompt", custom_id="prompt", style=discord.TextStyle.paragraph)
-
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        await interaction.response.send_message(f"**{self.prompt.value}** - {interaction.user.mention} (remix)")
-
-
-class RemixView(discord.ui.View):
-    def __init__(self, prompt: str) -> None:
-        super().__init__(timeout=None)
-        self.prompt = prompt
-
-    @discord.ui.button(label="Remix", style=discord.ButtonStyle.success, custom_id="fox:remix")
-    async def remix(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        form = RemixForm()
-        form.prompt.default = self.prompt
-        await interaction.response.send_modal(form)
-
-
-class FoxBot(commands.Bot):
-    """Answers /imagine like Midway does (a waiting message, a live preview edit, then the grid), plus
-    an admin-only /remix that answers privately and opens a modal, and /describe that takes an upload."""
-
-    def __init__(self) -> None:
-        super().__init__(command_prefix="!", intents=discord.Intents.default(), guild_ready_timeout=0.1)
-
-    async def setup_hook(self) -> None:
-        @self.tree.command(description="Create images from a prompt")
-        @app_commands.describe(prompt="The prompt to imagine")
-        async def imagine(interaction: discord.Interaction, prompt: str) -> None:
-            head = f"**{prompt}** - {interaction.user.mention}"
-            await interaction.response.send_message(f"{head} (Waiting to start)")
-            await interaction.edit_original_response(content=f"{head} (50%)", attachments=[png((90, 90, 90))])
-            await interaction.edit_original_response(
-                content=f"{head} (fast)", attachments=[png((200, 40, 40))], view=UpscaleView(prompt)
-            )
-
-        @self.tree.command(description="Remix a prompt (admins only)")
-        @app_commands.default_permissions(administrator=True)
-        async def remix(interaction: discord.Interaction, prompt: str) -> None:
-            await interaction.response.send_message(f"Remix `{prompt}`?", view=RemixView(prompt), ephemeral=True)
-
-        @self.tree.command(description="Describe an image")
-        async def describe(interaction: discord.Interaction, image: discord.Attachment) -> None:
-            # Like Midjourney's /describe: an embed that shows the uploaded image itself.
-            embed = discord.Embed(
-                title="Describe", description=f"1️⃣ a {image.width}x{image.height} **fox**", color=0x3BA55C
-            )
-            embed.set_image(url=f"attachment://{image.filename}")
-            await interaction.response.send_message(embed=embed, file=await image.to_file())
-
-        await self.tree.sync()
-
-
 @pytest.fixture
 async def fox_bot(pg: Playground) -> AsyncIterator[FoxBot]:
     bot = FoxBot()
@@ -121,20 +42,26 @@ async def fox_bot(pg: Playground) -> AsyncIterator[FoxBot]:
 
 
 @pytest.fixture
-async def page(pg: Playground, fox_bot: FoxBot):
+def page_errors() -> list[str]:
+    """JavaScript errors and console errors (a failed request logs one) the page produced."""
+    return []
+
+
+@pytest.fixture
+async def page(pg: Playground, fox_bot: FoxBot, page_errors: list[str]):
     # A loaded 2-core machine runs bot, emulator and browser at once: allow more than the 5 s default.
     expect.set_options(timeout=EXPECT_MS)
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         page = await browser.new_page(viewport={"width": 1100, "height": 800})
         page.set_default_timeout(EXPECT_MS)
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("pageerror", lambda error: page_errors.append(str(error)))
+        page.on("console", lambda message: message.type == "error" and page_errors.append(message.text))
         await page.goto(f"{pg.base_url}/?user=admin&channel=general")
         await page.wait_for_selector("body[data-ready=true][data-live=on]")
         yield page
         await browser.close()
-        assert errors == [], f"the page raised JavaScript errors: {errors}"
+        assert page_errors == [], f"the page raised or logged errors: {page_errors}"
 
 
 async def test_imagine_then_click_shows_the_bots_answers_live(page) -> None:
@@ -244,88 +171,101 @@ async def test_an_attachment_option_uploads_the_chosen_file(page, tmp_path: Path
     await expect(page.locator("img[data-testid=attachment]")).to_have_count(0)
 
 
-@pytest.fixture
-async def bare_page():
-    """The page's pure scripts (markdown.js, commands.js) loaded alone, without a playground."""
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        page = await browser.new_page()
-        await page.set_content("<!doctype html><title>scripts</title>")
-        for name in ("markdown.js", "commands.js"):
-            await page.add_script_tag(path=str(STATIC / name))
-        yield page
-        await browser.close()
+async def test_a_cancelled_modal_and_a_dismissed_message_stay_gone(page, pg: Playground) -> None:
+    box = page.locator("#command-input")
+    await box.fill("/remix prompt:a red fox")
+    await box.press("Enter")
+    private = page.locator("[data-testid=message]").filter(has_text="Remix a red fox?")
+    remix = private.locator("[data-custom-id='fox:remix']")
+    modal = page.locator("[data-testid=modal]")
+    ready = "body[data-ready=true][data-live=on]"
+
+    # Cancel, Esc and a click beside the dialog each discard the modal, as in Discord: the playground
+    # drops it too, so neither a reload nor a user switch brings it back.
+    for close in ("cancel", "escape", "backdrop"):
+        await remix.click()
+        await expect(modal).to_be_visible()
+        if close == "cancel":
+            await modal.get_by_role("button", name="Cancel").click()
+        elif close == "escape":
+            await page.keyboard.press("Escape")
+        else:
+            await page.mouse.click(5, 5)
+        await expect(modal).to_have_count(0)
+        await pg.wait_until(lambda: True if pg.modals("admin") == [] else None, timeout=5)
+    await page.reload()
+    await page.wait_for_selector(ready)
+    await expect(private).to_have_count(1)
+    await expect(modal).to_have_count(0)
+
+    # An open modal shows in the channel it was opened in only.
+    await remix.click()
+    await expect(modal).to_be_visible()
+    await page.goto(f"{pg.base_url}/?user=admin&channel=art")
+    await page.wait_for_selector(ready)
+    await expect(modal).to_have_count(0)
+    await page.goto(f"{pg.base_url}/?user=admin&channel=general")
+    await expect(modal).to_be_visible()
+    await modal.get_by_role("button", name="Cancel").click()
+
+    # "Dismiss message" removes the private message for its user, for good.
+    await private.get_by_role("button", name="Dismiss message").click()
+    await expect(private).to_have_count(0)
+    await pg.wait_until(lambda: True if pg.messages("general", user="admin") == [] else None, timeout=5)
+    await page.select_option("#user-select", "alice")
+    await page.select_option("#user-select", "admin")
+    await expect(page.locator("#user-select")).to_have_value("admin")
+    await page.reload()
+    await page.wait_for_selector(ready)
+    await expect(private).to_have_count(0)
+    await expect(modal).to_have_count(0)
 
 
-COMMANDS = [
-    {"name": "imagine", "description": "Create", "options": [{"name": "prompt", "type": 3, "required": True}]},
-    {
-        "name": "engine",
-        "description": "Engines",
-        "options": [
-            {
-                "name": "set",
-                "type": 1,
-                "description": "Choose",
-                "options": [
-                    {"name": "engine", "type": 3, "required": True, "autocomplete": True},
-                    {"name": "lane", "type": 3, "choices": [{"name": "fast", "value": "fast"}]},
-                ],
-            },
-            {"name": "show", "type": 1, "description": "Show"},
-        ],
-    },
-    {
-        "name": "settings",
-        "description": "Settings",
-        "options": [{"name": "steps", "type": 4}, {"name": "tile", "type": 5}],
-    },
-]
+async def test_enter_picks_a_required_option_and_a_refusal_is_no_failed_request(page, page_errors) -> None:
+    box = page.locator("#command-input")
+    # Discord selects the first option while a required one is missing: Enter picks it, not sends.
+    await box.press_sequentially("/grid ")
+    await expect(page.locator("#command-popup .selected .popup-name")).to_have_text("prompt:")
+    await box.press("Enter")
+    await expect(box).to_have_value("/grid prompt:")
+    # With every required option given, the rest are optional and Enter sends the line.
+    await box.press_sequentially("a fox count:9")
+    # The playground refuses a value out of the option's range as Discord's client does: an answer
+    # the page shows, not a failed request (which would log an error in the console).
+    async with page.expect_response("**/_playground/slash") as answer:
+        await box.press("Enter")
+    assert (await answer.value).status == 200
+    await expect(page.locator("#error-bar")).to_contain_text("must be <= 4")
+    await expect(box).to_have_value("/grid prompt:a fox count:9")
+    assert page_errors == []
 
 
-# One browser for all the cases: each launch costs a second on a small machine.
-COMMAND_LINES = {
-    "/imagine a red fox --ar 16:9": {"command": "imagine", "options": {"prompt": "a red fox --ar 16:9"}},
-    "/imagine prompt:a fox: sly": {"command": "imagine", "options": {"prompt": "a fox: sly"}},
-    "/engine set engine:tiny": {"command": "engine set", "options": {"engine": "tiny"}},
-    "/engine set lane:fast engine:sd 15": {"command": "engine set", "options": {"engine": "sd 15", "lane": "fast"}},
-    "/engine show": {"command": "engine show", "options": {}},
-    "/settings steps:20 tile:yes": {"command": "settings", "options": {"steps": 20, "tile": True}},
-    "/settings steps:lots": 'steps must be a whole number, not "lots"',
-    "/imagine": "/imagine needs prompt",
-    "/engine set lane:fast": "/engine set needs engine",
-    "/settings hello": '/settings takes named options (steps: tile:), not "hello"',
-    "/teleport home": "Unknown command /teleport",
-}
+async def test_a_reply_quotes_its_parent_as_edited_and_a_phone_gets_the_whole_width(page) -> None:
+    box = page.locator("#command-input")
+    await box.fill("/grid prompt:snake_case_fox count:2")
+    await box.press("Enter")
+    await expect(box).to_have_value("")
+    grid = page.locator("[data-testid=message]").filter(has=page.locator("img[data-testid=attachment]"))
+    # The grid replies to the progress message; its quote follows the parent's edits (12% -> Done),
+    # and drops the markdown marks only (snake_case stays).
+    quote = grid.locator("[data-testid=reference]")
+    await expect(quote).to_contain_text("@Midway")
+    await expect(quote).to_contain_text("snake_case_fox - @admin (Done)")
+    # "-# " is Discord's subtext: a small muted line, not literal text.
+    progress = page.locator("[data-testid=message]").filter(has_text="(Done)").first
+    await expect(progress.locator(".subtext")).to_have_text("2 images")
+    await expect(progress.locator("[data-testid=content]")).not_to_contain_text("-#")
 
-MARKDOWN = {
-    "**bold** *it* __under__ ~~gone~~": "<strong>bold</strong> <em>it</em> <u>under</u> <s>gone</s>",
-    "`a **b**` <@42>": '<code>a **b**</code> <span class="mention">@alice</span>',
-    "<script>alert(1)</script>": "&lt;script&gt;alert(1)&lt;/script&gt;",
-    'see https://x.io/a_b?q=1&r=2 "now"': 'see <a href="https://x.io/a_b?q=1&amp;r=2" target="_blank" '
-    'rel="noopener">https://x.io/a_b?q=1&amp;r=2</a> &quot;now&quot;',
-    "[docs](https://d.io) <https://e.io>": '<a href="https://d.io" target="_blank" rel="noopener">docs</a> '
-    '<a href="https://e.io" target="_blank" rel="noopener">https://e.io</a>',
-}
-
-
-async def test_command_lines_become_slash_requests(bare_page) -> None:
-    results = await bare_page.evaluate(
-        """([lines, commands]) => Object.fromEntries(lines.map((line) => {
-            try { return [line, buildSlashRequest(line, flattenCommands(commands))]; }
-            catch (err) { return [line, err.message]; }
-        }))""",
-        [list(COMMAND_LINES), COMMANDS],
-    )
-    assert results == COMMAND_LINES
-
-
-async def test_discord_markdown_renders_safely(bare_page) -> None:
-    rendered = await bare_page.evaluate(
-        "(texts) => Object.fromEntries(texts.map((t) => [t, renderMarkdown(t, (id) => id === '42' ? 'alice' : '?')]))",
-        list(MARKDOWN),
-    )
-    assert rendered == MARKDOWN
-    times = await bare_page.evaluate("renderMarkdown('<t:0:d> and <t:4102444800:R>', () => '?')")
-    assert "1/1/1970" in times or "12/31/1969" in times  # the reader's own time zone
-    assert "in 7" in times  # the year 2100, some seven decades away
+    # A phone: the channel list leaves the row, the chat and the grid take the width.
+    await page.set_viewport_size({"width": 375, "height": 740})
+    await expect(page.locator("#sidebar")).to_be_hidden()
+    chat = await page.locator("#chat").bounding_box()
+    assert chat is not None and chat["width"] >= 370
+    image = await grid.locator("img[data-testid=attachment]").bounding_box()
+    assert image is not None and 200 <= image["width"] and image["x"] + image["width"] <= 375
+    # The ☰ button opens the channels and the user picker over the chat; picking a channel closes them.
+    await page.locator("[data-testid=sidebar-toggle]").click()
+    await expect(page.locator("#user-select")).to_be_visible()
+    await page.locator("[data-channel=art]").click()
+    await expect(page.locator("#sidebar")).to_be_hidden()
+    await expect(page.locator("#channel-name")).to_have_text("art")
