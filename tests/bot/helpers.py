@@ -97,3 +97,13 @@ async def finished_while_the_bot_was_down(pg: Playground, worker, bots, redis_ur
         while (job := stored_job(redis_url, job_id)) is None or job.status is not JobStatus.done:
             await asyncio.sleep(0.1)
     return ack, job_id
+
+
+async def result_of_press(pg: Playground, message: Message, label: str) -> Message:
+    """Press `label` under `message` (as alice): the new job's message replies first, then its result
+    replies to that; the result."""
+    earlier = {m.id for m in pg.messages("general")}
+    await (await pg.click(message.id, button(message, label), user="alice")).acked()
+    announced = await pg.wait_for_message("general", lambda m: m.reference_id == message.id and not m.attachments
+                                          and m.id not in earlier)
+    return await result_for(pg, announced)

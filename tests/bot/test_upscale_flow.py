@@ -14,7 +14,7 @@ from PIL import Image, ImageChops, ImageStat
 from midway.contract import Operation
 from playground.driver import Playground
 from playground.state import Message
-from tests.bot.helpers import button, job_of, labels, result_for, wait_for_stored_job
+from tests.bot.helpers import button, job_of, labels, result_for, result_of_press, wait_for_stored_job
 
 pytestmark = pytest.mark.slow
 
@@ -26,15 +26,6 @@ def picture(message: Message) -> Image.Image:
     image = Image.open(io.BytesIO(attachment.data))
     image.load()
     return image.convert("RGB")
-
-
-async def upscaled(pg: Playground, single: Message, label: str) -> Message:
-    """Press `label` under `single`: the job's message replies first, then the result replies to that."""
-    earlier = {m.id for m in pg.messages("general")}
-    await (await pg.click(single.id, button(single, label), user="alice")).acked()
-    announced = await pg.wait_for_message("general", lambda m: m.reference_id == single.id and not m.attachments
-                                          and m.id not in earlier)
-    return await result_for(pg, announced)
 
 
 async def test_upscale_2x_and_4x_post_the_same_image_at_twice_and_four_times_its_size(
@@ -49,7 +40,7 @@ async def test_upscale_2x_and_4x_post_the_same_image_at_twice_and_four_times_its
     assert source.size == (64, 64)
 
     for factor in (2, 4):
-        result = await upscaled(pg, single, f"Upscale ({factor}x)")
+        result = await result_of_press(pg, single, f"Upscale ({factor}x)")
         assert result.content == f"**a tin robot** - Upscaled ({factor}x) by <@{alice}> (fast)"
         assert labels(result) == UPSCALED_LABELS
         image = picture(result)

@@ -14,7 +14,7 @@ from midway.contract import Operation
 from midway.settings import Settings
 from playground.driver import Playground
 from playground.state import Message
-from tests.bot.helpers import GRID_LABELS, button, job_of, labels, result_for, wait_for_stored_job
+from tests.bot.helpers import GRID_LABELS, button, job_of, labels, result_for, result_of_press, wait_for_stored_job
 
 pytestmark = pytest.mark.slow
 
@@ -22,15 +22,6 @@ pytestmark = pytest.mark.slow
 async def grid_for(pg: Playground, prompt: str) -> Message:
     ack = await (await pg.slash("imagine", user="alice", channel="general", options={"prompt": prompt})).response()
     return await result_for(pg, ack)
-
-
-async def variations(pg: Playground, parent: Message, label: str) -> Message:
-    """Press `label` under `parent`: the job's message replies first, then the grid replies to that."""
-    earlier = {m.id for m in pg.messages("general")}
-    await (await pg.click(parent.id, button(parent, label), user="alice")).acked()
-    announced = await pg.wait_for_message("general", lambda m: m.reference_id == parent.id and not m.attachments
-                                          and m.id not in earlier)
-    return await result_for(pg, announced)
 
 
 def strengths(midway: MidwayBot) -> tuple[float, float]:
@@ -55,12 +46,12 @@ async def test_vary_subtle_and_vary_strong_run_at_their_own_strengths(pg: Playgr
     await (await pg.click(grid.id, button(grid, "U1"), user="alice")).acked()
     single = await result_for(pg, grid)
 
-    subtle = await variations(pg, single, "Vary (Subtle)")
+    subtle = await result_of_press(pg, single, "Vary (Subtle)")
     assert subtle.content == f"**a paper lantern** - Variations (Subtle) by <@{alice}> (fast)"
     assert labels(subtle) == GRID_LABELS
     assert await strength_of(settings, subtle) == subtle_strength
 
-    strong = await variations(pg, single, "Vary (Strong)")
+    strong = await result_of_press(pg, single, "Vary (Strong)")
     assert strong.content == f"**a paper lantern** - Variations (Strong) by <@{alice}> (fast)"
     assert await strength_of(settings, strong) == strong_strength
 
@@ -73,12 +64,12 @@ async def test_prefer_variability_switches_the_v_buttons_between_subtle_and_stro
 
     low = await (await pg.slash("prefer variability", user="alice", channel="general")).response()
     assert low.ephemeral_for == alice and low.content == "Low variation mode turned on!"
-    v1 = await variations(pg, grid, "V1")
+    v1 = await result_of_press(pg, grid, "V1")
     assert v1.content == f"**a glass whale** - Variations (Subtle) by <@{alice}> (fast)"
     assert await strength_of(settings, v1) == subtle_strength
 
     high = await (await pg.slash("prefer variability", user="alice", channel="general")).response()
     assert high.content == "High variation mode turned on!"
-    v2 = await variations(pg, grid, "V2")
+    v2 = await result_of_press(pg, grid, "V2")
     assert v2.content == f"**a glass whale** - Variations (Strong) by <@{alice}> (fast)"
     assert await strength_of(settings, v2) == strong_strength
