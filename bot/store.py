@@ -127,6 +127,8 @@ return redis.call('SMEMBERS', KEYS[2])
 # (job id, claim name, image index, new job id, custom_id, its mark or '') -> (holder or None, pressed buttons)
 _Claim = tuple[str, str, int | None, str, str, str]
 _ClaimReply = tuple[str | None, set[str]]
+
+
 class BotStore:
     def __init__(self, redis: aioredis.Redis) -> None:
         self.redis = redis
