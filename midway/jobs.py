@@ -110,6 +110,13 @@ def listed_job(raw: bytes | str) -> Job | None:
     return parse_job_record(job_id, raw) or salvage_job(job_id, data)
 
 
+def _remember_undelivered(pipe: redis.client.Pipeline, job: Job) -> None:
+    """With a job's terminal event, in its MULTI: jobs of the bot (they have a message to answer in) wait
+    in keys.UNDELIVERED until the bot delivers them, even if the event is trimmed first (bot/missed.py)."""
+    if job.message is not None and job.message.message_id is not None:
+        pipe.zadd(keys.UNDELIVERED, {job.id: job.finished_at or time.time()})
+
+
 def _owner(data: dict[str, Any] | None) -> str | None:
     requester = data.get("requester") if data is not None else None
     user_id = requester.get("user_id") if isinstance(requester, dict) else None
@@ -333,12 +340,7 @@ class JobStore:
             return [Event(job_id=job.id, kind=kind, outputs=job.outputs, grid=grid, error=error,
                           worker=job.worker, attempt=job.attempts or None)]
 
-        def remember_undelivered(pipe: redis.client.Pipeline, job: Job) -> None:
-            # Jobs of the bot (they have a message to answer in) wait there until the bot delivers them.
-            if job.message is not None and job.message.message_id is not None:
-                pipe.zadd(keys.UNDELIVERED, {job.id: job.finished_at or time.time()})
-
-        finished = self.update(job_id, change, also=remember_undelivered)
+        finished = self.update(job_id, change, also=_remember_undelivered)
         if finished is not None:
             self._release(job_id, finished.requester.user_id)
         return finished
@@ -378,6 +380,7 @@ class JobStore:
                     if job is not None:
                         job.status, job.error, job.finished_at = status, error, time.time()
                         pipe.set(key, job.model_dump_json(), ex=self.job_ttl_s)
+                        _remember_undelivered(pipe, job)
                     elif data is not None:
                         # Not even salvageable: still say it ended, for any reader that decodes the status.
                         data.update(status=status.value, error=error, finished_at=time.time())
