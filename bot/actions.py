@@ -54,7 +54,7 @@ async def handle_button(interaction: discord.Interaction, ref: ButtonRef) -> Non
     # after as few waits on Redis as possible (bench/ack_load.py's press burst).
     context = await clicker_context(bot, interaction, ref.job_id)
     parent = context.job
-    if parent is None or not _in_guild(parent, interaction):
+    if parent is None or not made_in_this_guild(parent, interaction):
         await ephemeral(interaction, STALE)
         return
     if ref.action is Action.cancel:
@@ -81,7 +81,7 @@ async def clicker_context(bot: MidwayBot, interaction: discord.Interaction,
     return await read_context(bot.aioredis, clicker.user_id, clicker.channel_id, clicker.guild_id, job_id)
 
 
-def _in_guild(job: Job | None, interaction: discord.Interaction) -> bool:
+def made_in_this_guild(job: Job | None, interaction: discord.Interaction) -> bool:
     """A job is only ever acted on from the server it was made in (custom_ids can be forged)."""
     guild_id = str(interaction.guild_id) if interaction.guild_id else None
     return job is not None and job.requester.guild_id == guild_id
@@ -103,7 +103,7 @@ async def refuse_unlisted(interaction: discord.Interaction, custom_id: str) -> N
     if ref.action in (Action.confirm, Action.decline):
         await ephemeral(interaction, NOT_ON_MESSAGE)
         return
-    known = _in_guild(await read_job(bot.aioredis, ref.job_id), interaction)
+    known = made_in_this_guild(await read_job(bot.aioredis, ref.job_id), interaction)
     await ephemeral(interaction, NOT_ON_MESSAGE if known else STALE)
 
 

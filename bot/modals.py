@@ -72,7 +72,7 @@ async def route_modal_submit(interaction: discord.Interaction) -> None:
 
 async def submit(interaction: discord.Interaction, ref: ButtonRef, values: dict[str, str]) -> None:
     """Check the submit as a press of the button that opened the modal is checked, then run it."""
-    from bot.actions import STALE, clicker_context, refuse_unlisted
+    from bot.actions import STALE, clicker_context, made_in_this_guild, refuse_unlisted
     from bot.buttons import listed_custom_ids
     from bot.edit_modals import submit_custom_zoom, submit_region
     from bot.remix import submit_remix
@@ -85,8 +85,7 @@ async def submit(interaction: discord.Interaction, ref: ButtonRef, values: dict[
     bot: MidwayBot = interaction.client  # type: ignore[assignment]
     context = await clicker_context(bot, interaction, ref.job_id)
     parent = context.job
-    guild_id = str(interaction.guild_id) if interaction.guild_id else None
-    if parent is None or parent.requester.guild_id != guild_id:
+    if parent is None or not made_in_this_guild(parent, interaction):
         await ephemeral(interaction, STALE)
         return
     if ref.action is Action.vary_region:
