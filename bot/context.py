@@ -22,7 +22,7 @@ from bot.policy import UserLoad
 from bot.store import ChannelSettings, GuildSettings, UserSettings
 from midway import keys
 from midway.contract import Job
-from midway.jobs import listed_job, parse_job_record
+from midway.records import listed_job, parse_job_record
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Job records, enqueueing, cancellation, queue positions and live workers (no torch here).
+"""Job records, enqueueing, cancellation and status transitions (no torch here). Queue positions and
+live workers are in midway/positions.py, reading records tolerantly in midway/records.py.
 
 The bot and `midway submit` use this; so does the worker. A Job lives at keys.job_key as JSON. It is
 enqueued as an RQ job whose id is the Job id and whose only argument is that id, calling
@@ -15,17 +16,17 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from typing import Any
 
 import redis
-from pydantic import BaseModel, ValidationError
-from rq import Queue, Retry
+from rq import Retry
 from rq.job import Job as RQJob
 from rq.serializers import JSONSerializer
 
 from midway import events, keys
 from midway.contract import Event, EventKind, Job, JobStatus, Lane
 from midway.fairness import fair_insert_index
+from midway.positions import QueuePositions, rq_queue
+from midway.records import parse_job_record, record_object, record_owner, salvage_job
 from midway.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -56,60 +57,6 @@ return 0
 """
 
 
-class WorkerHeartbeat(BaseModel):
-    """What a live worker publishes at keys.worker_heartbeat_key (JSON, with a TTL)."""
-
-    name: str
-    engines: list[str]
-    lanes: list[Lane]
-    host: str = ""
-    pid: int = 0
-    started_at: float = 0.0
-    at: float = 0.0
-    job_id: str | None = None
-
-
-def rq_queue(client: redis.Redis, engine: str, lane: Lane | str) -> Queue:
-    return Queue(keys.queue_name(engine, lane), connection=client, serializer=JSONSerializer)
-
-
-def parse_job_record(job_id: str, raw: bytes | str | None) -> Job | None:
-    """A job's stored record (GET keys.job_key) as a Job, fields of newer releases dropped; None when it
-    is gone or unreadable (JobStore.end_unreadable ends such a job)."""
-    if raw is None:
-        return None
-    try:
-        return Job.from_record(raw)
-    except ValueError as error:
-        log.warning("job record %s is unreadable: %s", job_id, " ".join(str(error).split())[:500])
-        return None
-
-
-def record_object(raw: bytes | str | None) -> dict[str, Any] | None:
-    """A stored record decoded as a JSON object, without validating it; None when it is not one."""
-    try:
-        data = json.loads(raw) if raw is not None else None
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def salvage_job(job_id: str, data: dict[str, Any] | None) -> Job | None:
-    """What can be read of an unreadable record (Job.salvage), only if it still names the job."""
-    job = Job.salvage({**data, "id": job_id}) if data is not None else None
-    return job if job is not None and job.id == job_id else None
-
-
-def listed_job(raw: bytes | str) -> Job | None:
-    """A record for listing a user's jobs (/info, /cancel): read as parse_job_record reads it, else what
-    salvage_job reads of it (so the job can still be seen and cancelled), else None: skip it."""
-    data = record_object(raw)
-    job_id = data.get("id") if data is not None else None
-    if not isinstance(job_id, str):
-        return None
-    return parse_job_record(job_id, raw) or salvage_job(job_id, data)
-
-
 def _remember_undelivered(pipe: redis.client.Pipeline, job: Job) -> None:
     """With a job's terminal event, in its MULTI: jobs of the bot (they have a message to answer in) wait
     in keys.UNDELIVERED until the bot delivers them, even if the event is trimmed first (bot/missed.py)."""
@@ -117,13 +64,7 @@ def _remember_undelivered(pipe: redis.client.Pipeline, job: Job) -> None:
         pipe.zadd(keys.UNDELIVERED, {job.id: job.finished_at or time.time()})
 
 
-def _owner(data: dict[str, Any] | None) -> str | None:
-    requester = data.get("requester") if data is not None else None
-    user_id = requester.get("user_id") if isinstance(requester, dict) else None
-    return user_id if isinstance(user_id, str) else None
-
-
-class JobStore:
+class JobStore(QueuePositions):
     def __init__(self, redis: redis.Redis, settings: Settings | None = None) -> None:
         self.redis = redis
         self.settings = settings or get_settings()
@@ -208,7 +149,7 @@ class JobStore:
             unknown = [job_id for job_id in unknown if job_id not in self._owners]
         raws = self.redis.mget([keys.job_key(job_id) for job_id in unknown]) if unknown else []
         for job_id, raw in zip(unknown, raws, strict=True):
-            if user_id := _owner(record_object(raw)):
+            if user_id := record_owner(record_object(raw)):
                 self._remember_owner(job_id, user_id)
         return [self._owners.get(job_id, f"?{job_id}") for job_id in job_ids]
 
@@ -375,7 +316,7 @@ class JobStore:
                         pipe.unwatch()
                         return False
                     job = salvage_job(job_id, data)
-                    owner = user_id or _owner(data) or self._active_owner(job_id)
+                    owner = user_id or record_owner(data) or self._active_owner(job_id)
                     pipe.multi()
                     if job is not None:
                         job.status, job.error, job.finished_at = status, error, time.time()
@@ -403,90 +344,6 @@ class JobStore:
         for member, _ in self.redis.zscan_iter(keys.ACTIVE_JOBS, match=pattern, count=1000):
             return _text(member).partition(" ")[2] or None
         return None
-
-    # -- positions and live workers ----------------------------------------------------------------
-
-    def live_workers(self) -> list[WorkerHeartbeat]:
-        names = sorted(_text(name) for name in self.redis.smembers(keys.WORKERS_SET))
-        if not names:
-            return []
-        raws = self.redis.mget([keys.worker_heartbeat_key(name) for name in names])
-        live = []
-        for name, raw in zip(names, raws, strict=True):
-            if raw is None:
-                # Its heartbeat expired: the worker is gone (or stuck); forget it.
-                self.redis.srem(keys.WORKERS_SET, name)
-                continue
-            with contextlib.suppress(ValidationError):
-                live.append(WorkerHeartbeat.model_validate_json(raw))
-        return live
-
-    def live_engines(self) -> dict[str, list[str]]:
-        engines: dict[str, list[str]] = {}
-        for worker in self.live_workers():
-            for engine in worker.engines:
-                engines.setdefault(engine, []).append(worker.name)
-        return engines
-
-    def queue_position(self, job_id: str) -> int | None:
-        """1 = next to start. Counts only jobs a live worker for the job's engine will take first
-        (its own queue, and the lanes ahead of its lane that such a worker serves); None when the job
-        is not waiting in a queue or no live worker serves its engine and lane."""
-        job = self.get(job_id)
-        if job is None or job.status is not JobStatus.queued:
-            return None
-        return self.waiting_positions([job])[job_id][1]
-
-    def waiting_positions(self, jobs: list[Job]) -> dict[str, tuple[bool, int | None]]:
-        """(still waiting in its queue, queue_position) of jobs the caller holds, from the queue lists
-        alone: one LRANGE per queue, no job record read. The bot refreshes every waiting message at
-        once, and a burst leaves hundreds waiting. A job not in its queue has started or finished (or
-        is lost until the reconciler re-enqueues it, which publishes `queued` again)."""
-        workers: list[WorkerHeartbeat] | None = None
-        queues: dict[str, dict[str, int]] = {}
-
-        def index_in(key: str) -> dict[str, int]:
-            if key not in queues:
-                queues[key] = {_text(value): index for index, value in enumerate(self.redis.lrange(key, 0, -1))}
-            return queues[key]
-
-        result: dict[str, tuple[bool, int | None]] = {}
-        for job in jobs:
-            engine = self.engine_of(job)
-            index = index_in(rq_queue(self.redis, engine, job.lane).key).get(job.id)
-            if index is None:
-                result[job.id] = (False, None)
-                continue
-            workers = self.live_workers() if workers is None else workers
-            ahead = self._ahead(engine, job.lane, workers, lambda key: len(index_in(key)))
-            result[job.id] = (True, None if ahead is None else ahead + index + 1)
-        return result
-
-    def head_position(self, job: Job) -> int | None:
-        """The position `job` has once put at the head of its own queue (None as in queue_position)."""
-        ahead = self._ahead_in_other_lanes(job)
-        return None if ahead is None else ahead + 1
-
-    def _ahead_in_other_lanes(self, job: Job, workers: list[WorkerHeartbeat] | None = None,
-                              length: Callable[[str], int] | None = None) -> int | None:
-        workers = self.live_workers() if workers is None else workers
-        return self._ahead(self.engine_of(job), job.lane, workers, length)
-
-    def _ahead(self, engine: str, job_lane: Lane, workers: list[WorkerHeartbeat],
-               length: Callable[[str], int] | None = None) -> int | None:
-        """Jobs in earlier lanes (turbo before fast before relax) that a live worker of the job's
-        engine serves, so it takes them first; None when no live worker serves the job's lane."""
-        served = {lane for worker in workers if engine in worker.engines for lane in worker.lanes}
-        if job_lane not in served:
-            return None
-        length = length or (lambda key: int(self.redis.llen(key)))
-        ahead = 0
-        for lane in keys.LANE_ORDER:
-            if lane == job_lane:
-                break
-            if lane in served:
-                ahead += length(rq_queue(self.redis, engine, lane).key)
-        return ahead
 
 
 class _QueuePlan:

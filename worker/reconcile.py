@@ -34,7 +34,9 @@ from rq.serializers import JSONSerializer
 
 from midway import events, keys
 from midway.contract import Event, EventKind, Job, JobStatus
-from midway.jobs import JobStore, parse_job_record, record_object, rq_queue
+from midway.jobs import JobStore
+from midway.positions import rq_queue
+from midway.records import parse_job_record, record_object
 
 log = logging.getLogger(__name__)
 

@@ -45,7 +45,7 @@ from rq.worker import SimpleWorker, WorkerStatus
 
 from midway import keys
 from midway.contract import Lane
-from midway.jobs import WorkerHeartbeat
+from midway.positions import WorkerHeartbeat
 from worker.slots import Slots, capped_queue_class
 
 log = logging.getLogger(__name__)

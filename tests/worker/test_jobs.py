@@ -6,7 +6,7 @@ import json
 
 from midway import keys
 from midway.contract import EventKind, JobStatus, Lane
-from midway.jobs import WorkerHeartbeat, rq_queue
+from midway.positions import WorkerHeartbeat, rq_queue
 from tests.worker.conftest import new_job
 
 

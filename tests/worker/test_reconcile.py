@@ -11,7 +11,7 @@ from rq.serializers import JSONSerializer
 from midway import keys
 from midway.contract import EventKind, JobStatus, Lane
 from midway.events import EventConsumer
-from midway.jobs import WorkerHeartbeat, rq_queue
+from midway.positions import WorkerHeartbeat, rq_queue
 from worker.main import build_worker
 from worker.reconcile import Reconciler
 

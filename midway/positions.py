@@ -1,0 +1,135 @@
+"""Queue positions and live workers: what the bot tells a user about their place in line.
+
+A position counts only the jobs a live worker of the job's engine will take before it (its own queue,
+and the lanes ahead of its lane that such a worker serves). Workers announce themselves with a
+heartbeat (WorkerHeartbeat, JSON with a TTL); one whose heartbeat lapsed is gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+import redis
+from pydantic import BaseModel, ValidationError
+from rq import Queue
+from rq.serializers import JSONSerializer
+
+from midway import keys
+from midway.contract import Job, JobStatus, Lane
+
+
+class WorkerHeartbeat(BaseModel):
+    """What a live worker publishes at keys.worker_heartbeat_key (JSON, with a TTL)."""
+
+    name: str
+    engines: list[str]
+    lanes: list[Lane]
+    host: str = ""
+    pid: int = 0
+    started_at: float = 0.0
+    at: float = 0.0
+    job_id: str | None = None
+
+
+
+def rq_queue(client: redis.Redis, engine: str, lane: Lane | str) -> Queue:
+    return Queue(keys.queue_name(engine, lane), connection=client, serializer=JSONSerializer)
+
+
+class QueuePositions:
+    """JobStore's queries of positions and live workers (a mixin: JobStore supplies the three below)."""
+
+    redis: redis.Redis
+
+    def get(self, job_id: str) -> Job | None:
+        raise NotImplementedError
+
+    def engine_of(self, job: Job) -> str:
+        raise NotImplementedError
+
+    def live_workers(self) -> list[WorkerHeartbeat]:
+        names = sorted(_text(name) for name in self.redis.smembers(keys.WORKERS_SET))
+        if not names:
+            return []
+        raws = self.redis.mget([keys.worker_heartbeat_key(name) for name in names])
+        live = []
+        for name, raw in zip(names, raws, strict=True):
+            if raw is None:
+                # Its heartbeat expired: the worker is gone (or stuck); forget it.
+                self.redis.srem(keys.WORKERS_SET, name)
+                continue
+            with contextlib.suppress(ValidationError):
+                live.append(WorkerHeartbeat.model_validate_json(raw))
+        return live
+
+    def live_engines(self) -> dict[str, list[str]]:
+        engines: dict[str, list[str]] = {}
+        for worker in self.live_workers():
+            for engine in worker.engines:
+                engines.setdefault(engine, []).append(worker.name)
+        return engines
+
+    def queue_position(self, job_id: str) -> int | None:
+        """1 = next to start. Counts only jobs a live worker for the job's engine will take first
+        (its own queue, and the lanes ahead of its lane that such a worker serves); None when the job
+        is not waiting in a queue or no live worker serves its engine and lane."""
+        job = self.get(job_id)
+        if job is None or job.status is not JobStatus.queued:
+            return None
+        return self.waiting_positions([job])[job_id][1]
+
+    def waiting_positions(self, jobs: list[Job]) -> dict[str, tuple[bool, int | None]]:
+        """(still waiting in its queue, queue_position) of jobs the caller holds, from the queue lists
+        alone: one LRANGE per queue, no job record read. The bot refreshes every waiting message at
+        once, and a burst leaves hundreds waiting. A job not in its queue has started or finished (or
+        is lost until the reconciler re-enqueues it, which publishes `queued` again)."""
+        workers: list[WorkerHeartbeat] | None = None
+        queues: dict[str, dict[str, int]] = {}
+
+        def index_in(key: str) -> dict[str, int]:
+            if key not in queues:
+                queues[key] = {_text(value): index for index, value in enumerate(self.redis.lrange(key, 0, -1))}
+            return queues[key]
+
+        result: dict[str, tuple[bool, int | None]] = {}
+        for job in jobs:
+            engine = self.engine_of(job)
+            index = index_in(rq_queue(self.redis, engine, job.lane).key).get(job.id)
+            if index is None:
+                result[job.id] = (False, None)
+                continue
+            workers = self.live_workers() if workers is None else workers
+            ahead = self._ahead(engine, job.lane, workers, lambda key: len(index_in(key)))
+            result[job.id] = (True, None if ahead is None else ahead + index + 1)
+        return result
+
+    def head_position(self, job: Job) -> int | None:
+        """The position `job` has once put at the head of its own queue (None as in queue_position)."""
+        ahead = self._ahead_in_other_lanes(job)
+        return None if ahead is None else ahead + 1
+
+    def _ahead_in_other_lanes(self, job: Job, workers: list[WorkerHeartbeat] | None = None,
+                              length: Callable[[str], int] | None = None) -> int | None:
+        workers = self.live_workers() if workers is None else workers
+        return self._ahead(self.engine_of(job), job.lane, workers, length)
+
+    def _ahead(self, engine: str, job_lane: Lane, workers: list[WorkerHeartbeat],
+               length: Callable[[str], int] | None = None) -> int | None:
+        """Jobs in earlier lanes (turbo before fast before relax) that a live worker of the job's
+        engine serves, so it takes them first; None when no live worker serves the job's lane."""
+        served = {lane for worker in workers if engine in worker.engines for lane in worker.lanes}
+        if job_lane not in served:
+            return None
+        length = length or (lambda key: int(self.redis.llen(key)))
+        ahead = 0
+        for lane in keys.LANE_ORDER:
+            if lane == job_lane:
+                break
+            if lane in served:
+                ahead += length(rq_queue(self.redis, engine, lane).key)
+        return ahead
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
