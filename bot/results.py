@@ -1,0 +1,56 @@
+"""Posting a finished job's result: the grid (or single image) with its buttons, replying to its message.
+
+Used by the result delivery (bot/delivery.py, once per job), by the U buttons of a grid whose image is
+split out without a worker (bot/actions.py), and by /show (a deliberate re-post).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import discord
+
+from bot import messages, render
+from bot.backend import Backend
+from bot.derive import capabilities_of
+from bot.store import BotStore
+from bot.views import build_view
+from midway.contract import Job, Operation
+
+
+def result_nonce(job_id: str) -> str:
+    """The nonce of a job's result post: the same for every attempt at that job, different for every
+    job, and within Discord's 25 characters (midway/discord_limits.MESSAGE_NONCE): "r" + 96 bits of hash."""
+    return "r" + hashlib.sha256(job_id.encode()).hexdigest()[:24]
+
+
+def capabilities(client: discord.Client, job: Job) -> frozenset[Operation]:
+    catalogue = getattr(client, "catalogue", None)
+    return capabilities_of(catalogue, job) if catalogue is not None else frozenset()
+
+
+async def post_result(client: discord.Client, backend: Backend, store: BotStore, job: Job,
+                      reply_to: int | None = None, nonce: str | None = None) -> discord.Message:
+    """Post a finished job as a new channel message (never through the 15-minute interaction token).
+    `nonce`: `result_nonce(job.id)` when the post must happen once per job (Discord returns the message
+    already made for a resend); None for a deliberate re-post (/show)."""
+    assert job.message is not None
+    grid = await backend.blob(job.grid)
+    outputs = [await backend.blob(ref) for ref in job.outputs] if grid is None else []
+    image = render.result_image(job, grid, outputs)
+    content = messages.result_text(job)
+    files = [render.as_file(job, *image)] if image else []
+    if image is None:
+        content += "\n-# The images have expired; use 🔄 to make them again."
+    view = build_view(messages.result_buttons(job, await store.used(job.id), capabilities(client, job)))
+    reference_id = reply_to or (int(job.message.message_id) if job.message.message_id else None)
+    reference = None
+    if reference_id is not None:
+        reference = discord.MessageReference(message_id=reference_id, channel_id=int(job.message.channel_id),
+                                             fail_if_not_exists=False)
+    channel = client.get_partial_messageable(int(job.message.channel_id))
+    # Only the requester is pinged: the prompt echoed in `content` may hold @everyone, roles or users.
+    requester = job.requester.user_id
+    pinged = [discord.Object(int(requester))] if requester.isdigit() else []  # a Discord id, not a CLI name
+    return await channel.send(content=content, files=files, view=view, reference=reference, nonce=nonce,
+                              allowed_mentions=discord.AllowedMentions(users=pinged, replied_user=False))
