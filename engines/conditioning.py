@@ -1,4 +1,4 @@
-"""Prompt -> conditioning tensors: `::` weights, `--no`, and `--chaos`, shared by every family.
+"""Prompt -> conditioning tensors: `::` weights, `--no`, `--weird` and `--chaos`, shared by every family.
 
 A conditioning is a dict of the pipeline's embedding kwargs (`prompt_embeds`, `pooled_prompt_embeds`
 for SDXL/Flux, `image_embeds` for unCLIP). Weighted prompts combine the embeddings of each part by
@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import torch
 
-from engines.params import chaos_amount, chaos_seed
+from engines.params import chaos_amount, chaos_seed, weird_amount, weird_seed
 from midway.contract import GenerationSpec
 
 Conditioning = dict[str, torch.Tensor]
@@ -69,6 +69,21 @@ def with_chaos(conditioning: Conditioning, seed: int, index: int, chaos: int) ->
     return perturbed
 
 
+def with_weird(conditioning: Conditioning, seed: int, weird: int) -> Conditioning:
+    """The job's --weird shift of the conditioning: one noise direction from the job's seed, the same for
+    every row of a batched tensor (every image), scaled by weird_amount of the tensor's spread."""
+    amount = weird_amount(weird)
+    if amount == 0:
+        return conditioning
+    generator = torch.Generator("cpu").manual_seed(weird_seed(seed))
+    shifted = {}
+    for key, tensor in conditioning.items():
+        noise = torch.randn((1, *tensor.shape[1:]), generator=generator, dtype=torch.float32)
+        scale = tensor.float().std() * amount
+        shifted[key] = tensor + (noise * scale).to(tensor.device, tensor.dtype)
+    return shifted
+
+
 def slerp(start: torch.Tensor, end: torch.Tensor, fraction: float) -> torch.Tensor:
     """Spherical interpolation of the rows' directions, linear of their norms (DALL·E 2 §3 mixes
     CLIP embeddings this way: a straight line would pass through short, atypical embeddings)."""
@@ -114,4 +129,5 @@ def batch(conditionings: list[Conditioning], prefix: str = "") -> dict[str, torc
 
 
 def per_image(conditioning: Conditioning, spec: GenerationSpec, indices: list[int]) -> list[Conditioning]:
-    return [with_chaos(conditioning, spec.seed, index, spec.chaos) for index in indices]
+    shifted = with_weird(conditioning, spec.seed, spec.weird)
+    return [with_chaos(shifted, spec.seed, index, spec.chaos) for index in indices]

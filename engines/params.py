@@ -7,9 +7,17 @@ The mappings are documented here and nowhere else:
 - `--s` maps to guidance: guidance = base * (0.5 + 0.5 * sqrt(s / 100)), so s=100 keeps the
   catalogue's guidance, s=0 halves it and s=1000 roughly doubles it (more "opinionated" images);
   an engine whose base guidance is 0 (turbo, schnell) stays at 0;
+- `--style raw` ("less of Midjourney's default aesthetic, closer to the literal prompt") scales the
+  stylize that goes into that formula by RAW_STYLIZE, so raw at the default s=100 guides like s=25
+  (3/4 of the catalogue's guidance); other styles (4a-4c, Niji 5's, tuner codes) have no counterpart;
 - `--stop N` runs ceil(steps * N / 100) steps, then decodes the model's denoised estimate;
 - `--chaos C` perturbs each image's text embedding by C/100 * CHAOS_SCALE of its spread, with noise
   from that image's seed, so the four images drift apart as C grows;
+- `--weird W` moves the whole job's conditioning (all four images alike, before chaos) by
+  WEIRD_SCALE * sqrt(W / 3000) of its spread, in a direction drawn from the job's seed: the grid stays
+  a set of siblings that together leave the prompt's usual look, further as W grows (sqrt, so the
+  250-1000 range Midjourney suggests is already visible); derived jobs have new seeds, so a variation
+  of a weird image is weird in its own way (Midjourney: weird is "only partly compatible with seeds");
 - unCLIP variations (DALL·E 2): the source image's CLIP image embedding is decoded with new seeds;
   strength s moves image i's embedding along the great circle towards the prompt's prior embedding
   by s * EMBED_PULL of the arc, then adds noise of s * EMBED_NOISE of its spread (from image i's seed),
@@ -36,6 +44,11 @@ from midway.contract import GenerationSpec, Operation
 SEED_MODULUS = 2**32
 # Relative std of the per-image embedding noise at --chaos 100.
 CHAOS_SCALE = 0.6
+# Relative std of the job-wide embedding shift at --weird 3000, and the style whose stylize is scaled.
+WEIRD_SCALE = 0.5
+WEIRD_MAX = 3000
+WEIRD_STREAM = 0xC2B2AE35
+RAW_STYLIZE = 0.25
 # Offset that keeps the chaos generator's stream apart from the latent-noise stream of the same seed.
 CHAOS_STREAM = 0x9E3779B9
 # unCLIP variations: fraction of the arc towards the prompt's embedding, and relative noise, at strength 1.
@@ -57,6 +70,15 @@ def image_seed(seed: int, index: int) -> int:
 
 def chaos_seed(seed: int, index: int) -> int:
     return (image_seed(seed, index) ^ CHAOS_STREAM) % SEED_MODULUS
+
+
+def weird_seed(seed: int) -> int:
+    """The seed of a job's --weird direction: the job's, not an image's, so all four share it."""
+    return (seed ^ WEIRD_STREAM) % SEED_MODULUS
+
+
+def weird_amount(weird: int) -> float:
+    return WEIRD_SCALE * math.sqrt(max(0, min(weird, WEIRD_MAX)) / WEIRD_MAX)
 
 
 def variation_seed(seed: int, index: int) -> int:
@@ -109,7 +131,8 @@ def stop_steps(total: int, stop: int) -> int:
 def guidance_scale(spec: GenerationSpec, entry: EngineEntry) -> float:
     if spec.guidance is not None:
         return spec.guidance
-    return round(entry.guidance * (0.5 + 0.5 * math.sqrt(spec.stylize / 100)), 4)
+    stylize = spec.stylize * (RAW_STYLIZE if spec.style == "raw" else 1)
+    return round(entry.guidance * (0.5 + 0.5 * math.sqrt(stylize / 100)), 4)
 
 
 def variation_strength(spec: GenerationSpec, entry: EngineEntry) -> float:

@@ -3,7 +3,8 @@ Latents"): CLIP text embedding -> diffusion prior -> CLIP image embedding -> dif
 
 Served by diffusers' Kandinsky 2.2 prior + decoder (Karlo's UnCLIPPipeline is deprecated in diffusers
 0.42). `::` weights mix the image embeddings of each part (the prior's output), `--no` texts become
-the negative image embedding, and `--chaos` perturbs each image's embedding.
+the negative image embedding, `--weird` shifts all the images' embeddings alike, and `--chaos` perturbs
+each image's embedding.
 
 Variations follow the paper (§3.1, fig. 3): the source image goes through the prior's CLIP image
 encoder, and that embedding is decoded again with new seeds (image i from (seed, i)). Strength moves
@@ -134,6 +135,7 @@ class UnclipEngine(DiffusionEngine):
             positive = mix(range(len(positives)))
             if images is not None:
                 positive = self.with_image_prompt(positive, images, spec.image_weight)
+        positive = cond.with_weird({"image_embeds": positive}, spec.seed, spec.weird)["image_embeds"]
         chaotic = [cond.with_chaos({"image_embeds": positive[k : k + 1]}, spec.seed, index, spec.chaos)
                    for k, index in enumerate(indices)]
         if negatives:
