@@ -42,7 +42,7 @@ def cannot_post_here(interaction: discord.Interaction) -> str | None:
 
 
 def prompt_error(error: PromptError, prompt: str) -> str:
-    title = "Invalid parameter" if error.token.startswith("--") else "Invalid prompt"
+    title = "Invalid parameter" if error.param else "Invalid prompt"
     return f"**{title}**\n{error.message}\n-# /imagine {prompt[:200]}"
 
 

@@ -97,7 +97,8 @@ def blame_saved(error: PromptError, text: str, user: UserSettings, options: Pars
                 _parse_saved(user.options[name], options)
             except PromptError as own:
                 return PromptError(f"{own.message}\nThis comes from your option `--{name}`: fix it with "
-                                   f"`/prefer option set`, or delete it by leaving the value empty.", own.token)
+                                   f"`/prefer option set`, or delete it by leaving the value empty.",
+                                   own.token, own.param)
         return error
     return blame_suffix(error, user)
 
@@ -108,7 +109,7 @@ def blame_suffix(error: PromptError, user: UserSettings) -> PromptError:
     if not user.suffix.strip():
         return error
     return PromptError(f"{error.message}\nThis comes from your `/prefer suffix`: fix it, or clear it by "
-                       "running `/prefer suffix` with no value.", error.token)
+                       "running `/prefer suffix` with no value.", error.token, error.param)
 
 
 def engine_for(channel: ChannelSettings, settings: Settings) -> str:

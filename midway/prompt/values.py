@@ -16,7 +16,7 @@ MAX_QUALITY = 4.0
 
 
 def invalid(param: str, value: str, why: str) -> PromptError:
-    return PromptError(f"Invalid value {shown(value)} for {shown('--' + param)}: {why}.", value)
+    return PromptError(f"Invalid value {shown(value)} for {shown('--' + param)}: {why}.", value, param)
 
 
 def number(param: str, value: str, low: float, high: float, whole: bool = False) -> float:

@@ -32,5 +32,5 @@ def resolve_engine(key: str, aliases: Mapping[str, str] | None) -> str | None:
     choices = list(aliases) if aliases is not None else known_versions()
     if key not in choices:
         listed = ", ".join(choices[:20]) or "none"
-        raise PromptError(f"Version {shown(key)} isn't available; choose one of: {listed}.", key)
+        raise PromptError(f"Version {shown(key)} isn't available; choose one of: {listed}.", key, "version")
     return aliases[key] if aliases is not None else None

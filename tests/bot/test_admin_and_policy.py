@@ -46,17 +46,22 @@ async def test_a_very_long_unknown_engine_is_refused_in_one_message(pg: Playgrou
     assert "Unknown engine" in reply.content and len(reply.content) <= MESSAGE_CONTENT
 
 
-@pytest.mark.parametrize(("prompt", "expected"), [
-    ("a fox --ar 0:1", "--ar"),
-    ("a fox --chaos 500", "500"),
-    ("a fox --sref https://x.y/z.png", "--sref"),
+# Midjourney titles a bad value "Invalid parameter" as it does an unknown parameter; the rest of the
+# prompt's faults are "Invalid prompt".
+@pytest.mark.parametrize(("prompt", "expected", "title"), [
+    ("a fox --ar 0:1", "--ar", "Invalid parameter"),
+    ("a fox --chaos 500", "500", "Invalid parameter"),
+    ("a fox --v 99", "99", "Invalid parameter"),
+    ("a fox --sref https://x.y/z.png", "--sref", "Invalid parameter"),
+    ("a {fox, cat", "{", "Invalid prompt"),
 ])
 async def test_bad_parameters_answer_ephemerally_and_create_no_job(pg: Playground, midway: MidwayBot, settings,
-                                                                   prompt: str, expected: str) -> None:
+                                                                   prompt: str, expected: str, title: str) -> None:
     alice = pg.user("alice")
     reply = await (await pg.slash("imagine", user="alice", channel="general", options={"prompt": prompt})).response()
     assert reply.ephemeral_for == alice.id
     assert expected in reply.content
+    assert reply.content.startswith(f"**{title}**\n")
     assert jobs_of_user(settings.redis_url, alice.id) == []
 
 
