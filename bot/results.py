@@ -48,7 +48,9 @@ async def post_result(client: discord.Client, backend: Backend, store: BotStore,
     if reference_id is not None:
         reference = discord.MessageReference(message_id=reference_id, channel_id=int(job.message.channel_id),
                                              fail_if_not_exists=False)
-    channel = client.get_partial_messageable(int(job.message.channel_id))
+    # With its server, so the message's jump_url (/show answers with it) opens it, not a DM path (@me).
+    guild_id = int(job.requester.guild_id) if job.requester.guild_id else None
+    channel = client.get_partial_messageable(int(job.message.channel_id), guild_id=guild_id)
     # Only the requester is pinged: the prompt echoed in `content` may hold @everyone, roles or users.
     requester = job.requester.user_id
     pinged = [discord.Object(int(requester))] if requester.isdigit() else []  # a Discord id, not a CLI name

@@ -26,8 +26,10 @@ async def test_show_reposts_a_finished_job_whose_buttons_work_there(pg: Playgrou
     pg.add_channel("gallery")
     reply = await (await pg.slash("show", user="alice", channel="gallery", options={"job_id": job_id})).response(
         timeout=15)
-    assert reply.ephemeral_for == pg.user("alice").id and "Posted:" in reply.content
     [shown] = [m for m in pg.messages("gallery") if m.ephemeral_for is None]
+    guild_id, channel_id = pg.world.default_guild.id, pg.channel("gallery").id
+    assert reply.ephemeral_for == pg.user("alice").id
+    assert f"Posted: https://discord.com/channels/{guild_id}/{channel_id}/{shown.id}" in reply.content
     assert "a lighthouse" in shown.content and labels(shown) == GRID_LABELS and shown.attachments
     # Its buttons act from here: U2 posts the second image in the gallery channel.
     await (await pg.click(shown.id, button(shown, "U2"), user="alice")).acked()
