@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import gc
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 import redis
 from PIL.Image import Image
+from rq import get_current_job
 from rq.timeouts import JobTimeoutException
 
 from engines.base import Engine, EngineError, EngineOutOfMemory, GenerationCancelled
@@ -75,7 +77,7 @@ class JobRunner:
             # Every earlier attempt died with its worker (RQ re-delivered it after the heartbeat lapsed).
             reason = (f"The worker running this job stopped {job.attempts} times; giving up. "
                       "Try again, perhaps with a smaller size.")
-            return self._finish(job_id, JobStatus.failed, error=reason)
+            return self._finish(job_id, JobStatus.failed, error=reason, reason="worker_died")
         if self.store.cancel_requested(job_id):
             return self._finish(job_id, JobStatus.cancelled)
         claimed = self.store.start(job_id, self.worker_name)
@@ -91,10 +93,14 @@ class JobRunner:
         except GenerationCancelled:
             return self._finish(job.id, JobStatus.cancelled)
         except EngineError as error:
-            return self._finish(job.id, JobStatus.failed, error=str(error))
+            return self._finish(job.id, JobStatus.failed, error=str(error),
+                                reason="oom" if _OOM.search(str(error)) else "engine_error")
         except JobTimeoutException:
-            return self._finish(job.id, JobStatus.failed,
-                                error=f"The job took longer than {self.settings.job_timeout_s} s and was stopped.")
+            # The limit RQ enforced is the one the submitter enqueued with, not this worker's setting.
+            current = get_current_job()
+            limit = current.timeout if current is not None and current.timeout else self.settings.job_timeout_s
+            return self._finish(job.id, JobStatus.failed, reason="timeout",
+                                error=f"The job took longer than {limit:g} s and was stopped.")
         except redis.RedisError:
             # Redis failed, not the job (and stayed down past _persist's retries): RQ runs it again.
             raise
@@ -105,15 +111,18 @@ class JobRunner:
         return self._finish(job.id, JobStatus.done, outputs=outputs, grid=grid, compute_s=compute_s)
 
     def _unexpected(self, job: Job, error: Exception) -> str:
-        """Fail the job, unless the jobs before it failed the same way: after a CUDA illegal memory
-        access every later CUDA call fails, so the worker, not the job, is broken. Then the job goes
-        back to RQ (its retry puts it at the head of its queue) and the worker exits to be restarted."""
-        self.errors_in_a_row += 1
-        limit = self.settings.max_errors_in_a_row
-        if limit > 0 and self.errors_in_a_row >= limit:
-            raise RestartWorker(f"{self.errors_in_a_row} jobs in a row failed with unexpected errors; "
-                                f"job {job.id} goes back to its queue") from error
-        return self._finish(job.id, JobStatus.failed, error="Something went wrong on the worker; try again.")
+        """Fail the job with what went wrong, unless the device looks broken: after a CUDA illegal memory
+        access every later CUDA call fails, so when the jobs before this one failed the same way the
+        worker, not the job, is broken. Then the job goes back to RQ (its retry puts it at the head of its
+        queue) and the worker exits to be restarted. Other errors (a spec the pipeline refuses) fail only
+        their job: three bad requests in a row must not take a healthy worker down."""
+        if _looks_like_a_broken_device(error):
+            self.errors_in_a_row += 1
+            limit = self.settings.max_errors_in_a_row
+            if limit > 0 and self.errors_in_a_row >= limit:
+                raise RestartWorker(f"{self.errors_in_a_row} jobs in a row failed with device errors; "
+                                    f"job {job.id} goes back to its queue") from error
+        return self._finish(job.id, JobStatus.failed, error=_unexpected_reason(error), reason="unexpected")
 
     def _persist(self, what: str, write: Callable[[], _T]) -> _T:
         """`write()`, retried with backoff through a Redis outage (a restart, a failover) for up to
@@ -132,7 +141,8 @@ class JobRunner:
                 time.sleep(min(delay, left))
                 delay = min(delay * 2, 2.0)
 
-    def _finish(self, job_id: str, status: JobStatus, **fields) -> str:
+    def _finish(self, job_id: str, status: JobStatus, reason: str | None = None, **fields) -> str:
+        """Record the job's end and publish it; `reason` labels a failure in the metrics."""
         finished = self._persist(f"job {job_id}: recording {status.value}",
                                  lambda: self.store.finish(job_id, status, **fields))
         if finished is None:
@@ -140,7 +150,7 @@ class JobRunner:
             log.info("job %s: already finished elsewhere; not publishing %s", job_id, status.value)
             return status.value
         log.info("job %s: %s%s", job_id, status.value, f" ({fields['error']})" if fields.get("error") else "")
-        _observe(finished, status)
+        _observe(finished, status, reason)
         return status.value
 
     def _generate(self, job: Job) -> tuple[list[str], str | None, float]:
@@ -193,8 +203,27 @@ class JobRunner:
         return self._persist("storing an image", lambda: self.blobs.put(data, content_type=_CONTENT_TYPES[fmt]))
 
 
-def _observe(job: Job, status: JobStatus) -> None:
+# What a device (not a job) gone bad says: every later call on it fails the same way.
+_DEVICE_ERRORS = ("CUDA error", "CUDA driver", "cuDNN error", "CUBLAS_STATUS", "device-side assert", "NCCL error",
+                  "HIP error", "unspecified launch failure")
+_OOM = re.compile(r"out of (gpu )?memory", re.IGNORECASE)
+
+
+def _looks_like_a_broken_device(error: BaseException) -> bool:
+    text = f"{type(error).__name__}: {error}"
+    return type(error).__name__ == "AcceleratorError" or any(marker in text for marker in _DEVICE_ERRORS)
+
+
+def _unexpected_reason(error: BaseException) -> str:
+    """The user's line for an error nobody foresaw: its first line (a pipeline's ValueError says what it
+    refused), cut short, with URLs' credentials hidden; the log keeps the traceback."""
+    first = next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
+    first = re.sub(r"(\w+://)[^/\s@]+@", r"\1***@", first)
+    return f"The engine failed: {first[:200]}"
+
+
+def _observe(job: Job, status: JobStatus, reason: str | None) -> None:
     try:
-        metrics.observe_finished_job(job, reason="error" if status is JobStatus.failed else None)
+        metrics.observe_finished_job(job, reason=(reason or "error") if status is JobStatus.failed else None)
     except Exception:  # metrics must never break a job
         log.debug("metrics unavailable", exc_info=True)
