@@ -15,6 +15,8 @@ from playground.errors import ApiError, FormErrors, Path
 BUTTON, SELECT, TEXT_INPUT, LABEL, ACTION_ROW = 2, 3, 4, 18, 1
 SELECT_TYPES = {3, 5, 6, 7, 8}
 LINK_STYLE, PREMIUM_STYLE = 5, 6
+# Primary, secondary, success, danger, link, premium: Discord refuses any other button style.
+BUTTON_STYLES = range(1, 7)
 
 
 def check_message(payload: dict[str, Any], *, creating: bool, file_count: int = 0,
@@ -103,6 +105,9 @@ def check_interactive(errors: FormErrors, at: Path, component: dict[str, Any], s
     """A button or select: custom_id rules (1-100, unique in the message), labels, URLs, options."""
     kind = component.get("type")
     custom_id = component.get("custom_id")
+    if kind == BUTTON and component.get("style") not in BUTTON_STYLES:
+        errors.add((*at, "style"), "BASE_TYPE_CHOICES", f"Value must be one of {set(BUTTON_STYLES)}.")
+        return
     if kind == BUTTON and component.get("style") in (LINK_STYLE, PREMIUM_STYLE):
         if custom_id is not None:
             errors.add((*at, "custom_id"), "BUTTON_COMPONENT_CUSTOM_ID_NOT_ALLOWED",

@@ -57,6 +57,8 @@ MESSAGE_CASES = [
      ("components", "1", "components", "0", "custom_id"), "COMPONENT_CUSTOM_ID_DUPLICATED"),
     ("label", {"components": [row(button(label="x" * 81))]},
      ("components", "0", "components", "0", "label"), "BASE_TYPE_MAX_LENGTH"),
+    ("button style", {"components": [row({"type": 2, "style": 9, "label": "x", "custom_id": "c"})]},
+     ("components", "0", "components", "0", "style"), "BASE_TYPE_CHOICES"),
     ("link without url", {"components": [row({"type": 2, "style": 5, "label": "go"})]},
      ("components", "0", "components", "0", "url"), "BASE_TYPE_REQUIRED"),
     ("link with custom_id", {"components": [row({"type": 2, "style": 5, "label": "go", "url": "https://x",
