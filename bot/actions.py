@@ -258,12 +258,13 @@ async def post_split(bot: MidwayBot, interaction: discord.Interaction, job: Job,
 
 async def link_to(bot: MidwayBot, job_id: str, wait_s: float = 1.5) -> str | None:
     """A link to the message of the job that won the claim; the winner may still be posting it, so
-    wait a little (well inside Discord's 3 s) for the message to exist."""
+    wait a little (well inside Discord's 3 s) for the message to exist. A U<i> split has no message of
+    its own until its image is posted (its message_id is the grid it replies to): only that counts."""
     deadline = asyncio.get_running_loop().time() + wait_s
     while True:
         job = await bot.backend.get(job_id)
         if job is not None and job.message is not None:
-            where = await bot.store.delivered(job_id) or job.message.message_id
+            where = await bot.store.delivered(job_id) or (None if messages.is_split(job) else job.message.message_id)
             if where:
                 return messages.job_link(job.requester.guild_id, job.message.channel_id, where)
         if asyncio.get_running_loop().time() >= deadline:

@@ -36,12 +36,13 @@ async def test_double_click_and_second_user_get_the_same_job(pg: Playground, wor
     first, second = await asyncio.gather(pg.click(grid.id, u1, user="alice"), pg.click(grid.id, u1, user="alice"))
     other = await pg.click(grid.id, u1, user="bob")
     replies = [await run.response() for run in (first, second, other)]
-    await result_for(pg, grid)
+    single = await result_for(pg, grid)
     await asyncio.sleep(0.5)
     assert len(results_replying_to(pg, grid)) == 1
     notes = [r for r in replies if r.ephemeral_for is not None]
     assert len(notes) == 2 and all("already used" in note.content for note in notes)
-    assert all(f"/{grid.channel_id}/" in note.content for note in notes)
+    # Each links to the image U1 posted, even when pressed before it was (not to the grid it came from).
+    assert all(f"/{grid.channel_id}/{single.id})" in note.content for note in notes)
 
 
 async def test_button_of_a_vanished_job_answers_ephemerally(pg: Playground, worker, midway, settings) -> None:
