@@ -107,12 +107,32 @@ class Catalogue:
         return iter(self._entries.values())
 
 
+def alias_key(alias: str) -> str:
+    """An alias as the prompt parser keys `--v` / `--niji` (midway/prompt/versions.py): "6.0" -> "6",
+    "Niji 6" / "niji6" -> "niji 6"; anything else lower case with single spaces."""
+    from midway.prompt.versions import niji_key, version_key
+
+    key = version_key(alias)
+    rest = key.removeprefix("niji")
+    if rest != key and (not rest or rest[0] == " " or rest[0].isdigit()):
+        return niji_key(rest.strip() or None)
+    return key
+
+
 def alias_table(catalogue: Catalogue) -> dict[str, str]:
-    """Midjourney version strings ("6", "niji 6") -> engine name, for the prompt parser."""
+    """Midjourney version strings ("6", "niji 6") -> engine name, for the prompt parser.
+
+    Keys are normalised as the parser normalises what users type; CatalogueError when two engines
+    claim one alias."""
     table: dict[str, str] = {}
     for entry in catalogue:
         for alias in entry.aliases:
-            table[alias] = entry.name
+            key = alias_key(alias)
+            owner = table.get(key)
+            if owner is not None and owner != entry.name:
+                raise CatalogueError(f"engines {owner!r} and {entry.name!r} both declare alias {key!r}; "
+                                     "an alias picks one engine")
+            table[key] = entry.name
     return table
 
 
@@ -138,7 +158,12 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
     if not isinstance(tables, dict):
         raise CatalogueError(f"engine catalogue {path}: expected [engines.<name>] tables")
     entries = {name: parse_entry(name, table) for name, table in tables.items()}
-    return Catalogue(entries, source=path)
+    catalogue = Catalogue(entries, source=path)
+    try:
+        alias_table(catalogue)
+    except CatalogueError as exc:
+        raise CatalogueError(f"engine catalogue {path}: {exc}") from None
+    return catalogue
 
 
 def parse_entry(name: str, table: object) -> EngineEntry:
@@ -178,7 +203,8 @@ def parse_entry(name: str, table: object) -> EngineEntry:
     aliases = table.get("aliases", [])
     if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
         raise fail(f"aliases must be a list of strings, got {aliases!r}")
-    values["aliases"] = tuple(aliases)
+    # Stored as the prompt parser keys them, so "6.0" or "Niji 6" matches `--v 6` / `--niji 6`.
+    values["aliases"] = tuple(dict.fromkeys(alias_key(a) for a in aliases))
     return _check(EngineEntry(**values), fail)
 
 

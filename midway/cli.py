@@ -54,8 +54,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    from midway.settings import SettingsError
+
     try:
         return int(_load(args.command).run(args) or 0)
+    except SettingsError as error:
+        # A setting that cannot work (midway/settings.py names it, secrets hidden): before any work, exit 2.
+        print(f"midway {args.command}: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -9,10 +9,20 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# MIDWAY_BLOB_STORE's values (midway/blobs.py blob_store() builds the store): the canonical name, and
+# the spellings accepted for it.
+BLOB_STORES = {"redis": "redis", "fs": "fs", "file": "fs", "files": "fs"}
+# Settings whose values are never echoed in an error (a token; a password inside a URL).
+_SECRET_SETTINGS = ("discord_token", "redis_url", "playground_token")
+
+
+class SettingsError(ValueError):
+    """A setting (an env var or `.env` line) with a value that cannot work; the message names it."""
 
 
 class Settings(BaseSettings):
@@ -44,7 +54,7 @@ class Settings(BaseSettings):
     confirm_above: int = 4
 
     # Images: where blobs live and for how long.
-    blob_store: str = "redis"  # "redis" or "fs"
+    blob_store: str = "redis"  # "redis" or "fs" (BLOB_STORES)
     blob_dir: Path | None = None
     image_ttl_s: int = 7 * 24 * 3600
 
@@ -77,6 +87,14 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    @field_validator("blob_store", mode="before")
+    @classmethod
+    def _known_blob_store(cls, value: object) -> str:
+        kind = value.strip().lower() if isinstance(value, str) else value
+        if kind not in BLOB_STORES:
+            raise ValueError("must be 'redis' or 'fs'")
+        return BLOB_STORES[kind]
+
     @property
     def resolved_blob_dir(self) -> Path:
         return self.blob_dir or self.state_dir / "blobs"
@@ -86,6 +104,46 @@ class Settings(BaseSettings):
         return [name.strip() for name in self.engines.split(",") if name.strip()]
 
 
+def env_name(field: str) -> str:
+    """The env var a user sets for `field` (MIDWAY_<NAME>, or DISCORD_TOKEN / REDIS_URL)."""
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info is not None else None
+    if isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
+        return alias.choices[0]
+    return f"MIDWAY_{field.upper()}"
+
+
+def _field_named(name: str) -> str:
+    """The field a pydantic error location names: the field itself or one of its env-var aliases."""
+    for field, info in Settings.model_fields.items():
+        alias = info.validation_alias
+        choices = alias.choices if isinstance(alias, AliasChoices) else ()
+        if name.lower() in (field, *(str(choice).lower() for choice in choices)):
+            return field
+    return name
+
+
+def settings_error(error: ValidationError) -> SettingsError:
+    """pydantic's report -> one line per bad setting, named as the user sets it; secrets not echoed."""
+    lines = []
+    for problem in error.errors():
+        field = _field_named(str(problem["loc"][0])) if problem["loc"] else ""
+        name = env_name(field) if field else "settings"
+        shown = "" if field in _SECRET_SETTINGS or "input" not in problem else f"={problem['input']!r}"
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"bad setting {name}{shown}: {message}")
+    return SettingsError("; ".join(lines))
+
+
+def load_settings(**values: object) -> Settings:
+    """Settings() with SettingsError (a clear message naming the setting) instead of pydantic's report."""
+    try:
+        return Settings(**values)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise settings_error(error) from None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The process's settings; SettingsError (a ValueError) for a value that cannot work."""
+    return load_settings()

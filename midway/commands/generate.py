@@ -9,30 +9,35 @@
     midway generate --engine tiny-unclip --op blend --image a.png --image b.png -o blend.png "a blend"
 
 Imagine and variation write the 2x2 grid; upscale writes the single image. Exit 2 with a clear
-message for a bad prompt, an unknown engine or a missing file.
+message for a bad prompt, an unknown engine, a missing file, an out-of-range option (--seed 0-4294967295,
+0 < --strength <= 1) or an -o path that cannot be written, all found before the engine loads.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+from pydantic import ValidationError
 
 from midway.contract import GenerationSpec, Operation, PanDirection, UpscaleMode
 
 OPERATIONS = ("imagine", "variation", "upscale", "zoom", "pan", "inpaint", "blend")
+MAX_SEED = 4294967295
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("prompt", nargs="+", help="the prompt with Midjourney parameters; quote it")
     parser.add_argument("--engine", help="catalogue engine name (default: --v alias, else MIDWAY_DEFAULT_ENGINE)")
-    parser.add_argument("--seed", type=int, help="seed (overrides --seed in the prompt)")
+    parser.add_argument("--seed", type=int, help=f"seed 0-{MAX_SEED} (overrides --seed in the prompt)")
     parser.add_argument("--op", choices=OPERATIONS, default="imagine")
     parser.add_argument("--image", type=Path, action="append", default=[],
                         help="source image (variation, upscale, zoom, pan, inpaint); repeat it for blend (2-5)")
     parser.add_argument("--region", help="inpaint: x,y,w,h to repaint, in fractions (0.25,...) or percent (25%%,...)")
-    parser.add_argument("--strength", type=float, help="img2img strength for variation (0-1)")
+    parser.add_argument("--strength", type=float, help="img2img strength for variation (above 0, at most 1)")
     parser.add_argument("--factor", type=int, choices=(2, 4), default=2, help="upscale factor")
     parser.add_argument("--mode", choices=[m.value for m in UpscaleMode], default="subtle", help="upscale mode")
     parser.add_argument("--zoom", type=float, default=2.0, help="zoom-out factor, 1.0-2.0")
@@ -46,10 +51,59 @@ def run(args: argparse.Namespace) -> int:
     from midway.prompt import PromptError
 
     try:
+        _check_options(args)
         return _generate(args)
+    except ValidationError as error:
+        print(f"error: {_validation_message(error)}", file=sys.stderr)
+        return 2
     except (EngineError, PromptError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    """What the options alone can tell, before the catalogue or an engine loads."""
+    if args.seed is not None and not 0 <= args.seed <= MAX_SEED:
+        raise ValueError(f"--seed must be between 0 and {MAX_SEED}, got {args.seed}")
+    if args.strength is not None and not 0 < args.strength <= 1:
+        raise ValueError(f"--strength must be above 0 and at most 1, got {args.strength:g}")
+    if args.max_batch is not None and args.max_batch < 1:
+        raise ValueError(f"--max-batch must be at least 1, got {args.max_batch}")
+    _check_output(args.output)
+
+
+def _check_output(output: Path) -> None:
+    """-o must be a file that can be written: not a directory, in a folder that exists or can be made."""
+    if output.is_dir():
+        raise ValueError(f"-o {output} is a directory; give a file name such as {output / 'out.png'}")
+    if output.exists() and not output.is_file():
+        raise ValueError(f"-o {output} is not a regular file")
+    # The nearest folder that exists: the rest of the path is made when the image is written.
+    folder = output.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ValueError(f"cannot write -o {output}: {folder} is not a directory")
+    try:
+        with tempfile.TemporaryFile(dir=folder, prefix=".midway-write-check-"):
+            pass
+    except OSError as error:
+        raise ValueError(f"cannot write -o {output}: cannot create files in {folder} "
+                         f"({error.strerror or error})") from None
+
+
+def _validation_message(error: ValidationError) -> str:
+    """pydantic's report -> one line: `field: message` per problem."""
+    problems = []
+    for detail in error.errors():
+        field = ".".join(str(part) for part in detail["loc"])
+        problems.append(f"{field}: {detail['msg']}" if field else detail["msg"])
+    return "; ".join(problems)
+
+
+def _updated(spec: GenerationSpec, **update) -> GenerationSpec:
+    """spec with `update`, validated (model_copy would skip the field constraints)."""
+    return GenerationSpec.model_validate({**spec.model_dump(), **update})
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -107,7 +161,7 @@ def _spec(args: argparse.Namespace, catalogue) -> GenerationSpec:
         update["strength"] = args.strength
     if args.op == "upscale":
         update.update(n_images=1, upscale_factor=args.factor, upscale_mode=UpscaleMode(args.mode))
-    return spec.model_copy(update=update)
+    return _updated(spec, **update)
 
 
 def _outpaint_spec(args: argparse.Namespace, spec: GenerationSpec, source, multiple: int) -> GenerationSpec:
@@ -117,7 +171,7 @@ def _outpaint_spec(args: argparse.Namespace, spec: GenerationSpec, source, multi
     from midway.region_arg import parse_region_arg
 
     width, height = (max(multiple, round(side / multiple) * multiple) for side in source.size)
-    spec = spec.model_copy(update={"width": width, "height": height})
+    spec = _updated(spec, width=width, height=height)
     if args.op == "inpaint":
         if not args.region:
             raise ValueError("inpaint needs --region x,y,w,h")

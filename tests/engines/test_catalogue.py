@@ -92,3 +92,52 @@ def test_catalogue_import_does_not_pull_torch():
     code = "import sys, engines.catalogue, engines.params, midway.imaging; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_aliases_are_keyed_as_the_prompt_parser_keys_versions(tmp_path):
+    from midway.prompt import ParseOptions, parse_prompt
+
+    path = write(tmp_path, """\
+        [engines.six]
+        kind = "sd"
+        model = "x"
+        aliases = ["6.0", "6", "Niji  6"]
+        [engines.seven]
+        kind = "sd"
+        model = "y"
+        aliases = ["7.0", "NIJI7"]
+        """)
+    catalogue = load_catalogue(path)
+    assert catalogue.get("six").aliases == ("6", "niji 6")
+    aliases = alias_table(catalogue)
+    assert aliases == {"6": "six", "niji 6": "six", "7": "seven", "niji 7": "seven"}
+    options = ParseOptions(aliases=aliases, default_engine="six")
+    for prompt, engine in [("a fox --v 6", "six"), ("a fox --v 6.0", "six"), ("a fox --niji 6", "six"),
+                           ("a fox --v 7", "seven"), ("a fox --niji 7", "seven")]:
+        assert parse_prompt(prompt, options)[0].engine == engine, prompt
+
+
+def test_two_engines_declaring_one_alias_fail_naming_both(tmp_path):
+    path = write(tmp_path, """\
+        [engines.first]
+        kind = "sd"
+        model = "x"
+        aliases = ["6"]
+        [engines.second]
+        kind = "sd"
+        model = "y"
+        aliases = ["6.0"]
+        """)
+    with pytest.raises(CatalogueError) as caught:
+        load_catalogue(path)
+    message = str(caught.value)
+    assert "'first'" in message and "'second'" in message and "'6'" in message
+
+
+def test_alias_table_refuses_a_shared_alias_in_a_catalogue_built_in_code():
+    from engines.catalogue import Catalogue, EngineEntry
+
+    catalogue = Catalogue({"a": EngineEntry(name="a", kind="sd", model="x", aliases=("niji 6",)),
+                           "b": EngineEntry(name="b", kind="sd", model="y", aliases=("Niji 6",))})
+    with pytest.raises(CatalogueError, match="'a' and 'b' both declare alias 'niji 6'"):
+        alias_table(catalogue)
