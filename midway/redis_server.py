@@ -15,9 +15,26 @@ from pathlib import Path
 
 import redis
 
+from midway.supervisor import die_with_parent
+
 
 class RedisUnavailable(RuntimeError):
     pass
+
+
+class PortInUse(RedisUnavailable):
+    """Another server holds the port: our redis-server could not listen there, so nothing was started."""
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something listens on host:port (a bind test; SO_REUSEADDR so TIME_WAIT does not count)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 def free_port() -> int:
@@ -41,28 +58,41 @@ class LocalRedis:
         if binary is None:
             raise RedisUnavailable("redis-server is not installed: run scripts/install.sh (it uses apt-get)")
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if port_in_use(self.port):
+            raise PortInUse(f"port {self.port} is already in use by another program, so redis-server cannot "
+                            "listen there: stop that program or choose another port")
         if persist:
             persistence = ["--appendonly", "yes", "--save", "60 1"]
         else:
             persistence = ["--appendonly", "no", "--save", ""]
         command = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
                    "--daemonize", "no", "--logfile", str(self.data_dir / "redis.log"), *persistence]
-        # Own session: Ctrl-C in a terminal reaches the parent, which stops us in order.
+        # Own session: Ctrl-C in a terminal reaches the parent, which stops us in order. It also dies
+        # with its parent (Linux), so a killed parent leaves no Redis holding the port.
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                        start_new_session=True)
+                                        start_new_session=True, preexec_fn=die_with_parent())
         client = redis.Redis.from_url(self.url)
         deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                client.ping()
-                return self
-            except redis.ConnectionError as error:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RedisUnavailable(f"redis-server did not start on port {self.port}: "
-                                           f"see {self.data_dir / 'redis.log'}") from error
-                time.sleep(0.02)
-            finally:
-                client.close()
+        try:
+            while True:
+                try:
+                    server_pid = client.info("server").get("process_id")
+                    break
+                except redis.ConnectionError as error:
+                    if self.process.poll() is not None or time.monotonic() > deadline:
+                        self.stop()
+                        raise RedisUnavailable(f"redis-server did not start on port {self.port}: "
+                                               f"see {self.data_dir / 'redis.log'}") from error
+                    time.sleep(0.02)
+        finally:
+            client.close()
+        # A ping alone is not enough: another Redis on this port answers it while ours exits with
+        # "Address already in use", and we would silently use (and trust) a server that is not ours.
+        if self.process.poll() is not None or server_pid != self.process.pid:
+            self.stop()
+            raise PortInUse(f"port {self.port} is already used by another Redis (pid {server_pid}), so our "
+                            "redis-server could not listen there: stop that server or choose another port")
+        return self
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

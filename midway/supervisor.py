@@ -6,11 +6,16 @@ reverse start order (SIGTERM, then SIGKILL after a grace period), so nothing is 
 A child marked `restart` is started again when it exits: a worker exits on purpose when a job hangs in
 native code or every job fails (worker/rq_worker.py), and its jobs are retried by the next one. A
 child that keeps exiting (max_restarts within restart_window_s) is given up on like any other.
+
+If we are killed outright (SIGKILL), the children get SIGTERM from the kernel (Linux: PR_SET_PDEATHSIG),
+and a `pid_file` records them so the next run can stop any that are still there (`stop_stale`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import json
 import os
 import signal
 import subprocess
@@ -19,6 +24,107 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A `preexec_fn` that has the kernel send the child SIGTERM when this process dies (Linux only;
+    None elsewhere or when prctl cannot be found). The kernel sends it when the *thread* that forked the
+    child ends, so off the main thread (a short-lived helper thread) this returns None too."""
+    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    prctl.restype = ctypes.c_int
+    parent = os.getpid()
+    signum = int(signal.SIGTERM)
+
+    def preexec() -> None:  # runs in the child between fork and exec: no imports, no allocation-heavy work
+        prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os.kill(os.getpid(), signum)
+
+    return preexec
+
+
+def _start_time(pid: int) -> str | None:
+    """The process's start time (clock ticks since boot): with the pid, it names one process for good."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()
+    return fields[19] if len(fields) > 19 and fields[0] != "Z" else None
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return raw.decode(errors="replace").rstrip("\0").split("\0")
+
+
+class PidFile:
+    """Our children's pids, start times and a word their command line contains, as JSON in `path`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.entries: dict[str, dict] = {}
+
+    def record(self, name: str, process: subprocess.Popen, marker: str) -> None:
+        self.entries[name] = {"pid": process.pid, "start": _start_time(process.pid), "marker": marker}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(self.entries))
+        temporary.replace(self.path)
+
+    def clear(self) -> None:
+        self.entries = {}
+        self.path.unlink(missing_ok=True)
+
+
+def _still_ours(entry: dict) -> bool:
+    """Whether the recorded process still runs: same pid, same start time, command line with our marker.
+    A pid reused by an unrelated process fails the start time or the marker, and is never signalled."""
+    pid, start, marker = entry.get("pid"), entry.get("start"), entry.get("marker")
+    if not isinstance(pid, int) or pid <= 1 or pid == os.getpid() or not start or not marker:
+        return False
+    if _start_time(pid) != start:
+        return False
+    return any(marker in part for part in _cmdline(pid))
+
+
+def stop_stale(path: Path, grace_s: float = 10.0) -> list[str]:
+    """Stop the children a previous, dead run recorded in `path` (SIGTERM, then SIGKILL), and remove
+    the file. Only processes that are verifiably those children are signalled. Returns their names."""
+    try:
+        entries = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    if not isinstance(entries, dict):
+        entries = {}
+    stale = {name: entry for name, entry in entries.items() if isinstance(entry, dict) and _still_ours(entry)}
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for entry in stale.values():
+            if _still_ours(entry):
+                pid = entry["pid"]
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    # Each child leads its own session: its group takes its helpers along.
+                    if os.getpgid(pid) == pid:
+                        os.killpg(pid, sig)
+                    else:
+                        os.kill(pid, sig)
+        deadline = time.monotonic() + (grace_s if sig == signal.SIGTERM else 5.0)
+        while any(_still_ours(entry) for entry in stale.values()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    path.unlink(missing_ok=True)
+    return sorted(stale)
 
 
 @dataclass
@@ -45,11 +151,13 @@ def _pump(name: str, stream, out) -> None:
 
 
 class Supervisor:
-    def __init__(self, out=None, *, max_restarts: int = 5, restart_window_s: float = 600.0) -> None:
+    def __init__(self, out=None, *, max_restarts: int = 5, restart_window_s: float = 600.0,
+                 pid_file: PidFile | None = None) -> None:
         self.children: list[Child] = []
         self.out = out or sys.stdout
         self.max_restarts = max_restarts
         self.restart_window_s = restart_window_s
+        self.pid_file = pid_file
 
     def start(self, child: Child) -> Child:
         self._spawn(child)
@@ -59,7 +167,11 @@ class Supervisor:
     def _spawn(self, child: Child) -> None:
         env = {**os.environ, **child.env}
         child.process = subprocess.Popen(child.command, env=env, stdout=subprocess.PIPE,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+                                         stderr=subprocess.STDOUT, start_new_session=True,
+                                         preexec_fn=die_with_parent())
+        if self.pid_file is not None:
+            marker = "midway" if "midway" in child.command else os.path.basename(child.command[0])
+            self.pid_file.record(child.name, child.process, marker)
         threading.Thread(target=_pump, args=(child.name, child.process.stdout, self.out), daemon=True).start()
 
     def first_exited(self) -> Child | None:

@@ -20,12 +20,14 @@ import redis
 
 from midway.discord_invite import application_id_from_token, invite_url
 from midway.redis_clients import redacted_url, redis_problem
-from midway.redis_server import LocalRedis, RedisUnavailable
+from midway.redis_server import LocalRedis, PortInUse, RedisUnavailable, port_in_use
 from midway.settings import Settings, get_settings
-from midway.supervisor import Child, Supervisor
+from midway.supervisor import Child, PidFile, Supervisor, stop_stale
 
 # How long an external Redis (REDIS_URL) may take to answer, e.g. one starting alongside us.
 REDIS_WAIT_S = 30.0
+# In the state folder: the pids of our children, so a run after a SIGKILLed one can stop its leftovers.
+PID_FILE = "up.pids"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -111,13 +113,20 @@ def default_engine(settings: Settings, engines: str) -> str:
     return served[0]
 
 
-def _start_redis(settings: Settings) -> tuple[str, LocalRedis | None]:
+def _start_redis(settings: Settings, pids: PidFile) -> tuple[str, LocalRedis | None]:
     if settings.redis_url:
         log(f"using Redis at {redacted_url(settings.redis_url)}")
         return settings.redis_url, None
     server = LocalRedis(port=settings.embedded_redis_port, data_dir=settings.state_dir / "redis")
     log(f"starting redis-server on port {server.port} (data in {server.data_dir})")
-    server.start(persist=True)
+    try:
+        server.start(persist=True)
+    except PortInUse as error:
+        raise RedisUnavailable(f"error: {error}. Set MIDWAY_EMBEDDED_REDIS_PORT to a free port, stop the "
+                               f"other server, or set REDIS_URL=redis://127.0.0.1:{server.port}/0 to use "
+                               "it on purpose") from error
+    if server.process is not None:
+        pids.record("redis", server.process, "redis-server")
     return server.url, server
 
 
@@ -140,6 +149,12 @@ def run(args: argparse.Namespace) -> int:
         log(f"midway up is already running ({holder or 'another process holds the lock'}); "
             "stop it with Ctrl-C first.")
         return 1
+    # Children of a previous run that was killed outright (SIGKILL) would hold our ports and answer our
+    # readiness checks: stop them first (only processes verifiably started by that run).
+    stale = stop_stale(settings.state_dir / PID_FILE)
+    if stale:
+        log(f"stopped what a previous midway up left running: {', '.join(stale)}")
+    pids = PidFile(settings.state_dir / PID_FILE)
     # An unreachable REDIS_URL is reported before the slower steps below and before any child starts.
     if settings.redis_url:
         problem = _wait_for_redis(settings.redis_url, min(args.ready_timeout, REDIS_WAIT_S))
@@ -150,18 +165,20 @@ def run(args: argparse.Namespace) -> int:
     engines = args.engines or _engines_for_this_machine(settings)
     token = settings.discord_token.get_secret_value() if settings.discord_token else None
     try:
-        redis_url, local_redis = _start_redis(settings)
+        redis_url, local_redis = _start_redis(settings, pids)
     except RedisUnavailable as error:
         log(str(error))
+        pids.clear()
         return 1
     env = {"REDIS_URL": redis_url, "MIDWAY_PLAYGROUND_PORT": str(port), "MIDWAY_ENGINES": engines,
            "MIDWAY_DEFAULT_ENGINE": default_engine(settings, engines)}
     page = f"http://{settings.playground_host}:{port}/"
     lock.write(f"pid {os.getpid()}, {page if not token else 'Discord'}\n")
     lock.flush()
-    supervisor = Supervisor()
+    supervisor = Supervisor(pid_file=pids)
     try:
-        return _run_children(supervisor, env, engines, token, port, page, args.ready_timeout, redis_url)
+        return _run_children(supervisor, env, engines, token, port, settings.playground_host, page,
+                             args.ready_timeout, redis_url)
     except KeyboardInterrupt:
         log("stopping (Ctrl-C)")
         return 0
@@ -175,11 +192,18 @@ def run(args: argparse.Namespace) -> int:
         supervisor.stop_all()
         if local_redis is not None:
             local_redis.stop()
+        pids.clear()
         log("stopped")
 
 
-def _run_children(supervisor, env, engines, token, port, page, timeout_s, redis_url) -> int:
+def _run_children(supervisor, env, engines, token, port, host, page, timeout_s, redis_url) -> int:
     if not token:
+        # Another program on the port (say, an old playground) would answer our readiness checks while
+        # ours fails to listen: refuse instead of reporting a Midway that is not ours.
+        if port_in_use(port, host):
+            raise RuntimeError(f"port {port} is already in use by another program, so the playground cannot "
+                               "listen there: stop that program or choose another port with --port "
+                               "(or MIDWAY_PLAYGROUND_PORT)")
         log(f"starting the playground (local Discord emulator) on port {port}")
         supervisor.start(Child("playground", _python_midway("playground", "--port", str(port)), env))
         _wait_for(lambda: _get_json(page + "_playground/state"), "the playground", supervisor, timeout_s)
