@@ -154,7 +154,8 @@ async def run_action(bot: MidwayBot, interaction: discord.Interaction, parent: J
         bot.store.posting.begin(clicker.user_id, [job.id])
     try:
         existing, pressed = await bot.store.claim_and_press(parent.id, claimed, ref.index, job.id, ref.custom_id,
-                                                            several=claimed != ref.action.value)
+                                                            several=claimed != ref.action.value,
+                                                            remixed=remix is not None)
         if existing is not None:
             await ephemeral(interaction, messages.already_running(await link_to(bot, existing)))
             return

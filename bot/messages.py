@@ -21,8 +21,13 @@ MAX_PROMPT_ECHO = MESSAGE_CONTENT - 300
 LANE_TAGS = {Lane.fast: "fast", Lane.relax: "relaxed", Lane.turbo: "turbo"}
 
 
+# In a job's pressed buttons, what follows the custom_id of one pressed through Remix (bot/store.py).
+REMIXED_SUFFIX = "#remix"
+
+
 class Style(StrEnum):
-    """discord.ButtonStyle names: grey until used, blue once used (Midjourney's convention)."""
+    """discord.ButtonStyle names: grey until used, blue once used, green once used through Remix
+    (Midjourney's convention)."""
 
     grey = "secondary"
     blue = "primary"
@@ -141,6 +146,8 @@ def already_running(link: str | None) -> str:
 
 
 def _mark(spec: ButtonSpec, used: set[str]) -> ButtonSpec:
+    if spec.custom_id + REMIXED_SUFFIX in used:
+        return ButtonSpec(spec.label, spec.custom_id, spec.row, Style.green, spec.emoji)
     if spec.custom_id in used:
         return ButtonSpec(spec.label, spec.custom_id, spec.row, Style.blue, spec.emoji)
     return spec

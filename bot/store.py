@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from redis.exceptions import WatchError
 
 from bot.batching import Coalescer
+from bot.messages import REMIXED_SUFFIX
 from bot.posting import Posting
 from midway import keys
 from midway.contract import Lane
@@ -31,6 +32,8 @@ ABANDONED_AFTER_S = 30
 # What joins a button's custom_id to a claim name in the pressed set, for buttons that hold several
 # claims (a modal's different requests): custom_ids never contain it (bot/custom_ids.py).
 _MARK_SEP = "#"
+# The mark of a button pressed through Remix (its modal): Midjourney shows it green rather than blue.
+REMIXED = REMIXED_SUFFIX.removeprefix(_MARK_SEP)
 
 
 class VariationMode(StrEnum):
@@ -183,13 +186,15 @@ class BotStore:
         return await self._update(keys.guild_settings_key(guild_id), GuildSettings, change)
 
     async def claim_and_press(self, job_id: str, action: str, index: int | None, new_job_id: str,
-                              custom_id: str, *, several: bool = False) -> tuple[str | None, set[str]]:
+                              custom_id: str, *, several: bool = False,
+                              remixed: bool = False) -> tuple[str | None, set[str]]:
         """Claim a button for `new_job_id` and, if won, mark it pressed, in one round trip (a press
         answers only after this). (None, the job's pressed buttons) if we won; (the holder, empty) if not.
         `several`: the button holds one claim per request (a modal's), so `action` names the request.
         A claim abandoned by an earlier press (its job never stored) is taken over. The winner calls
-        `press_over` when its job is stored or the press failed."""
-        mark = f"{custom_id}{_MARK_SEP}{action}" if several else ""
+        `press_over` when its job is stored or the press failed. `remixed`: pressed through Remix, marked
+        so (`custom_id#remix` in the pressed set) for messages.result_buttons to show it green."""
+        mark = _mark_of(custom_id, action, several, remixed)
         holder, pressed = await self._claims.call((job_id, action, index, new_job_id, custom_id, mark))
         if holder is not None and await self._abandoned(job_id, action, index, holder):
             holder, pressed = self._claim_reply(await self._take_over_script(
@@ -216,7 +221,7 @@ class BotStore:
         holder, pressed = pair
         if holder is not None:
             return _text(holder), set()
-        return None, {value for value in map(_text, pressed) if _MARK_SEP not in value}
+        return None, _pressed(pressed)
 
     async def _abandoned(self, job_id: str, action: str, index: int | None, holder: str) -> bool:
         """The holder's job was never stored, this process is not posting it, and the claim is old enough
@@ -237,14 +242,15 @@ class BotStore:
                       several: bool = False) -> set[str] | None:
         """Undo a won press whose job could not be posted: the claim goes (if `new_job_id` still holds
         it) and the button is un-marked. The job's pressed buttons after, or None if the claim was not held."""
-        mark = f"{custom_id}{_MARK_SEP}{action}" if several else ""
+        # A Remix press's mark goes with it (a button of one claim has at most that mark).
+        mark = _mark_of(custom_id, action, several, remixed=True)
         try:
             after = await self._release_script(
                 keys=[keys.button_claim_key(job_id, action, index), keys.used_buttons_key(job_id)],
                 args=[new_job_id, custom_id, mark])
         finally:  # even unreleased (Redis down), the claim is abandoned now; a later press takes it over
             self.press_over(new_job_id)
-        return None if after is None else {value for value in map(_text, after) if _MARK_SEP not in value}
+        return None if after is None else _pressed(after)
 
     async def claimed(self, job_id: str, action: str, index: int | None) -> str | None:
         """The job holding a button's claim, if any (an abandoned claim holds nothing)."""
@@ -254,8 +260,7 @@ class BotStore:
         return _text(holder)
 
     async def used(self, job_id: str) -> set[str]:
-        members = await self.redis.smembers(keys.used_buttons_key(job_id))
-        return {value for value in map(_text, members) if _MARK_SEP not in value}
+        return _pressed(await self.redis.smembers(keys.used_buttons_key(job_id)))
 
     async def delivered(self, job_id: str) -> str | None:
         value = await self.redis.get(keys.delivered_key(job_id))
@@ -316,3 +321,16 @@ class BotStore:
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _mark_of(custom_id: str, action: str, several: bool, remixed: bool) -> str:
+    """The pressed set's second member for a press: its claim (a button of several claims), else the
+    Remix mark, else none ('')."""
+    if several:
+        return f"{custom_id}{_MARK_SEP}{action}"
+    return f"{custom_id}{_MARK_SEP}{REMIXED}" if remixed else ""
+
+
+def _pressed(members) -> set[str]:
+    """The pressed set as messages.result_buttons reads it: custom_ids, and `custom_id#remix` marks."""
+    return {value for value in map(_text, members) if _MARK_SEP not in value or value.endswith(_MARK_SEP + REMIXED)}

@@ -58,6 +58,13 @@ def test_used_button_turns_blue() -> None:
     assert styles[0] is messages.Style.blue and styles[1] is messages.Style.grey
 
 
+def test_a_button_used_through_remix_turns_green() -> None:
+    job = make_job()
+    v1 = encode(Action.variation, job.id, 1)
+    styles = {b.label: b.style for b in messages.grid_buttons(job.id, {v1, v1 + messages.REMIXED_SUFFIX})}
+    assert styles["V1"] is messages.Style.green and styles["V2"] is messages.Style.grey
+
+
 def test_single_image_buttons() -> None:
     job = make_job()
     labels = [b.label or b.emoji for b in messages.single_buttons(job.id, 1)]

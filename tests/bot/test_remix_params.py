@@ -119,3 +119,6 @@ async def test_remix_runs_with_the_edited_parameters(pg: Playground, worker, mid
     assert (remix.attachments[0].width, remix.attachments[0].height) == (2 * width, 2 * height)
     spec = (await wait_for_stored_job(settings.redis_url, job_of(remix))).spec
     assert (spec.stylize, spec.chaos, spec.tile, spec.aspect_ratio) == (750, 50, True, "2:1")
+    # Pressed through Remix, V1 turns green (Midjourney's colour for it); the refused tries left it as it was.
+    styles = {b.get("label"): b.get("style") for b in pg.message(grid.id).buttons}
+    assert styles["V1"] == 3 and styles["V2"] == 2

@@ -26,6 +26,18 @@ async def test_claims_are_won_once_and_only_the_winner_marks_the_button_pressed(
     await client.aclose()
 
 
+async def test_a_remix_press_is_marked_and_its_undo_unmarks_it_entirely(redis_url: str) -> None:
+    client = aioredis.Redis.from_url(redis_url)
+    store = BotStore(client)
+    holder, pressed = await store.claim_and_press("r", "v", 1, "remixed", "mw:v:r:1", remixed=True)
+    assert holder is None and pressed == {"mw:v:r:1", "mw:v:r:1#remix"} == await store.used("r")
+    assert await store.release("r", "v", 1, "remixed", "mw:v:r:1") == set() == await store.used("r")
+    # Pressed again without Remix: blue, not green.
+    _, pressed = await store.claim_and_press("r", "v", 1, "plain", "mw:v:r:1")
+    assert pressed == {"mw:v:r:1"}
+    await client.aclose()
+
+
 async def test_concurrent_setting_updates_are_not_lost(redis_url: str) -> None:
     client = aioredis.Redis.from_url(redis_url)
     store = BotStore(client)

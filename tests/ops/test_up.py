@@ -15,24 +15,11 @@ from pathlib import Path
 import pytest
 
 from midway.redis_server import free_port
+from tests.ops.processes import processes_with
 
 pytestmark = pytest.mark.slow
 
 
-def _processes_with(marker: str) -> list[int]:
-    """Pids of live processes whose command line or environment mentions `marker`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            text = (entry / "cmdline").read_bytes() + (entry / "environ").read_bytes()
-            state = (entry / "stat").read_text().split()[2]
-        except OSError:
-            continue
-        if marker.encode() in text and state != "Z":
-            found.append(int(entry.name))
-    return found
 
 
 def _api(port: int, path: str, body: dict | None = None):
@@ -104,7 +91,7 @@ def test_up_serves_imagine_and_ctrl_c_stops_every_child(tmp_path):
         up.wait(timeout=60)
     assert up.returncode in (0, 130)
     time.sleep(0.5)
-    assert _processes_with(str(tmp_path / "state")) == []
+    assert processes_with(str(tmp_path / "state")) == []
 
 
 def test_sigterm_stops_every_child_too(tmp_path):
@@ -115,7 +102,7 @@ def test_sigterm_stops_every_child_too(tmp_path):
         up.send_signal(signal.SIGTERM)
         up.wait(timeout=60)
     time.sleep(0.5)
-    assert _processes_with(str(tmp_path / "state")) == []
+    assert processes_with(str(tmp_path / "state")) == []
 
 
 def test_the_bots_default_engine_is_one_the_worker_serves(monkeypatch):

@@ -19,6 +19,7 @@ import pytest
 from midway import redis_server as redis_server_module
 from midway.redis_server import LocalRedis, PortInUse, port_in_use
 from midway.supervisor import Child, PidFile, Supervisor, stop_stale
+from tests.ops.processes import alive, processes_with
 
 needs_redis = pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
 
@@ -38,27 +39,6 @@ def _web_port() -> int:
     return _free_in(range(8820, 8830))
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def _processes_with(marker: str) -> list[int]:
-    """Pids of live processes whose command line or environment mentions `marker`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            text = (entry / "cmdline").read_bytes() + (entry / "environ").read_bytes()
-        except OSError:
-            continue
-        if marker.encode() in text and _alive(int(entry.name)):
-            found.append(int(entry.name))
-    return found
 
 
 @pytest.fixture
@@ -170,11 +150,11 @@ def test_supervisor_records_its_children_and_they_die_with_a_killed_parent(tmp_p
     try:
         assert parent.stdout.readline().strip() == "started"
         child_pid = json.loads(pid_file.read_text())["sleeper"]["pid"]
-        assert _alive(child_pid)
+        assert alive(child_pid)
         parent.kill()
         parent.wait(timeout=10)
         deadline = time.monotonic() + 10
-        while _alive(child_pid):
+        while alive(child_pid):
             assert time.monotonic() < deadline, "the child outlived its SIGKILLed parent"
             time.sleep(0.05)
     finally:
@@ -218,7 +198,7 @@ def no_leftovers(tmp_path):
     state = str(tmp_path / "state")
     yield
     time.sleep(0.3)
-    left = _processes_with(state)
+    left = processes_with(state)
     for pid in left:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
