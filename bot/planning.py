@@ -53,20 +53,28 @@ def expand_options(text: str, options: dict[str, str]) -> str:
 
 
 def append_suffix(text: str, suffix: str) -> str:
-    """The suffix's parameters, minus any the prompt already sets (the prompt wins, as in Midjourney)."""
+    """The suffix's parameters, minus any the prompt already sets (the prompt wins, as in Midjourney).
+    Text the suffix starts with (`oil painting --chaos 7`) joins the prompt's text, before the prompt's
+    own parameters: after them it would be text following a parameter, which the grammar refuses."""
     suffix = suffix.strip()
     if not suffix:
         return text
     typed = {_canonical(name) for name in _PARAM.findall(text)}
-    kept: list[str] = []
-    skipping = False
+    words: list[str] = []
+    params: list[str] = []
+    skipping = in_params = False
     for word in suffix.split():
         match = _PARAM.fullmatch(word)
         if match:
-            skipping = _canonical(match.group(1)) in typed
-        if not skipping:
-            kept.append(word)
-    return f"{text.rstrip()} {' '.join(kept)}".strip()
+            in_params, skipping = True, _canonical(match.group(1)) in typed
+        if not in_params:
+            words.append(word)
+        elif not skipping:
+            params.append(word)
+    first_param = _PARAM.search(text)
+    cut = first_param.start() if first_param else len(text)
+    prompt_text, prompt_params = text[:cut].rstrip(), text[cut:].strip()
+    return " ".join(part for part in (prompt_text, *words, prompt_params, *params) if part)
 
 
 def check_saved(value: str, catalogue: Catalogue, settings: Settings) -> None:

@@ -29,6 +29,15 @@ def test_suffix_parameters_lose_to_typed_ones() -> None:
     assert append_suffix("a fox", "") == "a fox"
 
 
+def test_a_suffix_starting_with_text_joins_the_prompt_text_before_its_parameters() -> None:
+    joined = append_suffix("a fox --chaos 9", "oil painting --chaos 7 --ar 2:3")
+    assert joined == "a fox oil painting --chaos 9 --ar 2:3"
+    assert append_suffix("a fox", "oil painting") == "a fox oil painting"
+    planned = plan_imagine("a fox --chaos 9", UserSettings(suffix="oil painting --chaos 7"), ChannelSettings(),
+                           CATALOGUE, SETTINGS).specs[0]
+    assert (planned.prompt, planned.chaos) == ("a fox oil painting", 9)
+
+
 def test_options_expand_inline() -> None:
     assert expand_options("a fox --mine", {"mine": "--chaos 5 --ar 2:3"}) == "a fox --chaos 5 --ar 2:3"
     assert expand_options("a fox --ar 1:1", {"mine": "x"}) == "a fox --ar 1:1"
