@@ -69,10 +69,14 @@ def check_caps(load: UserLoad, max_running: int, max_queued: int, extra: int = 1
     `extra` is how many jobs the request adds (a permutation batch adds several at once).
     """
     if load.running + load.queued + extra > max_running + max_queued:
+        # The cap is on unfinished jobs in all; how many of them run at once is the workers' business, so
+        # "13 queued" against "10 queued" must not read as the rule that refused.
+        adds = f", and this request adds {extra}" if extra > 1 else ""
         return PolicyError(
             "Queue full",
-            f"You have {load.running} running and {load.queued} queued jobs; the most allowed is "
-            f"{max_running} running and {max_queued} queued. Wait for one to finish or cancel one.")
+            f"You have {load.running + load.queued} unfinished jobs ({load.running} running, {load.queued} "
+            f"waiting){adds}; the most allowed is {max_running + max_queued} ({max_running} running while up "
+            f"to {max_queued} wait). Wait for one to finish or cancel one.")
     return None
 
 

@@ -30,8 +30,13 @@ def test_caps_allow_up_to_running_plus_queued() -> None:
     assert check_caps(UserLoad(running=3, queued=9), max_running=3, max_queued=10) is None
     full = check_caps(UserLoad(running=3, queued=10), max_running=3, max_queued=10)
     assert full is not None and full.title == "Queue full"
+    # Counted as the cap counts them: all unfinished jobs, whichever are running.
+    waiting = check_caps(UserLoad(running=0, queued=13), max_running=3, max_queued=10)
+    assert waiting is not None and waiting.detail.startswith(
+        "You have 13 unfinished jobs (0 running, 13 waiting); the most allowed is 13 (3 running while up to 10 wait)")
     # A batch of 4 does not fit when only 2 slots are left.
-    assert check_caps(UserLoad(running=3, queued=8), 3, 10, extra=4) is not None
+    batch = check_caps(UserLoad(running=3, queued=8), 3, 10, extra=4)
+    assert batch is not None and "11 unfinished jobs (3 running, 8 waiting), and this request adds 4;" in batch.detail
 
 
 def test_caps_notice_when_running_cap_reached() -> None:
