@@ -57,6 +57,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"midway worker: {error}", file=sys.stderr)
         return 2
     names = [name.strip() for name in (args.engines or settings.engines).split(",") if name.strip()]
+    if not names:
+        # A worker of no engine listens to no queue: it would sit idle for ever, looking healthy.
+        print("midway worker: name at least one engine (--engines tiny,sdxl or MIDWAY_ENGINES)", file=sys.stderr)
+        return 2
     if not settings.redis_url:
         print("midway worker: set REDIS_URL (e.g. redis://127.0.0.1:6379/0)", file=sys.stderr)
         return 2

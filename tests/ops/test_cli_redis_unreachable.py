@@ -95,3 +95,9 @@ def test_bot_without_a_token_or_a_playground_says_discord_token_is_missing(tmp_p
     assert "Traceback" not in output
     assert "DISCORD_TOKEN is not set" in output and f"127.0.0.1:{playground_port}" in output
     assert "midway playground" in output
+
+
+def test_a_worker_of_no_engine_is_refused_before_anything_else(tmp_path):
+    result, _ = run_midway(["worker", "--engines", " , ", "--burst"], tmp_path, REDIS_URL="redis://127.0.0.1:1/0")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == "midway worker: name at least one engine (--engines tiny,sdxl or MIDWAY_ENGINES)"
