@@ -215,11 +215,14 @@ def _looks_like_a_broken_device(error: BaseException) -> bool:
 
 
 def _unexpected_reason(error: BaseException) -> str:
-    """The user's line for an error nobody foresaw: its first line (a pipeline's ValueError says what it
-    refused), cut short, with URLs' credentials hidden; the log keeps the traceback."""
+    """The user's line for an error nobody foresaw. A ValueError is a pipeline refusing its input
+    (diffusers' check_inputs echoes the bad value): its first line, cut short, URLs' credentials hidden.
+    Anything else may name the machine's paths or state, so only the log (with the traceback) has it."""
+    if not isinstance(error, ValueError):
+        return "Something went wrong on the worker; try again."
     first = next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
     first = re.sub(r"(\w+://)[^/\s@]+@", r"\1***@", first)
-    return f"The engine failed: {first[:200]}"
+    return f"The engine refused the request: {first[:200]}"
 
 
 def _observe(job: Job, status: JobStatus, reason: str | None) -> None:

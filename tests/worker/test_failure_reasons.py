@@ -32,13 +32,13 @@ def test_a_refused_spec_fails_its_job_with_the_engines_words_and_the_worker_serv
     records = [store.get(job.id) for job in jobs]
     assert len(engine.calls) == 4 and worker.restart_reason is None
     assert [record.status for record in records] == [JobStatus.failed] * 4
-    assert records[0].error == ("The engine failed: `height` and `width` have to be divisible by 8 but are "
-                                "100 and 100.")
+    assert records[0].error == ("The engine refused the request: `height` and `width` have to be divisible by 8 "
+                                "but are 100 and 100.")
     assert failures("scripted", "unexpected") == before + 4
 
 
 def test_credentials_in_an_engines_error_do_not_reach_the_user(store, make_worker):
-    engine = ScriptedEngine(fail_with=OSError("cannot fetch https://bob:hunter2@models.example/x.safetensors"))
+    engine = ScriptedEngine(fail_with=ValueError("bad LoRA https://bob:hunter2@models.example/x.safetensors"))
     job = store.submit(new_job(engine="scripted"))
     serve(make_worker({"scripted": engine}), burst=True)
     error = store.get(job.id).error
