@@ -19,6 +19,7 @@ import redis
 
 from bot import messages, render
 from bot.backend import Backend
+from bot.results import job_channel
 from bot.views import build_view
 from midway.contract import Job
 
@@ -143,8 +144,7 @@ class ProgressEdits:
 
     def message_of(self, job: Job) -> discord.PartialMessage:
         assert job.message is not None and job.message.message_id is not None
-        channel = self.client.get_partial_messageable(int(job.message.channel_id))
-        return channel.get_partial_message(int(job.message.message_id))
+        return job_channel(self.client, job).get_partial_message(int(job.message.message_id))
 
     async def _poll_queue_positions(self) -> None:
         while True:

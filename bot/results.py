@@ -24,6 +24,14 @@ def result_nonce(job_id: str) -> str:
     return "r" + hashlib.sha256(job_id.encode()).hexdigest()[:24]
 
 
+def job_channel(client: discord.Client, job: Job) -> discord.PartialMessageable:
+    """The channel of the job's message, with its server, so a message's jump_url (/show answers with
+    it) opens it rather than a DM path (@me)."""
+    assert job.message is not None
+    guild_id = int(job.requester.guild_id) if job.requester.guild_id else None
+    return client.get_partial_messageable(int(job.message.channel_id), guild_id=guild_id)
+
+
 def capabilities(client: discord.Client, job: Job) -> frozenset[Operation]:
     catalogue = getattr(client, "catalogue", None)
     return capabilities_of(catalogue, job) if catalogue is not None else frozenset()
@@ -48,9 +56,7 @@ async def post_result(client: discord.Client, backend: Backend, store: BotStore,
     if reference_id is not None:
         reference = discord.MessageReference(message_id=reference_id, channel_id=int(job.message.channel_id),
                                              fail_if_not_exists=False)
-    # With its server, so the message's jump_url (/show answers with it) opens it, not a DM path (@me).
-    guild_id = int(job.requester.guild_id) if job.requester.guild_id else None
-    channel = client.get_partial_messageable(int(job.message.channel_id), guild_id=guild_id)
+    channel = job_channel(client, job)
     # Only the requester is pinged: the prompt echoed in `content` may hold @everyone, roles or users.
     requester = job.requester.user_id
     pinged = [discord.Object(int(requester))] if requester.isdigit() else []  # a Discord id, not a CLI name
