@@ -57,31 +57,28 @@ def with_chaos(conditioning: Conditioning, seed: int, index: int, chaos: int) ->
 
     Generated on the CPU so the same seed gives the same noise on any device.
     """
-    amount = chaos_amount(chaos)
-    if amount == 0:
-        return conditioning
-    generator = torch.Generator("cpu").manual_seed(chaos_seed(seed, index))
-    perturbed = {}
-    for key, tensor in conditioning.items():
-        noise = torch.randn(tensor.shape, generator=generator, dtype=torch.float32)
-        scale = tensor.float().std() * amount
-        perturbed[key] = tensor + (noise * scale).to(tensor.device, tensor.dtype)
-    return perturbed
+    return _with_noise(conditioning, chaos_seed(seed, index), chaos_amount(chaos), per_row=True)
 
 
 def with_weird(conditioning: Conditioning, seed: int, weird: int) -> Conditioning:
     """The job's --weird shift of the conditioning: one noise direction from the job's seed, the same for
     every row of a batched tensor (every image), scaled by weird_amount of the tensor's spread."""
-    amount = weird_amount(weird)
+    return _with_noise(conditioning, weird_seed(seed), weird_amount(weird), per_row=False)
+
+
+def _with_noise(conditioning: Conditioning, seed: int, amount: float, *, per_row: bool) -> Conditioning:
+    """Each tensor plus CPU-seeded Gaussian noise of `amount` times its spread: noise of its own for each
+    row (`per_row`), or one row of noise shared by all rows."""
     if amount == 0:
         return conditioning
-    generator = torch.Generator("cpu").manual_seed(weird_seed(seed))
-    shifted = {}
+    generator = torch.Generator("cpu").manual_seed(seed)
+    noisy = {}
     for key, tensor in conditioning.items():
-        noise = torch.randn((1, *tensor.shape[1:]), generator=generator, dtype=torch.float32)
+        shape = tensor.shape if per_row else (1, *tensor.shape[1:])
+        noise = torch.randn(shape, generator=generator, dtype=torch.float32)
         scale = tensor.float().std() * amount
-        shifted[key] = tensor + (noise * scale).to(tensor.device, tensor.dtype)
-    return shifted
+        noisy[key] = tensor + (noise * scale).to(tensor.device, tensor.dtype)
+    return noisy
 
 
 def slerp(start: torch.Tensor, end: torch.Tensor, fraction: float) -> torch.Tensor:
