@@ -99,12 +99,12 @@ async def discord_process() -> AsyncIterator[DiscordProcess]:
 async def logged_in(remote: DiscordProcess, bot) -> AsyncIterator:
     """`bot` logged in to the emulator, ready, its commands synced."""
     from bench.discord_stack import BOT_TOKEN
-    from midway.gc_tuning import freeze_startup_objects
+    from ops.gc_tuning import freeze_startup_objects
     from playground import clients
 
     async with clients.logged_in(bot, BOT_TOKEN, ready_timeout_s=READY_TIMEOUT_S):
         await remote.call(op="synced", names=["imagine"])
-        # As `midway bot` does once started (midway/gc_tuning.py); the same for both bots.
+        # As `midway bot` does once started (ops/gc_tuning.py); the same for both bots.
         freeze_startup_objects()
         yield bot
 

@@ -39,7 +39,7 @@ class BareBot(discord.Client):
 
 def midway_bot(redis_url: str, catalogue: Path | None = None) -> discord.Client:
     from bot.app import MidwayBot
-    from engines.catalogue import load_catalogue
+    from midway.catalogue import load_catalogue
     from midway.settings import Settings
 
     settings = Settings(redis_url=redis_url, default_engine="tiny", blob_store="redis", heartbeat_s=0.5)

@@ -98,9 +98,9 @@ def plain_diffusers(kind: str, dtype: Any, repeats: int, rig: Rig = GPU) -> tupl
 def midway_engine(kind: str, repeats: int, rig: Rig = GPU) -> tuple[float, float]:
     import torch
 
-    from engines.catalogue import EngineEntry
     from engines.loading import apply_switches, optimise, set_scheduler
     from engines.stable_diffusion import StableDiffusionEngine, StableDiffusionXLEngine
+    from midway.catalogue import EngineEntry
     from midway.contract import GenerationSpec
 
     workload = rig.workloads[kind]

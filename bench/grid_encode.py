@@ -19,7 +19,7 @@ from PIL import Image
 from bench.report import PartResult, Row
 from bench.stats import best_of, ratio
 from midway.discord_limits import ATTACHMENT_SIZE
-from midway.imaging import cell_from_bytes, compose_grid, encode_image, image_to_png_bytes, split_grid
+from midway.images.imaging import cell_from_bytes, compose_grid, encode_image, image_to_png_bytes, split_grid
 
 CELL_SIZE = 1024
 # (grid cells per side, amplitude): coarse shapes to fine texture, then noise of this sigma.
@@ -50,7 +50,7 @@ def variants() -> dict[str, Callable[[Image.Image], bytes]]:
     """Label -> encoder of a composed grid. The first one is the baseline."""
     return {
         "Pillow PNG, default save (baseline)": lambda grid: _save(grid, format="PNG"),
-        "project encoder (midway.imaging.encode_image, 10 MiB cap)":
+        "project encoder (midway.images.imaging.encode_image, 10 MiB cap)":
             lambda grid: encode_image(grid, max_bytes=ATTACHMENT_SIZE)[0],
         "PNG compress_level=1 (lossless, fastest zlib)":
             lambda grid: _save(grid, format="PNG", compress_level=1),

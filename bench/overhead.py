@@ -138,7 +138,7 @@ def time_engine(engine, spec, pinning: EnginePinning) -> float:
 
 def run(quick: bool) -> PartResult:
     require("bot.app", "playground.driver", "worker.main", "engines.registry")
-    from midway.heap_tuning import keep_freed_memory
+    from ops.heap_tuning import keep_freed_memory
 
     # The in-process side's engine loads (~5 s of imports and building) on the second core while the
     # worker starts on the first: `bench/run --quick` must stay under a minute on 2 cores.
@@ -146,7 +146,7 @@ def run(quick: bool) -> PartResult:
         preloaded = pool.submit(preload_engine)
         worker = shared_worker()
         preloaded.result()
-    # The heap tuning `midway worker` applies once its engines are loaded (midway/heap_tuning.py), so
+    # The heap tuning `midway worker` applies once its engines are loaded (ops/heap_tuning.py), so
     # both sides compute alike.
     keep_freed_memory()
     server = shared_redis()

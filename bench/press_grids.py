@@ -14,7 +14,7 @@ from PIL import Image
 from bot.custom_ids import Action, decode
 from midway.blobs import cell_ref
 from midway.contract import GenerationSpec, Job, JobStatus, MessageRef, Requester
-from midway.imaging import compose_grid, image_to_png_bytes
+from midway.images.imaging import compose_grid, image_to_png_bytes
 
 # The buttons a press burst uses on each grid: U1-U4, V1-V4 and the re-roll (one job or image each).
 PRESSED = {Action.upscale, Action.variation, Action.reroll}

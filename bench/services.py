@@ -14,9 +14,9 @@ from pathlib import Path
 import redis
 
 from bench.report import PartUnavailable
-from midway.redis_server import LocalRedis, RedisUnavailable, free_port
 from midway.settings import PROJECT_ROOT
-from midway.supervisor import worker_subprocess
+from ops.redis_server import LocalRedis, RedisUnavailable, free_port
+from ops.supervisor import worker_subprocess
 
 WORKER_READY_TIMEOUT_S = 120.0
 ENGINE_THREADS = 1

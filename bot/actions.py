@@ -27,10 +27,10 @@ from bot.guards import cannot_post_here, check_request, is_channel_admin
 from bot.jobflow import ephemeral, message_ref, post_job, requester_of
 from bot.remix import REMIXABLE, RemixModal
 from bot.views import build_view
-from engines.base import EngineError
-from engines.region import Region
 from midway.contract import GenerationSpec, Job, JobStatus
+from midway.errors import EngineError
 from midway.prompt.options import random_seed
+from midway.region import Region
 
 if TYPE_CHECKING:
     from bot.app import MidwayBot

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import socket
+from typing import Any
 
 import discord
 import redis.asyncio as aioredis
@@ -22,7 +23,7 @@ from bot.delivery import Delivery
 from bot.errors import on_app_command_error
 from bot.executor import prestarted_executor
 from bot.store import BotStore
-from engines.catalogue import Catalogue, load_catalogue
+from midway.catalogue import Catalogue, load_catalogue
 from midway.redis_clients import connection_options
 from midway.settings import Settings
 
@@ -37,18 +38,20 @@ def default_consumer_name() -> str:
 class MidwayBot(discord.Client):
     def __init__(self, settings: Settings, redis_url: str, *, catalogue: Catalogue | None = None,
                  consumer_name: str | None = None, throttle_s: float = 1.0, queue_poll_s: float = 2.0,
-                 freeze_gc: bool = False) -> None:
+                 freeze_gc: bool = False, **client_options: Any) -> None:
         # Prompts are user text echoed into public messages: by default nothing in them pings (no
         # @everyone, roles or users); a result names its requester explicitly (bot/delivery.py).
+        # `client_options` go to discord.Client as they are: the tests shorten `guild_ready_timeout`, which
+        # otherwise holds every start ~2 s after the last GUILD_CREATE (production keeps discord.py's default).
         super().__init__(intents=discord.Intents.none() | discord.Intents(guilds=True),
-                         allowed_mentions=discord.AllowedMentions.none())
+                         allowed_mentions=discord.AllowedMentions.none(), **client_options)
         self.settings = settings
         self.redis_url = redis_url
         self.catalogue = catalogue or load_catalogue()
         self.consumer_name = consumer_name or default_consumer_name()
         self.throttle_s = throttle_s
         self.queue_poll_s = queue_poll_s
-        # A process of its own (`midway bot`) freezes its start-up objects out of the GC (midway/gc_tuning.py).
+        # A process of its own (`midway bot`) freezes its start-up objects out of the GC (ops/gc_tuning.py).
         self.freeze_gc = freeze_gc
         self.tree = app_commands.CommandTree(self)
         self.tree.error(on_app_command_error)
@@ -78,7 +81,7 @@ class MidwayBot(discord.Client):
         await self.tree.sync()
         self._delivery_task = asyncio.create_task(self.delivery.run(), name="midway-delivery")
         if self.freeze_gc:
-            from midway.gc_tuning import freeze_startup_objects
+            from ops.gc_tuning import freeze_startup_objects
 
             freeze_startup_objects()
 

@@ -15,13 +15,14 @@ from typing import Any
 from bot.custom_ids import Action
 from bot.outpaint import OUTPAINT_ACTIONS, OUTPAINT_OPERATIONS, OutpaintError, operation_of, outpaint_spec
 from bot.store import VariationMode
-from engines.catalogue import Catalogue, EngineEntry
-from engines.region import Region, region_spec
+from midway.catalogue import Catalogue, EngineEntry
 from midway.contract import GenerationSpec, Job, JobStatus, Lane, Operation, Requester, UpscaleMode
 from midway.prompt.errors import PromptError
 from midway.prompt.params import apply_params
 from midway.prompt.tokens import split_sections
+from midway.region import Region
 from midway.sizing import size_for_aspect
+from midway.spec_edits import region_spec
 
 
 class DeriveError(ValueError):

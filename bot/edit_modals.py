@@ -1,7 +1,7 @@
 """Vary (Region) and Custom Zoom: buttons that open a modal first, then run like any other press.
 
 Midjourney draws the region in an Activity iframe; a bot cannot, so the Vary (Region) modal asks for a
-rectangle as text (bot/region.py), plus the prompt when the user has Remix on. Custom Zoom's modal is
+rectangle as text (midway/region.py), plus the prompt when the user has Remix on. Custom Zoom's modal is
 Midjourney's: the prompt followed by `--zoom 2`, editable (1.0-2.0, and `--ar` may change). Both are
 answered by their custom_id (bot/modals.py), so they still work after a bot restart.
 """
@@ -17,9 +17,9 @@ from bot.custom_ids import ButtonRef
 from bot.jobflow import ephemeral
 from bot.modals import RoutedModal, prompt_input
 from bot.outpaint import OutpaintError, custom_zoom_text, split_zoom
-from bot.region import PLACEHOLDER, RegionError, parse_region
 from bot.remix import plan_remix
 from midway.contract import Job
+from midway.region import PLACEHOLDER, RegionError, parse_region
 
 if TYPE_CHECKING:
     from bot.app import MidwayBot

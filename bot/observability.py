@@ -10,7 +10,7 @@ import logging
 
 import discord
 
-from midway.metrics import DISCORD_429, INTERACTION_ACK_SECONDS
+from ops.metrics import DISCORD_429, INTERACTION_ACK_SECONDS
 
 # Message prefixes of discord.py's own 429 log records (http.py and webhook/async_.py), by scope.
 _RATE_LIMIT_RECORDS = (

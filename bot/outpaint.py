@@ -14,10 +14,10 @@ import math
 import re
 
 from bot.custom_ids import Action
-from engines.catalogue import EngineEntry
-from engines.outpaint import MAX_ZOOM, MIN_ZOOM, canvas_limit, pan_spec, zoom_spec
+from midway.catalogue import EngineEntry
 from midway.contract import GenerationSpec, Operation, PanDirection
 from midway.sizing import size_for_aspect
+from midway.spec_edits import MAX_ZOOM, MIN_ZOOM, canvas_limit, pan_spec, zoom_spec
 
 ZOOM_FACTORS = {Action.zoom_2x: 2.0, Action.zoom_15x: 1.5}
 PAN_DIRECTIONS = {Action.pan_left: PanDirection.left, Action.pan_right: PanDirection.right,

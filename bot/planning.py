@@ -12,8 +12,7 @@ import re
 from dataclasses import dataclass
 
 from bot.store import ChannelSettings, UserSettings
-from engines.catalogue import Catalogue, EngineEntry, alias_table
-from engines.params import guidance_scale
+from midway.catalogue import Catalogue, EngineEntry, alias_table, guidance_scale
 from midway.contract import GenerationSpec, Operation
 from midway.prompt.errors import PromptError, shown
 from midway.prompt.options import ParseOptions

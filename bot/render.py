@@ -9,7 +9,7 @@ import discord
 from bot import messages
 from midway.contract import Job
 from midway.discord_limits import ATTACHMENT_SIZE
-from midway.imaging import compose_grid, encode_image, image_from_bytes
+from midway.images.imaging import compose_grid, encode_image, image_from_bytes
 
 
 def size_limit(job: Job) -> int:

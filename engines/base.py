@@ -20,30 +20,6 @@ ProgressCallback = Callable[[int, int, "Image | None"], None]
 CancelCheck = Callable[[], bool]
 
 
-class EngineError(Exception):
-    """A failure whose message a Discord user may read (no tracebacks, no paths with secrets)."""
-
-
-class EngineNotFound(EngineError):
-    pass
-
-
-class CatalogueError(EngineError):
-    pass
-
-
-class UnsupportedOperation(EngineError):
-    pass
-
-
-class GenerationCancelled(Exception):
-    pass
-
-
-class EngineOutOfMemory(EngineError):
-    """Raised when the device ran out of memory; the worker retries once with a smaller batch."""
-
-
 class Engine(ABC):
     name: str
     capabilities: frozenset[Operation]

@@ -14,20 +14,11 @@ from typing import Any
 import torch
 from PIL import Image, ImageOps
 
-from engines.base import (
-    CancelCheck,
-    Engine,
-    EngineError,
-    EngineOutOfMemory,
-    ProgressCallback,
-    UnsupportedOperation,
-)
-from engines.catalogue import EngineEntry
+from engines.base import CancelCheck, Engine, ProgressCallback
 from engines.monitor import StepMonitor
 from engines.params import (
     BLEND_MAX_IMAGES,
     BLEND_MIN_IMAGES,
-    guidance_scale,
     image_prompt_strength,
     image_seed,
     step_count,
@@ -37,7 +28,9 @@ from engines.params import (
 )
 from engines.tiling import circular_padding
 from engines.tiny import TINY_UPSCALER
+from midway.catalogue import EngineEntry, guidance_scale
 from midway.contract import GenerationSpec, Operation, UpscaleMode
+from midway.errors import EngineError, EngineOutOfMemory, UnsupportedOperation
 
 NEEDS_SOURCE = (Operation.variation, Operation.upscale, Operation.zoom, Operation.pan, Operation.inpaint)
 # Outpainting paints the new area from pure noise: the kept area is re-imposed at every step instead.

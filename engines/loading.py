@@ -11,8 +11,8 @@ from typing import Any
 
 import torch
 
-from engines.base import EngineError
-from engines.catalogue import SINGLE_FILE_SUFFIXES, EngineEntry
+from midway.catalogue import SINGLE_FILE_SUFFIXES, EngineEntry
+from midway.errors import EngineError
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import torch
 
-from engines.base import CancelCheck, GenerationCancelled, ProgressCallback
+from engines.base import CancelCheck, ProgressCallback
+from midway.errors import GenerationCancelled
 
 PreviewFn = Callable[[torch.Tensor], Any]
 

@@ -1,5 +1,5 @@
 """Zoom Out and Pan (outpainting): where the source goes on the new canvas, what gets painted, and the
-new specs the bot sends. Pillow and numpy only, no torch: the bot imports the spec helpers.
+the canvas and masks. Pillow and numpy only, no torch; the specs themselves come from midway/spec_edits.py.
 
 Spec fields and semantics (midway/contract.py, GenerationSpec):
 - `operation = "zoom"`, `zoom = Z` (1.0-2.0), `init_image` = the source: the canvas is
@@ -16,21 +16,14 @@ Spec fields and semantics (midway/contract.py, GenerationSpec):
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
 from midway.contract import GenerationSpec, Operation, PanDirection
+from midway.spec_edits import MAX_ZOOM, PAN_GROWTH
 
-PAN_GROWTH = 1.5
-MIN_ZOOM, MAX_ZOOM = 1.0, 2.0
-# The largest canvas a zoom / pan / Make Square may make when the channel sets no `max_side`, relative to
-# the engine's base size: each pan grows the canvas by half (1024 -> 1536 -> 2304 -> ...), so without a
-# bound repeated pans end in GPU out-of-memory. Each side <= 3x the base side, area <= 4x the base area.
-MAX_CANVAS_SIDE_FACTOR = 3
-MAX_CANVAS_AREA_FACTOR = 4
 # Where the source sits on the canvas (0 = left/top, 1 = right/bottom): pan left grows the left side,
 # so the source stays on the right.
 _PAN_ANCHOR = {
@@ -53,58 +46,6 @@ class Layout:
         return self.box[2] - self.box[0], self.box[3] - self.box[1]
 
 
-# --- specs for the bot ----------------------------------------------------------------------------
-def aspect_ratio(width: int, height: int) -> str:
-    """`--ar` text of a size, reduced: 384x256 -> "3:2"."""
-    divisor = math.gcd(width, height)
-    return f"{width // divisor}:{height // divisor}"
-
-
-def pan_size(width: int, height: int, direction: PanDirection | str, multiple: int = 8) -> tuple[int, int]:
-    """The canvas after panning: the side along `direction` grows by 50%, rounded to `multiple`."""
-    direction = PanDirection(direction)
-
-    def grow(side: int) -> int:
-        return max(side + multiple, round(side * PAN_GROWTH / multiple) * multiple)
-
-    if direction in (PanDirection.left, PanDirection.right):
-        return grow(width), height
-    return width, grow(height)
-
-
-def canvas_limit(width: int, height: int, base_width: int, base_height: int,
-                 max_side: int | None = None) -> str | None:
-    """Why a `width x height` outpaint canvas is too large (the limit, in words), or None when it fits:
-    the channel's `max_side` when set, else the default bound relative to the engine's base size."""
-    if max_side is not None:
-        if max(width, height) > max_side:
-            return f"this channel's limit of {max_side} pixels per side"
-        return None
-    side_limit = MAX_CANVAS_SIDE_FACTOR * max(base_width, base_height)
-    if max(width, height) > side_limit or width * height > MAX_CANVAS_AREA_FACTOR * base_width * base_height:
-        return (f"the largest canvas this engine paints: {side_limit} pixels per side and "
-                f"{MAX_CANVAS_AREA_FACTOR}x its {base_width}x{base_height} area")
-    return None
-
-
-def pan_spec(spec: GenerationSpec, direction: PanDirection | str, multiple: int = 8) -> GenerationSpec:
-    """The spec of a Pan job from the spec of the image being panned (caller sets init_image and seed)."""
-    width, height = pan_size(spec.width, spec.height, direction, multiple)
-    return spec.model_copy(update={
-        "operation": Operation.pan, "pan": PanDirection(direction), "zoom": None, "width": width,
-        "height": height, "aspect_ratio": aspect_ratio(width, height), "n_images": 4, "strength": None,
-    })
-
-
-def zoom_spec(spec: GenerationSpec, factor: float) -> GenerationSpec:
-    """The spec of a Zoom Out job (same canvas size) from the spec of the image being zoomed out."""
-    if not MIN_ZOOM <= factor <= MAX_ZOOM:
-        raise ValueError(f"zoom factor must be between {MIN_ZOOM} and {MAX_ZOOM}, got {factor}")
-    return spec.model_copy(update={"operation": Operation.zoom, "zoom": factor, "pan": None, "n_images": 4,
-                                   "strength": None})
-
-
-# --- the engine side ------------------------------------------------------------------------------
 def layout(spec: GenerationSpec, source_size: tuple[int, int]) -> Layout:
     """Where the source goes on the spec's canvas for its zoom or pan."""
     canvas_w, canvas_h = spec.width, spec.height

@@ -9,7 +9,8 @@ The mappings are documented here and nowhere else:
   an engine whose base guidance is 0 (turbo, schnell) stays at 0;
 - `--style raw` ("less of Midjourney's default aesthetic, closer to the literal prompt") scales the
   stylize that goes into that formula by RAW_STYLIZE, so raw at the default s=100 guides like s=25
-  (3/4 of the catalogue's guidance); other styles (4a-4c, Niji 5's, tuner codes) have no counterpart;
+  (3/4 of the catalogue's guidance; `guidance_scale` and RAW_STYLIZE live in midway/catalogue.py, since the
+  bot reads them too); other styles (4a-4c, Niji 5's, tuner codes) have no counterpart;
 - `--stop N` runs ceil(steps * N / 100) steps, then decodes the model's denoised estimate;
 - `--chaos C` perturbs each image's text embedding by C/100 * CHAOS_SCALE of its spread, with noise
   from that image's seed, so the four images drift apart as C grows;
@@ -37,9 +38,9 @@ from __future__ import annotations
 
 import math
 
-from engines.base import EngineError
-from engines.catalogue import EngineEntry
+from midway.catalogue import EngineEntry
 from midway.contract import GenerationSpec, Operation
+from midway.errors import EngineError
 
 SEED_MODULUS = 2**32
 # Relative std of the per-image embedding noise at --chaos 100.
@@ -48,7 +49,6 @@ CHAOS_SCALE = 0.6
 WEIRD_SCALE = 0.5
 WEIRD_MAX = 3000
 WEIRD_STREAM = 0xC2B2AE35
-RAW_STYLIZE = 0.25
 # Offset that keeps the chaos generator's stream apart from the latent-noise stream of the same seed.
 CHAOS_STREAM = 0x9E3779B9
 # unCLIP variations: fraction of the arc towards the prompt's embedding, and relative noise, at strength 1.
@@ -126,13 +126,6 @@ def step_count(spec: GenerationSpec, entry: EngineEntry) -> int:
 def stop_steps(total: int, stop: int) -> int:
     """How many of `total` steps run under `--stop` (10-100 percent)."""
     return max(1, min(total, math.ceil(total * stop / 100)))
-
-
-def guidance_scale(spec: GenerationSpec, entry: EngineEntry) -> float:
-    if spec.guidance is not None:
-        return spec.guidance
-    stylize = spec.stylize * (RAW_STYLIZE if spec.style == "raw" else 1)
-    return round(entry.guidance * (0.5 + 0.5 * math.sqrt(stylize / 100)), 4)
 
 
 def variation_strength(spec: GenerationSpec, entry: EngineEntry) -> float:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from PIL import Image
 
-from midway.imaging import compose_grid
+from midway.images.imaging import compose_grid
 
 SD15_FACTORS = [
     [0.3512, 0.2297, 0.3227],

@@ -1,5 +1,5 @@
 """Vary (Region): which pixels get repainted, and the spec the bot sends. Pillow and numpy only, no torch:
-the bot imports `region_spec`.
+the spec itself comes from midway/spec_edits.py (`region_spec`).
 
 Spec fields and semantics (midway/contract.py, GenerationSpec):
 - `operation = "inpaint"`, `region = (left, top, width, height)` as fractions of the image, `init_image`
@@ -14,18 +14,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from midway.contract import GenerationSpec, Operation
-
-Region = tuple[float, float, float, float]
-
-
-def region_spec(spec: GenerationSpec, region: Region) -> GenerationSpec:
-    """The spec of a Vary (Region) job from the spec of the image being edited (caller sets init_image and
-    seed). Raises ValueError (from the contract) when the region does not lie inside the image."""
-    return GenerationSpec.model_validate({
-        **spec.model_dump(), "operation": Operation.inpaint, "region": region, "zoom": None, "pan": None,
-        "n_images": 4, "strength": None, "upscale_factor": None, "upscale_mode": None,
-    })
+from midway.contract import GenerationSpec
+from midway.region import Region
 
 
 def box(region: Region, size: tuple[int, int]) -> tuple[int, int, int, int]:

@@ -10,7 +10,7 @@ from collections import Counter
 from typing import Any
 
 from engines.base import Engine
-from engines.catalogue import Catalogue, EngineEntry, load_catalogue
+from midway.catalogue import Catalogue, EngineEntry, load_catalogue
 
 _engines: dict[str, Engine] = {}
 _loads: Counter[str] = Counter()

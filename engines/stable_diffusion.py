@@ -14,11 +14,11 @@ from PIL import Image
 
 from engines import conditioning as cond
 from engines import outpaint, region
-from engines.base import EngineError
-from engines.catalogue import EngineEntry
 from engines.diffusion import OUTPAINT_STRENGTH, DiffusionEngine, Plan
 from engines.monitor import StepMonitor
+from midway.catalogue import EngineEntry
 from midway.contract import GenerationSpec, Operation
+from midway.errors import EngineError
 
 
 def accepts(pipe: Any, name: str) -> bool:

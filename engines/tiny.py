@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from engines.catalogue import EngineEntry
+from midway.catalogue import EngineEntry
 
 # Bump when a recipe changes, so stale caches are rebuilt.
 RECIPE_VERSION = 3

@@ -26,10 +26,10 @@ import torch
 from PIL import Image
 
 from engines import conditioning as cond
-from engines.catalogue import EngineEntry
 from engines.diffusion import DiffusionEngine, Plan
 from engines.monitor import StepMonitor, StopEarly
 from engines.params import embedding_drift, image_prompt_share, source_weights, stop_steps, variation_seed
+from midway.catalogue import EngineEntry
 from midway.contract import GenerationSpec, Operation
 
 PRIOR_GUIDANCE = 4.0

@@ -24,7 +24,7 @@ import redis
 from PIL import Image
 
 from midway import keys
-from midway.imaging import cell_from_bytes, image_from_bytes, image_to_png_bytes
+from midway.images.imaging import cell_from_bytes, image_from_bytes, image_to_png_bytes
 from midway.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ import os
 import pytest
 import redis
 
-from midway.redis_server import LocalRedis, free_port
+from ops.redis_server import LocalRedis, free_port
 
 # Determinism across machines: image tests compare pixels at a fixed torch thread count.
 os.environ.setdefault("OMP_NUM_THREADS", "1")

@@ -20,13 +20,15 @@ from PIL.Image import Image
 from rq import get_current_job
 from rq.timeouts import JobTimeoutException
 
-from engines.base import Engine, EngineError, EngineOutOfMemory, GenerationCancelled
-from midway import events, metrics
+from engines.base import Engine
+from midway import events
 from midway.blobs import BlobStore, blob_store, cell_ref
 from midway.contract import Job, JobStatus
-from midway.imaging import compose_grid, encode_image
+from midway.errors import EngineError, EngineOutOfMemory, GenerationCancelled
+from midway.images.imaging import compose_grid, encode_image
 from midway.jobs import JobStore
 from midway.settings import Settings
+from ops import metrics
 from worker.cancel_watch import CancelWatch
 from worker.progress import PREVIEW_TTL_S, ProgressReporter
 from worker.rq_worker import RestartWorker

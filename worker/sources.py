@@ -15,10 +15,11 @@ from collections.abc import Callable
 
 from PIL.Image import Image
 
-from engines.base import Engine, EngineError
+from engines.base import Engine
 from midway.blobs import BlobStore, is_ref, read_image
 from midway.contract import Job, Operation
-from midway.imaging import image_from_bytes
+from midway.errors import EngineError
+from midway.images.imaging import image_from_bytes
 from midway.jobs import JobStore
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from bot.guards import cannot_post_here, check_request, prompt_error
 from bot.jobflow import ephemeral, requester_of, start_jobs
 from bot.planning import append_suffix, blame_suffix, engine_for, fit_engine, parse_options
 from bot.store import ChannelSettings, UserSettings
-from engines.catalogue import Catalogue
+from midway.catalogue import Catalogue
 from midway.contract import GenerationSpec, Operation
 from midway.prompt.errors import PromptError
 from midway.prompt.parser import parse_prompt

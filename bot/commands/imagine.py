@@ -19,7 +19,7 @@ from bot.planning import plan_imagine
 from bot.policy import PolicyError, UserLoad
 from bot.store import ChannelSettings
 from bot.views import build_view
-from engines.catalogue import Catalogue
+from midway.catalogue import Catalogue
 from midway.contract import GenerationSpec, Job, Requester
 from midway.prompt.errors import PromptError
 

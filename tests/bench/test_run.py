@@ -30,7 +30,7 @@ def test_quick_grid_run_writes_every_key_and_a_results_section(tmp_path: Path) -
 
 def test_midway_bench_runs_the_gpu_part_or_says_why_not(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
-    command = [sys.executable, "-m", "midway", "bench", "--quick", "--only", "gpu", "--out", str(out),
+    command = [sys.executable, "-m", "cli", "bench", "--quick", "--only", "gpu", "--out", str(out),
                "--markdown", str(tmp_path / "RESULTS.md")]
     # From another folder: `midway bench` must find bench/ on its own.
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)

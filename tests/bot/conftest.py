@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from bot.app import MidwayBot
-from engines.catalogue import load_catalogue
-from midway.redis_server import LocalRedis, free_port
+from midway.catalogue import load_catalogue
 from midway.settings import PROJECT_ROOT, Settings
-from midway.supervisor import worker_subprocess
+from ops.redis_server import LocalRedis, free_port
+from ops.supervisor import worker_subprocess
 from playground.clients import ClientRunner
 from playground.connect import restore_discord
 from playground.driver import Playground
@@ -113,6 +113,11 @@ async def pg() -> AsyncIterator[Playground]:
     restore_discord()
 
 
+# The emulator sends every GUILD_CREATE right after READY on a local socket; discord.py's default wait of
+# 2 s after the last one would make ~2 s of every bot start (about a third of the whole suite).
+GUILD_READY_TIMEOUT_S = 0.2
+
+
 class BotRunner:
     """Starts the real MidwayBot against the playground; a restart is stop() then start()."""
 
@@ -125,7 +130,8 @@ class BotRunner:
 
     async def start(self) -> MidwayBot:
         bot = MidwayBot(self.settings, self.settings.redis_url or "", catalogue=load_catalogue(self.settings.catalogue),
-                        consumer_name=self.consumer, throttle_s=0.05, queue_poll_s=0.3)
+                        consumer_name=self.consumer, throttle_s=0.05, queue_poll_s=0.3,
+                        guild_ready_timeout=GUILD_READY_TIMEOUT_S)
         await self.clients.start(bot)
         await self.pg.wait_until_commands_synced(names=["imagine"])
         return bot

@@ -17,11 +17,11 @@ from PIL import Image
 
 from bot.commands.blend import BlendError, blend_text, pick_engine
 from bot.store import UserSettings
-from engines.catalogue import load_catalogue
 from midway.blobs import RedisBlobStore
+from midway.catalogue import load_catalogue
 from midway.contract import Operation
 from midway.settings import PROJECT_ROOT, Settings
-from midway.supervisor import worker_subprocess
+from ops.supervisor import worker_subprocess
 from playground.driver import Playground
 from tests.bot.conftest import CATALOGUE, stack_env
 from tests.bot.helpers import (

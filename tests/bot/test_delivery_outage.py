@@ -12,8 +12,8 @@ from bot.backend import Backend
 from bot.delivery import Delivery
 from midway import events, keys
 from midway.contract import Event, EventKind
-from midway.redis_server import LocalRedis, free_port
 from midway.settings import Settings
+from ops.redis_server import LocalRedis, free_port
 
 GROUP = keys.BOT_GROUP
 

@@ -7,7 +7,7 @@ import logging
 from prometheus_client import generate_latest
 
 from bot.observability import install_rate_limit_counter
-from midway.metrics import REGISTRY
+from ops.metrics import REGISTRY
 
 
 def _count(scope: str) -> float:

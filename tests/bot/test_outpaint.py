@@ -9,7 +9,7 @@ from bot.custom_ids import Action, decode, encode
 from bot.derive import DeriveError, derive
 from bot.outpaint import with_aspect
 from bot.store import VariationMode
-from engines.catalogue import parse_entry
+from midway.catalogue import parse_entry
 from midway.contract import GenerationSpec, Job, JobStatus, Lane, Operation, PanDirection, Requester
 
 OUTPAINTING = parse_entry("tiny", {"kind": "tiny", "family": "sd", "size_multiple": 32,

@@ -8,7 +8,7 @@ from bot.custom_ids import Action
 from bot.derive import DeriveError, derive
 from bot.planning import append_suffix, expand_options, plan_imagine
 from bot.store import ChannelSettings, UserSettings, VariationMode
-from engines.catalogue import Catalogue, parse_entry
+from midway.catalogue import Catalogue, parse_entry
 from midway.contract import GenerationSpec, Job, JobStatus, Lane, Operation, Requester
 from midway.prompt.errors import PromptError
 from midway.settings import Settings

@@ -10,11 +10,11 @@ from bot.actions import claim_name
 from bot.custom_ids import Action, ButtonRef
 from bot.derive import DeriveError, derive
 from bot.outpaint import OutpaintError, custom_zoom_text, split_zoom
-from bot.region import NAMED, PLACEHOLDER, RegionError, parse_region
 from bot.store import VariationMode
-from engines.catalogue import parse_entry
+from midway.catalogue import parse_entry
 from midway.contract import GenerationSpec, Job, JobStatus, Lane, Operation, Requester
 from midway.discord_limits import TEXT_INPUT_PLACEHOLDER
+from midway.region import NAMED, PLACEHOLDER, RegionError, parse_region
 
 EDITING = parse_entry("tiny", {"kind": "tiny", "family": "sd", "base_width": 64, "base_height": 64,
                                "size_multiple": 32})

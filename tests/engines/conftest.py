@@ -7,7 +7,7 @@ import os
 import pytest
 import torch
 
-from engines.catalogue import Catalogue, load_catalogue
+from midway.catalogue import Catalogue, load_catalogue
 from midway.contract import GenerationSpec
 
 # Pixel comparisons need a fixed thread count (1 vs 2 threads differ by +-1 in a few values).

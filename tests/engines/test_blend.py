@@ -7,9 +7,9 @@ import pytest
 import torch
 from PIL import Image
 
-from engines.base import EngineError, UnsupportedOperation
 from engines.conditioning import slerp, spherical_mean
 from midway.contract import GenerationSpec, Operation
+from midway.errors import EngineError, UnsupportedOperation
 
 from .conftest import small_spec
 
@@ -136,8 +136,8 @@ def test_only_the_unclip_family_blends(tiny, catalogue) -> None:
 
 
 def test_a_catalogue_entry_cannot_offer_blend_without_image_embeddings() -> None:
-    from engines.base import CatalogueError
-    from engines.catalogue import parse_entry
+    from midway.catalogue import parse_entry
+    from midway.errors import CatalogueError
 
     with pytest.raises(CatalogueError, match="engine 'mine': blend needs image embeddings"):
         parse_entry("mine", {"kind": "sd", "model": "m", "capabilities": ["imagine", "blend"]})

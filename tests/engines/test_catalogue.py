@@ -8,9 +8,9 @@ import textwrap
 
 import pytest
 
-from engines.base import CatalogueError, EngineNotFound
-from engines.catalogue import SHIPPED_CATALOGUE, alias_table, engine_sizes, load_catalogue
+from midway.catalogue import SHIPPED_CATALOGUE, alias_table, engine_sizes, load_catalogue
 from midway.contract import Operation
+from midway.errors import CatalogueError, EngineNotFound
 
 
 def write(tmp_path, text: str):
@@ -89,7 +89,7 @@ def test_midway_catalogue_env_overrides_the_shipped_file(tmp_path, monkeypatch):
 
 
 def test_catalogue_import_does_not_pull_torch():
-    code = "import sys, engines.catalogue, engines.params, midway.imaging; print('torch' in sys.modules)"
+    code = "import sys, midway.catalogue, engines.params, midway.imaging; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -135,7 +135,7 @@ def test_two_engines_declaring_one_alias_fail_naming_both(tmp_path):
 
 
 def test_alias_table_refuses_a_shared_alias_in_a_catalogue_built_in_code():
-    from engines.catalogue import Catalogue, EngineEntry
+    from midway.catalogue import Catalogue, EngineEntry
 
     catalogue = Catalogue({"a": EngineEntry(name="a", kind="sd", model="x", aliases=("niji 6",)),
                            "b": EngineEntry(name="b", kind="sd", model="y", aliases=("Niji 6",))})

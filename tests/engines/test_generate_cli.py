@@ -11,7 +11,7 @@ from PIL import Image
 
 def run_generate(state_dir, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, MIDWAY_STATE_DIR=str(state_dir), OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
-    return subprocess.run([sys.executable, "-m", "midway", "generate", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "cli", "generate", *args], capture_output=True, text=True,
                           env=env, timeout=240)
 
 

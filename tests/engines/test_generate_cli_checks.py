@@ -15,8 +15,8 @@ import pytest
 from PIL import Image
 from pydantic import ValidationError
 
-from engines.catalogue import SHIPPED_CATALOGUE, load_catalogue
-from midway.commands import generate
+from cli.commands import generate
+from midway.catalogue import SHIPPED_CATALOGUE, load_catalogue
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def broken_env(tmp_path):
 
 
 def run(env, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "midway", "generate", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "cli", "generate", *args], capture_output=True, text=True,
                           env=env, timeout=120)
 
 

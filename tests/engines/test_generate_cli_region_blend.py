@@ -6,18 +6,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from midway.region_arg import parse_region_arg
+from midway.region import parse_region
 
 from .test_generate_cli import run_generate
 
 
 def test_region_argument_takes_fractions_or_percent() -> None:
-    assert parse_region_arg("0.25,0.25,0.5,0.5") == (0.25, 0.25, 0.5, 0.5)
-    assert parse_region_arg("25, 25, 50, 50") == (0.25, 0.25, 0.5, 0.5)
-    assert parse_region_arg("0%,50%,100%,50%") == (0.0, 0.5, 1.0, 0.5)
+    assert parse_region("0.25,0.25,0.5,0.5") == (0.25, 0.25, 0.5, 0.5)
+    assert parse_region("25, 25, 50, 50") == (0.25, 0.25, 0.5, 0.5)
+    assert parse_region("0%,50%,100%,50%") == (0.0, 0.5, 1.0, 0.5)
     for bad in ("25,25,50", "a,b,c,d", "60,0,50,50", "0,0,0,0.5"):
         with pytest.raises(ValueError):
-            parse_region_arg(bad)
+            parse_region(bad)
 
 
 def test_generate_inpaint_repaints_only_the_region(state_dir, tiny, tmp_path) -> None:

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from engines.catalogue import EngineEntry
 from engines.loading import apply_switches, optimise
 from engines.stable_diffusion import StableDiffusionEngine, StableDiffusionXLEngine
 from engines.tiny import BUILDERS
+from midway.catalogue import EngineEntry
 from midway.contract import GenerationSpec
 
 ENGINES = {"sd": StableDiffusionEngine, "sdxl": StableDiffusionXLEngine}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from midway.imaging import compose_grid, encode_image, image_from_bytes, image_to_png_bytes, split_grid
+from midway.images.imaging import compose_grid, encode_image, image_from_bytes, image_to_png_bytes, split_grid
 
 COLOURS = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0)]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engines.base import EngineError, EngineNotFound
-from engines.catalogue import parse_entry
 from engines.registry import get_engine, load_engine
+from midway.catalogue import parse_entry
+from midway.errors import EngineError, EngineNotFound
 
 
 def test_unknown_engine(catalogue):
@@ -58,7 +58,7 @@ def test_a_single_file_offline_asks_for_the_config_of_its_architecture(tmp_path,
 
 
 def test_the_catalogue_takes_a_config_for_single_files_and_refuses_a_single_file_unclip(tmp_path):
-    from engines.base import CatalogueError
+    from midway.errors import CatalogueError
 
     entry = parse_entry("mine", {"kind": "sdxl", "model": "/m/x.safetensors", "config": "/m/sdxl-base"})
     assert entry.config == "/m/sdxl-base"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from engines.catalogue import SHIPPED_CATALOGUE, load_catalogue
-from engines.params import guidance_scale, image_seed, step_count, stop_steps, variation_strength
+from engines.params import image_seed, step_count, stop_steps, variation_strength
+from midway.catalogue import SHIPPED_CATALOGUE, guidance_scale, load_catalogue
 from midway.contract import GenerationSpec, Operation
 
 ENTRY = load_catalogue(SHIPPED_CATALOGUE).get("sd15")  # steps 30, guidance 7.5

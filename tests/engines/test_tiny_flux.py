@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engines.base import GenerationCancelled
 from engines.params import image_seed
 from engines.tiny_flux import t5_tokenizer
 from midway.contract import Operation
+from midway.errors import GenerationCancelled
 
 from .conftest import small_spec
 

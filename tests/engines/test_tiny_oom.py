@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from engines.base import EngineOutOfMemory
+from midway.errors import EngineOutOfMemory
 
 from .conftest import small_spec
 

@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from engines import region
-from engines.base import EngineError, UnsupportedOperation
 from midway.contract import GenerationSpec, Operation
+from midway.errors import EngineError, UnsupportedOperation
 
 from .conftest import small_spec
 

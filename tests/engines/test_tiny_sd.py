@@ -10,10 +10,10 @@ import pytest
 from PIL import Image
 from torch import nn
 
-from engines.base import EngineError, GenerationCancelled, UnsupportedOperation
 from engines.params import image_seed
 from engines.registry import get_engine, load_count, unload
 from midway.contract import Operation, UpscaleMode
+from midway.errors import EngineError, GenerationCancelled, UnsupportedOperation
 
 from .conftest import small_spec
 

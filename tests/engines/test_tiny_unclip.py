@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engines.base import GenerationCancelled
 from midway.contract import Operation
+from midway.errors import GenerationCancelled
 
 from .conftest import small_spec
 

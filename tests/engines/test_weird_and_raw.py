@@ -7,8 +7,7 @@ import numpy as np
 import torch
 
 from engines import conditioning as cond
-from engines.catalogue import SHIPPED_CATALOGUE, load_catalogue
-from engines.params import guidance_scale
+from midway.catalogue import SHIPPED_CATALOGUE, guidance_scale, load_catalogue
 from midway.contract import GenerationSpec
 
 from .conftest import small_spec

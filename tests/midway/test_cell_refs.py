@@ -11,7 +11,7 @@ from PIL import Image
 
 from midway import keys
 from midway.blobs import FileBlobStore, RedisBlobStore, cell_ref, content_type, filename, is_ref, parse_cell_ref
-from midway.imaging import compose_grid, image_to_png_bytes
+from midway.images.imaging import compose_grid, image_to_png_bytes
 
 # Not square, so a swapped width and height would show.
 CELL_SIZE = (48, 32)

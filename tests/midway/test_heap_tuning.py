@@ -1,4 +1,4 @@
-"""midway/heap_tuning.py: a worker's repeated large allocations stop faulting memory in again."""
+"""ops/heap_tuning.py: a worker's repeated large allocations stop faulting memory in again."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.skipif(not hasattr(ctypes.CDLL(None), "mallopt"), reaso
 # Allocate, fill and free a 64 MiB block (an activation-sized one) several times; count page faults.
 ALLOCATE_FIVE_TIMES = """
 import resource, sys
-from midway.heap_tuning import keep_freed_memory
+from ops.heap_tuning import keep_freed_memory
 tuned = keep_freed_memory() if sys.argv[1] == "tuned" else None
 block = bytearray(64 << 20); del block  # the first one may fault in either case
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt

@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def midway(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "midway", *args],
+        [sys.executable, "-m", "cli", *args],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -55,7 +55,7 @@ def test_options_change_caps_and_base_size() -> None:
 def test_parse_does_not_import_torch() -> None:
     code = (
         "import sys, contextlib, io\n"
-        "from midway.cli import main\n"
+        "from cli.main import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    rc = main(['parse', 'a fox --v 6 --ar 3:2'])\n"
         "print(rc, sorted(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules))\n"
@@ -65,7 +65,7 @@ def test_parse_does_not_import_torch() -> None:
 
 
 def test_versions_resolve_through_the_engine_catalogue(tmp_path: Path) -> None:
-    pytest.importorskip("engines.catalogue")
+    pytest.importorskip("midway.catalogue")
     catalogue = tmp_path / "catalogue.toml"
     catalogue.write_text(
         '[engines.small]\nkind = "tiny"\nfamily = "sd"\nbase_width = 256\nbase_height = 256\n'

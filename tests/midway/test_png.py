@@ -1,4 +1,4 @@
-"""midway.png: the parallel PNG encoder must be a lossless, standard PNG that any decoder accepts."""
+"""midway.images.png: the parallel PNG encoder must be a lossless, standard PNG that any decoder accepts."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import pytest
 from PIL import Image, ImageCms, ImageDraw
 
 from bench.grid_encode import photo_like_cell
-from midway.imaging import compose_grid
-from midway.png import encode_png
+from midway.images.imaging import compose_grid
+from midway.images.png import encode_png
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SIZES = [(1, 1), (3, 7), (1023, 5), (2050, 1030)]
@@ -153,7 +153,7 @@ def test_without_numpy_the_same_bytes_come_out(tmp_path) -> None:
         image.save(tmp_path / f"{index}.png")
     script = (
         "import sys; sys.modules['numpy'] = None\n"
-        "from pathlib import Path\nfrom PIL import Image\nfrom midway.png import encode_png\n"
+        "from pathlib import Path\nfrom PIL import Image\nfrom midway.images.png import encode_png\n"
         f"for path in sorted(Path({str(tmp_path)!r}).glob('*.png')):\n"
         f"    path.with_suffix('.out').write_bytes(encode_png(Image.open(path), strip_bytes={TINY_STRIPS}))\n"
     )

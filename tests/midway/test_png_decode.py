@@ -1,4 +1,4 @@
-"""midway.png_decode: our own PNGs decode strip by strip to exactly the pixels Pillow reads, any crop
+"""midway.images.png_decode: our own PNGs decode strip by strip to exactly the pixels Pillow reads, any crop
 decodes to the same pixels as cropping the whole, and every other PNG is left to Pillow."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from midway.imaging import cell_from_bytes, compose_grid, image_from_bytes, split_grid
-from midway.png import STRIPS_CHUNK, SUB_FILTER, encode_png
-from midway.png_decode import DamagedPNG, decode_png, png_size, strip_layout
+from midway.images.imaging import cell_from_bytes, compose_grid, image_from_bytes, split_grid
+from midway.images.png import STRIPS_CHUNK, SUB_FILTER, encode_png
+from midway.images.png_decode import DamagedPNG, decode_png, png_size, strip_layout
 from tests.midway.test_png import TINY_STRIPS, chunks, gradient, noise, pillow_png
 
 

@@ -20,7 +20,7 @@ IMPORT_THE_BOT = """
 import sys
 before = set(sys.modules)
 import importlib, json, pkgutil
-import bot, midway.commands.bot
+import bot, cli.commands.bot
 for module in pkgutil.walk_packages(bot.__path__, "bot."):
     importlib.import_module(module.name)
 print(json.dumps(sorted({name.split(".")[0] for name in set(sys.modules) - before})))

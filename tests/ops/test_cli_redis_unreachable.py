@@ -15,18 +15,18 @@ from pathlib import Path
 import pytest
 
 from midway.redis_clients import redacted_url
-from midway.redis_server import free_port
+from ops.redis_server import free_port
 
 PASSWORD = "hunter2-not-for-logs"
 
 
 def run_midway(args: list[str], tmp_path: Path, **env_vars: str) -> tuple[subprocess.CompletedProcess, float]:
-    """`python -m midway ARGS` in an empty folder (no .env), with only these Midway settings."""
+    """`python -m cli ARGS` in an empty folder (no .env), with only these Midway settings."""
     env = {name: value for name, value in os.environ.items()
            if not name.startswith("MIDWAY_") and name not in ("REDIS_URL", "DISCORD_TOKEN")}
     env.update({"MIDWAY_STATE_DIR": str(tmp_path / "state"), **env_vars})
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "midway", *args], cwd=tmp_path, env=env,
+    result = subprocess.run([sys.executable, "-m", "cli", *args], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=120)
     return result, time.monotonic() - started
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from engines.catalogue import Catalogue, EngineEntry
-from midway.local_engines import default_engines
+from midway.catalogue import Catalogue, EngineEntry
+from ops.local_engines import default_engines
 
 
 def _catalogue(tmp_path) -> Catalogue:
@@ -37,7 +37,7 @@ def test_without_gpu_it_is_the_offline_tiny_engine(tmp_path):
 
 
 def test_the_shipped_catalogue_offers_both_offline_families():
-    from engines.catalogue import load_catalogue
+    from midway.catalogue import load_catalogue
 
     assert default_engines(load_catalogue(), gpu=False) == ["tiny", "tiny-unclip"]
 

@@ -9,8 +9,8 @@ from rq import Queue
 
 from midway.contract import GenerationSpec, Job, JobStatus, Lane, Requester
 from midway.keys import queue_name
-from midway.metrics import REGISTRY, QueueDepthCollector, observe_finished_job
-from midway.redis_server import free_port
+from ops.metrics import REGISTRY, QueueDepthCollector, observe_finished_job
+from ops.redis_server import free_port
 
 
 def test_queue_depth_reads_rq_queues_per_engine_and_lane(redis_client):
@@ -34,7 +34,7 @@ def test_finished_job_is_split_into_wait_and_run():
 
 
 def test_metrics_endpoint_serves_text(redis_client):
-    from midway.metrics import serve_metrics
+    from ops.metrics import serve_metrics
 
     port = free_port()
     serve_metrics(port, redis_client)

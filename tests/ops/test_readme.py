@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from engines.catalogue import load_catalogue
+from midway.catalogue import load_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 

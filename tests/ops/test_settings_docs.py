@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from midway.discord_invite import application_id_from_token, invite_url
 from midway.settings import Settings
+from ops.discord_invite import application_id_from_token, invite_url
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -47,7 +47,7 @@ def test_a_bad_setting_message_never_shows_a_secret_value(monkeypatch):
 def test_midway_generate_reports_a_bad_blob_store_cleanly(tmp_path):
     env = dict(os.environ, MIDWAY_STATE_DIR=str(tmp_path), MIDWAY_BLOB_STORE="bogus", OMP_NUM_THREADS="1",
                HF_HUB_OFFLINE="1")
-    result = subprocess.run([sys.executable, "-m", "midway", "generate", "-o", str(tmp_path / "x.png"), "a fox"],
+    result = subprocess.run([sys.executable, "-m", "cli", "generate", "-o", str(tmp_path / "x.png"), "a fox"],
                             capture_output=True, text=True, env=env, timeout=240)
     assert result.returncode == 2, result.stderr
     assert "MIDWAY_BLOB_STORE='bogus'" in result.stderr and "Traceback" not in result.stderr
@@ -57,7 +57,7 @@ def test_midway_generate_reports_a_bad_blob_store_cleanly(tmp_path):
 @pytest.mark.parametrize("command", [["submit", "a fox"], ["worker", "--burst", "--engines", "tiny"]])
 def test_submit_and_worker_stop_at_a_bad_setting_before_any_work(tmp_path, command):
     env = dict(os.environ, MIDWAY_STATE_DIR=str(tmp_path), MIDWAY_BLOB_STORE="bogus", HF_HUB_OFFLINE="1")
-    result = subprocess.run([sys.executable, "-m", "midway", *command], capture_output=True, text=True, env=env,
+    result = subprocess.run([sys.executable, "-m", "cli", *command], capture_output=True, text=True, env=env,
                             timeout=120)
     assert result.returncode == 2, result.stderr
     assert f"midway {command[0]}: bad setting MIDWAY_BLOB_STORE='bogus'" in result.stderr

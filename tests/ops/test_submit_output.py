@@ -21,7 +21,7 @@ def start_submit(tmp_path: Path, redis_url: str, *args: str) -> subprocess.Popen
     env = {name: value for name, value in os.environ.items()
            if not name.startswith("MIDWAY_") and name not in ("REDIS_URL", "DISCORD_TOKEN")}
     env.update({"REDIS_URL": redis_url, "MIDWAY_STATE_DIR": str(tmp_path / "state"), "PYTHONUNBUFFERED": "1"})
-    return subprocess.Popen([sys.executable, "-m", "midway", "submit", "a red fox", "--engine", "tiny", *args],
+    return subprocess.Popen([sys.executable, "-m", "cli", "submit", "a red fox", "--engine", "tiny", *args],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

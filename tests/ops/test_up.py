@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from midway.redis_server import free_port
+from ops.redis_server import free_port
 from tests.ops.processes import processes_with
 
 pytestmark = pytest.mark.slow
@@ -63,7 +63,7 @@ def _start_up(tmp_path: Path, port: int) -> tuple[subprocess.Popen, _Output, dic
     env = {**os.environ, "MIDWAY_STATE_DIR": str(tmp_path / "state"), "MIDWAY_EMBEDDED_REDIS_PORT": str(free_port())}
     for name in ("REDIS_URL", "DISCORD_TOKEN"):
         env.pop(name, None)
-    up = subprocess.Popen([sys.executable, "-m", "midway", "up", "--port", str(port)], env=env, text=True,
+    up = subprocess.Popen([sys.executable, "-m", "cli", "up", "--port", str(port)], env=env, text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     return up, _Output(up.stdout), env
 
@@ -73,7 +73,7 @@ def test_up_serves_imagine_and_ctrl_c_stops_every_child(tmp_path):
     up, output, env = _start_up(tmp_path, port)
     try:
         assert f"http://127.0.0.1:{port}/" in output.wait_for("Midway is up", timeout_s=240)
-        second = subprocess.run([sys.executable, "-m", "midway", "up", "--port", str(free_port())], env=env,
+        second = subprocess.run([sys.executable, "-m", "cli", "up", "--port", str(free_port())], env=env,
                                 capture_output=True, text=True, timeout=60)
         assert second.returncode == 1 and "already running" in second.stdout
 
@@ -106,7 +106,7 @@ def test_sigterm_stops_every_child_too(tmp_path):
 
 
 def test_the_bots_default_engine_is_one_the_worker_serves(monkeypatch):
-    from midway.commands.up import default_engine
+    from cli.commands.up import default_engine
     from midway.settings import Settings
 
     monkeypatch.delenv("MIDWAY_DEFAULT_ENGINE", raising=False)

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from midway import redis_server as redis_server_module
-from midway.redis_server import LocalRedis, PortInUse, port_in_use
-from midway.supervisor import Child, PidFile, Supervisor, stop_stale
+from ops import redis_server as redis_server_module
+from ops.redis_server import LocalRedis, PortInUse, port_in_use
+from ops.supervisor import Child, PidFile, Supervisor, stop_stale
 from tests.ops.processes import alive, processes_with
 
 needs_redis = pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
@@ -140,7 +140,7 @@ def test_supervisor_records_its_children_and_they_die_with_a_killed_parent(tmp_p
     parent_code = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from midway.supervisor import Child, PidFile, Supervisor\n"
+        "from ops.supervisor import Child, PidFile, Supervisor\n"
         f"supervisor = Supervisor(pid_file=PidFile(Path({str(pid_file)!r})))\n"
         "supervisor.start(Child('sleeper', [sys.executable, '-c', 'import time; time.sleep(60)', 'midway']))\n"
         "print('started', flush=True)\n"
@@ -180,7 +180,7 @@ def test_a_restarted_child_is_recorded_again(tmp_path):
 
 def _run_up(env: dict[str, str], web_port: int, ready_s: float = 20, timeout_s: float = 120) -> tuple[int, str]:
     """`midway up` to its end (SIGTERM after `timeout_s`); `--ready-timeout` bounds each wait in it."""
-    up = subprocess.Popen([sys.executable, "-m", "midway", "up", "--port", str(web_port), "--ready-timeout",
+    up = subprocess.Popen([sys.executable, "-m", "cli", "up", "--port", str(web_port), "--ready-timeout",
                            str(ready_s)],
                           env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

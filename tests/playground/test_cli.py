@@ -7,7 +7,7 @@ import subprocess
 import sys
 import urllib.request
 
-from midway.cli import build_parser
+from cli.main import build_parser
 
 
 def test_arguments_default_to_the_settings() -> None:
@@ -16,7 +16,7 @@ def test_arguments_default_to_the_settings() -> None:
 
 
 def test_command_serves_the_api_with_the_given_token() -> None:
-    process = subprocess.Popen([sys.executable, "-m", "midway", "playground", "--port", "0", "--bot-token", "tok"],
+    process = subprocess.Popen([sys.executable, "-m", "cli", "playground", "--port", "0", "--bot-token", "tok"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = process.stdout.readline()

@@ -91,7 +91,7 @@ class ScriptedEngine(Engine):
         self.calls: list[dict] = []
 
     def run(self, spec, *, init_image=None, on_progress=None, should_cancel=None, max_batch=None):
-        from engines.base import EngineOutOfMemory
+        from midway.errors import EngineOutOfMemory
 
         self.calls.append({"max_batch": max_batch, "init_image": init_image})
         if self.fail_with is not None:

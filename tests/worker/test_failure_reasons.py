@@ -9,7 +9,7 @@ from prometheus_client import generate_latest
 
 from midway.contract import JobStatus
 from midway.jobs import JobStore
-from midway.metrics import REGISTRY
+from ops.metrics import REGISTRY
 from worker.rq_worker import serve
 
 from .conftest import ScriptedEngine, new_job

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import redis
 
+from cli.main import main as midway_main
 from midway import keys
 from midway.blobs import RedisBlobStore
-from midway.cli import main as midway_main
 from midway.contract import EventKind, JobStatus
 from midway.events import EventConsumer, follow, last_id
 from midway.settings import get_settings
@@ -35,7 +35,7 @@ def spawn_worker(redis_url, state_dir, tmp_path, store):
         env = {**os.environ, "REDIS_URL": redis_url, "MIDWAY_STATE_DIR": str(state_dir),
                "MIDWAY_HEARTBEAT_S": "0.5", "MIDWAY_PROGRESS_INTERVAL_S": "0.05", "OMP_NUM_THREADS": "1"}
         log = open(tmp_path / f"{name}.log", "wb")  # closed in the teardown below
-        process = subprocess.Popen([sys.executable, "-m", "midway", "worker", "--engines", "tiny", "--name", name],
+        process = subprocess.Popen([sys.executable, "-m", "cli", "worker", "--engines", "tiny", "--name", name],
                                    cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         process.log_file = log
         started.append(process)
@@ -132,7 +132,7 @@ def minor_faults(pid: int) -> int:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_a_workers_later_jobs_reuse_its_memory_instead_of_faulting_it_in(spawn_worker, store):
-    """midway/heap_tuning.py: with glibc's defaults each 256² job faults ~175,000 pages in afresh (a fifth
+    """ops/heap_tuning.py: with glibc's defaults each 256² job faults ~175,000 pages in afresh (a fifth
     of the tiny engine's time); a `midway worker` keeps freed memory and reuses it."""
     worker = spawn_worker("steady")
 

@@ -7,9 +7,10 @@ import io
 import pytest
 from PIL import Image
 
-from engines.base import Engine, EngineError
+from engines.base import Engine
 from midway.blobs import RedisBlobStore
 from midway.contract import JobStatus, Operation
+from midway.errors import EngineError
 from worker.rq_worker import serve
 from worker.sources import SourceImages
 

@@ -17,8 +17,8 @@ from midway.blobs import RedisBlobStore
 from midway.contract import EventKind, JobStatus
 from midway.events import parse_entry
 from midway.jobs import JobStore
-from midway.redis_server import LocalRedis, free_port
 from midway.settings import Settings
+from ops.redis_server import LocalRedis, free_port
 from worker import tasks
 from worker.main import build_worker
 from worker.rq_worker import serve

@@ -88,7 +88,7 @@ def test_two_worker_processes_hold_the_cap(redis_url, state_dir, tmp_path, redis
     try:
         for name in ("cap-1", "cap-2"):
             log = open(tmp_path / f"{name}.log", "wb")  # closed with the process below
-            workers.append((subprocess.Popen([sys.executable, "-m", "midway", "worker", "--engines", "tiny",
+            workers.append((subprocess.Popen([sys.executable, "-m", "cli", "worker", "--engines", "tiny",
                                               "--name", name], cwd=ROOT, env=env, stdout=log,
                                              stderr=subprocess.STDOUT), log))
         deadline = time.monotonic() + 120

@@ -36,7 +36,7 @@ def workers(redis_url, state_dir, tmp_path, store, tiny_engine):
     processes = {}
     for name in ("soak-1", "soak-2"):
         log = open(tmp_path / f"{name}.log", "wb")  # closed in the teardown below
-        processes[name] = (subprocess.Popen([sys.executable, "-m", "midway", "worker", "--engines", "tiny",
+        processes[name] = (subprocess.Popen([sys.executable, "-m", "cli", "worker", "--engines", "tiny",
                                              "--name", name], cwd=ROOT, env=env, stdout=log,
                                             stderr=subprocess.STDOUT), log)
     deadline = time.monotonic() + 90

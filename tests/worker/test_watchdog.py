@@ -17,7 +17,7 @@ import redis
 from midway.contract import JobStatus
 from midway.jobs import JobStore
 from midway.settings import Settings
-from midway.supervisor import Child, Supervisor
+from ops.supervisor import Child, Supervisor
 from worker.main import build_worker
 from worker.rq_worker import RESTART_EXIT_CODE, serve
 

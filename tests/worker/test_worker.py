@@ -6,11 +6,11 @@ import threading
 
 import redis
 
-from engines.base import EngineError
 from engines.registry import get_engine, load_count
 from midway import keys
 from midway.blobs import RedisBlobStore
 from midway.contract import EventKind, JobStatus, Operation
+from midway.errors import EngineError
 from midway.events import follow, last_id
 from midway.jobs import JobStore
 from worker.main import load_engines

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import redis
 
-from midway.discord_invite import application_id_from_token, invite_url
 from midway.redis_clients import redacted_url, redis_problem
-from midway.redis_server import LocalRedis, PortInUse, RedisUnavailable, port_in_use
 from midway.settings import Settings, get_settings
-from midway.supervisor import Child, PidFile, Supervisor, stop_stale
+from ops.discord_invite import application_id_from_token, invite_url
+from ops.redis_server import LocalRedis, PortInUse, RedisUnavailable, port_in_use
+from ops.supervisor import Child, PidFile, Supervisor, stop_stale
 
 # How long an external Redis (REDIS_URL) may take to answer, e.g. one starting alongside us.
 REDIS_WAIT_S = 30.0
@@ -55,7 +55,7 @@ def _take_lock(state_dir: Path):
 
 
 def _python_midway(*args: str) -> list[str]:
-    return [sys.executable, "-m", "midway", *args]
+    return [sys.executable, "-m", "cli", *args]
 
 
 def _get_json(url: str):
@@ -81,8 +81,8 @@ def _wait_for(ready, what: str, supervisor: Supervisor, timeout_s: float) -> Non
 def _engines_for_this_machine(settings: Settings) -> str:
     if "engines" in settings.model_fields_set:
         return settings.engines
-    from engines.catalogue import load_catalogue
-    from midway.local_engines import OFFLINE_ENGINES, default_engines, has_cuda_gpu
+    from midway.catalogue import load_catalogue
+    from ops.local_engines import OFFLINE_ENGINES, default_engines, has_cuda_gpu
 
     catalogue = load_catalogue()
     engines = default_engines(catalogue)

@@ -57,8 +57,8 @@ def _options(args: argparse.Namespace) -> ParseOptions:
 def _catalogue() -> tuple[Mapping[str, str] | None, dict[str, tuple[int, int, int]] | None]:
     """Version aliases and engine sizes from the engine catalogue; (None, None) when there is none."""
     try:
-        from engines.base import EngineError
-        from engines.catalogue import alias_table, load_catalogue
+        from midway.catalogue import alias_table, load_catalogue
+        from midway.errors import EngineError
     except ImportError:
         return None, None
     try:

@@ -10,13 +10,13 @@ import io
 
 from PIL import Image
 
-from midway.png import encode_png
-from midway.png_decode import decode_png, png_size
+from midway.images.png import encode_png
+from midway.images.png_decode import decode_png, png_size
 
 GRID_GAP = 0
 # Quality ladder for the lossy fallbacks; the last rung also halves the image if still too big.
 QUALITIES = (92, 85, 75, 60, 45, 30)
-# zlib level of our PNGs (midway/png.py: Average filter, strips deflated in parallel). bench/grid_encode.py:
+# zlib level of our PNGs (midway/images/png.py: Average filter, strips deflated in parallel). bench/grid_encode.py:
 # on a 2x2 grid of 1024² photo-like cells, 0.11x the time of Pillow's default save (level 6, per-row
 # filter choice, one core) for 1.11x the bytes; still lossless, and a 2048² grid stays under 10 MiB.
 PNG_COMPRESS_LEVEL = 1
@@ -50,7 +50,7 @@ def split_grid(grid: Image.Image) -> list[Image.Image]:
 
 
 def cell_from_bytes(grid: bytes, index: int) -> Image.Image:
-    """Cell `index` of an encoded grid. A grid that midway.png wrote decodes only that cell's rows, on
+    """Cell `index` of an encoded grid. A grid that midway.images.png wrote decodes only that cell's rows, on
     every core (a 2048² grid's cell: ~30 instead of ~100 ms on 2 cores); any other is decoded whole."""
     size = png_size(grid)
     cell = decode_png(grid, cell_box(size, index)) if size is not None else None
@@ -58,12 +58,12 @@ def cell_from_bytes(grid: bytes, index: int) -> Image.Image:
 
 
 def image_to_png_bytes(image: Image.Image) -> bytes:
-    """Lossless PNG deflated in parallel strips (midway.png); Pillow for the modes that does not cover."""
+    """Lossless PNG deflated in parallel strips (midway.images.png); Pillow for the modes that does not cover."""
     return encode_png(image, compress_level=PNG_COMPRESS_LEVEL)
 
 
 def image_from_bytes(data: bytes) -> Image.Image:
-    """Decoded, as RGB or RGBA. Our own PNGs decode on every core (midway/png_decode.py)."""
+    """Decoded, as RGB or RGBA. Our own PNGs decode on every core (midway/images/png_decode.py)."""
     image = decode_png(data)
     if image is None:
         image = Image.open(io.BytesIO(data))

@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engines.base import EngineError
+    from midway.errors import EngineError
     from midway.prompt import PromptError
 
     try:
@@ -107,7 +107,7 @@ def _updated(spec: GenerationSpec, **update) -> GenerationSpec:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from engines.catalogue import load_catalogue
+    from midway.catalogue import load_catalogue
 
     catalogue = load_catalogue()
     spec = _spec(args, catalogue)
@@ -119,12 +119,12 @@ def _generate(args: argparse.Namespace) -> int:
         spec = _outpaint_spec(args, spec, source, catalogue.get(spec.engine).size_multiple)
     _quiet_libraries()
     from engines.registry import get_engine
-    from midway.heap_tuning import keep_freed_memory
-    from midway.imaging import compose_grid
+    from midway.images.imaging import compose_grid
+    from ops.heap_tuning import keep_freed_memory
 
     engine = get_engine(spec.engine, catalogue)
     # As `midway worker` does, once the engine is loaded: each denoising step reuses the last one's
-    # memory (midway/heap_tuning.py).
+    # memory (ops/heap_tuning.py).
     keep_freed_memory()
     started = time.perf_counter()
     extra = {"source_images": blended} if blended else {}
@@ -139,7 +139,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _spec(args: argparse.Namespace, catalogue) -> GenerationSpec:
-    from engines.catalogue import alias_table, engine_sizes
+    from midway.catalogue import alias_table, engine_sizes
     from midway.prompt import ParseOptions, parse_prompt
     from midway.settings import get_settings
 
@@ -166,21 +166,20 @@ def _spec(args: argparse.Namespace, catalogue) -> GenerationSpec:
 
 def _outpaint_spec(args: argparse.Namespace, spec: GenerationSpec, source, multiple: int) -> GenerationSpec:
     """Zoom, pan and inpaint start from the source's own size (rounded to the engine's multiple)."""
-    from engines.outpaint import pan_spec, zoom_spec
-    from engines.region import region_spec
-    from midway.region_arg import parse_region_arg
+    from midway.region import parse_region
+    from midway.spec_edits import pan_spec, region_spec, zoom_spec
 
     width, height = (max(multiple, round(side / multiple) * multiple) for side in source.size)
     spec = _updated(spec, width=width, height=height)
     if args.op == "inpaint":
         if not args.region:
             raise ValueError("inpaint needs --region x,y,w,h")
-        return region_spec(spec, parse_region_arg(args.region))
+        return region_spec(spec, parse_region(args.region))
     return zoom_spec(spec, args.zoom) if args.op == "zoom" else pan_spec(spec, args.pan, multiple)
 
 
 def _load_image(path: Path | None):
-    from midway.imaging import image_from_bytes
+    from midway.images.imaging import image_from_bytes
 
     if path is None:
         raise ValueError("--image is required for variation, upscale, zoom, pan and inpaint")

@@ -1,4 +1,4 @@
-"""The `midway` command line: a thin dispatcher over `midway/commands/<name>.py`.
+"""The `midway` command line: a thin dispatcher over `cli/commands/<name>.py`.
 
 Each command module defines `add_arguments(parser)` and `run(args) -> int`. Modules are imported
 only when their command runs, so `midway parse` or `midway bot` never pay for torch.
@@ -29,7 +29,7 @@ EXIT_STATUS = ("Exit status: 0 success; 1 a failure while running (a failed job,
 
 
 def _load(name: str):
-    return importlib.import_module(f"midway.commands.{name}")
+    return importlib.import_module(f"cli.commands.{name}")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

@@ -1,7 +1,7 @@
-"""Decoding the PNGs midway.png writes, strip by strip: on every core, and only the rows asked for.
+"""Decoding the PNGs midway.images.png writes, strip by strip: on every core, and only the rows asked for.
 
 Pillow inflates a PNG on one core, and inflating is most of the cost (a 2048² grid: ~80 of ~100 ms).
-midway.png deflates each strip of rows on its own, starts each strip with a row that needs no row
+midway.images.png deflates each strip of rows on its own, starts each strip with a row that needs no row
 above it, and records the rows per strip in an `mwST` chunk. So each strip here is a small PNG stream
 of its own that Pillow's decoder (which releases the GIL) turns into rows on a thread of its own, and
 a crop (a cell of a grid, for U1-U4 and the worker's sources) decodes only the strips it lies in.
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from midway.png import COLOR_TYPES, PNG_SIGNATURE, STRIPS_CHUNK
+from midway.images.png import COLOR_TYPES, PNG_SIGNATURE, STRIPS_CHUNK
 
 MODES = {color_type: mode for mode, color_type in COLOR_TYPES.items()}
 # Chunks this decoder understands; any other (a palette, a colour key, an ICC profile...) goes to Pillow.
@@ -52,7 +52,7 @@ class StripLayout:
 
 
 def decode_png(data: bytes, box: Box | None = None, *, threads: int | None = None) -> Image.Image | None:
-    """The image (or its `box`: left, top, right, bottom) of a PNG that midway.png wrote, decoded on
+    """The image (or its `box`: left, top, right, bottom) of a PNG that midway.images.png wrote, decoded on
     `threads` threads (None: one per core); None for any other PNG. DamagedPNG (an OSError) when a
     strip's bytes fail their CRC."""
     layout = strip_layout(data)
@@ -102,7 +102,7 @@ def png_size(data: bytes) -> tuple[int, int] | None:
 
 
 def strip_layout(data: bytes) -> StripLayout | None:
-    """Where each strip of a midway.png file lies; None unless the file is exactly that layout."""
+    """Where each strip of a midway.images.png file lies; None unless the file is exactly that layout."""
     if not data.startswith(PNG_SIGNATURE):
         return None
     view = memoryview(data)

@@ -15,7 +15,7 @@ coding alone is both faster and smaller (a 2048² photo-like grid: 128 vs 207 ms
 runs of zeros that only LZ77 compresses well (a 1024² flat image: 88 KB with it, 577 KB without).
 The share of zero bytes tells them apart: ~5-16% in photo-like strips, ~90% and more in flat ones.
 
-Each strip also decodes on its own (midway/png_decode.py): its first row uses the "Sub" filter (type
+Each strip also decodes on its own (midway/images/png_decode.py): its first row uses the "Sub" filter (type
 1), which predicts from the left neighbour only, so no strip needs the row above it, and a private
 `mwST` chunk records the rows per strip. A decoder that knows the chunk inflates and unfilters strips
 on every core, and a cell of a grid decodes only the strips it lies in; any other decoder ignores the
@@ -95,7 +95,7 @@ def encode_png(image: Image.Image, *, compress_level: int = 1, threads: int | No
         _chunk(STRIPS_CHUNK, struct.pack(">I", rows_per_strip)),
         *(idat for idat, _, _ in encoded),
         # The trailer is known only once every strip is done. To a standard decoder IDAT boundaries carry
-        # no meaning (PNG 11.2.4); midway/png_decode.py reads one strip per IDAT.
+        # no meaning (PNG 11.2.4); midway/images/png_decode.py reads one strip per IDAT.
         _chunk(b"IDAT", adler.to_bytes(4, "big")),
         _chunk(b"IEND", b""),
     ])

@@ -51,12 +51,12 @@ def run(args: argparse.Namespace) -> int:
         log.info("connecting to Discord")
 
     from bot.app import MidwayBot
-    from engines.base import CatalogueError
+    from midway.errors import CatalogueError
 
     if settings.bot_metrics_port:
         import redis
 
-        from midway.metrics import serve_metrics
+        from ops.metrics import serve_metrics
 
         serve_metrics(settings.bot_metrics_port, redis.Redis.from_url(settings.redis_url))
     try:

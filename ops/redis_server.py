@@ -15,7 +15,7 @@ from pathlib import Path
 
 import redis
 
-from midway.supervisor import die_with_parent
+from ops.supervisor import die_with_parent
 
 
 class RedisUnavailable(RuntimeError):

@@ -121,8 +121,8 @@ def prepare_output(path: Path) -> str | None:
 
 def parse(text: str, engine: str, lane: Lane, settings: Settings) -> list[GenerationSpec]:
     """The prompt's specs, sized for their engine from the catalogue (PromptError for bad input)."""
-    from engines.base import EngineError
-    from engines.catalogue import alias_table, load_catalogue
+    from midway.catalogue import alias_table, load_catalogue
+    from midway.errors import EngineError
     from midway.prompt import ParseOptions, PromptError, parse_prompt
 
     try:

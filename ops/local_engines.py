@@ -10,7 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from engines.catalogue import Catalogue, EngineEntry
+from midway.catalogue import Catalogue, EngineEntry
 
 # Random-weight engines that need no download: one latent-diffusion, one DALL·E 2-style unCLIP.
 OFFLINE_ENGINES = ["tiny", "tiny-unclip"]

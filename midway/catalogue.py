@@ -1,19 +1,21 @@
 """The engine catalogue: a TOML file mapping engine names to how to load and drive them.
 
-Imported by the bot and `midway parse`, so it must never import torch or diffusers. A bad entry
+Part of the torch-free contract: the bot, the worker and `midway parse` read it, so it must never import
+torch, numpy or diffusers. A bad entry
 raises CatalogueError naming the entry; nothing here runs at import time.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from engines.base import CatalogueError, EngineNotFound
-from midway.contract import Operation
+from midway.contract import GenerationSpec, Operation
+from midway.errors import CatalogueError, EngineNotFound
 
 SHIPPED_CATALOGUE = Path(__file__).with_name("catalogue.toml")
 
@@ -21,6 +23,8 @@ KINDS = ("sd", "sdxl", "flux", "unclip", "tiny")
 # The pipeline families a `tiny` entry can build (random weights, real classes).
 TINY_FAMILIES = ("sd", "sdxl", "unclip", "flux")
 DTYPES = ("float32", "float16", "bfloat16", "auto")
+# `--style raw` scales the stylize behind the guidance by this much (raw at s=100 guides like s=25).
+RAW_STYLIZE = 0.25
 DEFAULT_CAPABILITIES = ("imagine", "variation", "upscale", "reroll")
 # Zoom Out, Pan and Vary (Region) inpaint in latent space: the latent-diffusion families offer them unless
 # told otherwise (Vary (Region) runs on the same inpainting pipeline as the outpainting).
@@ -105,6 +109,15 @@ class Catalogue:
 
     def __iter__(self):
         return iter(self._entries.values())
+
+
+def guidance_scale(spec: GenerationSpec, entry: EngineEntry) -> float:
+    """Classifier-free guidance for a spec on an engine: `--s` moves it around the catalogue's value
+    (engines/params.py explains the mapping); the bot reads it to tell whether `--no` can apply."""
+    if spec.guidance is not None:
+        return spec.guidance
+    stylize = spec.stylize * (RAW_STYLIZE if spec.style == "raw" else 1)
+    return round(entry.guidance * (0.5 + 0.5 * math.sqrt(stylize / 100)), 4)
 
 
 def alias_key(alias: str) -> str:

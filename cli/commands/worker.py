@@ -76,11 +76,11 @@ def run(args: argparse.Namespace) -> int:
 
     # transformers warns about optional image backends (torchvision) it falls back from; keep errors only.
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    from engines.base import EngineError
     from engines.registry import get_engine
-    from midway.gc_tuning import freeze_startup_objects
-    from midway.heap_tuning import keep_freed_memory
-    from midway.metrics import serve_metrics
+    from midway.errors import EngineError
+    from ops.gc_tuning import freeze_startup_objects
+    from ops.heap_tuning import keep_freed_memory
+    from ops.metrics import serve_metrics
     from worker.main import build_worker, load_engines
     from worker.rq_worker import RESTART_EXIT_CODE, serve
 
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"midway worker: {error}", file=sys.stderr)
         return 1
     # After the engines load: their load-time copies (gigabytes, freed once the weights are on the GPU)
-    # go back to the system as before; each job's activations then reuse the heap (midway/heap_tuning.py).
+    # go back to the system as before; each job's activations then reuse the heap (ops/heap_tuning.py).
     keep_freed_memory()
     client = redis.Redis.from_url(settings.redis_url)
     worker = build_worker(client, settings, engines, lanes=lanes, name=args.name)

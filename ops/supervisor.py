@@ -267,7 +267,7 @@ def worker_subprocess(redis_url: str, engines: Sequence[str], env: Mapping[str, 
                       cwd: str | os.PathLike | None = None) -> Iterator[subprocess.Popen]:
     """`midway worker --engines ...` in a subprocess, yielded once it serves them, stopped afterwards
     (tests and benchmarks; `midway up` runs its worker through Supervisor instead)."""
-    command = [sys.executable, "-m", "midway", "worker", "--engines", ",".join(engines), *args]
+    command = [sys.executable, "-m", "cli", "worker", "--engines", ",".join(engines), *args]
     process = subprocess.Popen(command, env=dict(env), cwd=cwd, stdout=stdout,
                                stderr=subprocess.STDOUT if stdout is not None else None)
     try:

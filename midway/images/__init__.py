@@ -1,0 +1,1 @@
+"""Image codecs: a fast PNG encoder and decoder, grids and thumbnails (Pillow; numpy when present)."""
