@@ -6,10 +6,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY midway ./midway
-COPY bot ./bot
+COPY cli ./cli
+COPY ops ./ops
 COPY engines ./engines
 COPY worker ./worker
-COPY playground ./playground
 # torch is already in the image; pip sees it satisfied and pulls no second copy.
 RUN pip install ".[engines]"
 CMD ["midway", "worker"]

@@ -89,7 +89,7 @@ def test_midway_catalogue_env_overrides_the_shipped_file(tmp_path, monkeypatch):
 
 
 def test_catalogue_import_does_not_pull_torch():
-    code = "import sys, midway.catalogue, engines.params, midway.imaging; print('torch' in sys.modules)"
+    code = "import sys, midway.catalogue, engines.params, midway.images.imaging, midway.spec_edits, midway.region; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

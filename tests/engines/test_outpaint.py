@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from engines import outpaint
+from midway import spec_edits
 from midway.contract import GenerationSpec, Operation, PanDirection
 
 
@@ -21,7 +22,7 @@ def spec(**update) -> GenerationSpec:
     [("left", (384, 256), "3:2"), ("right", (384, 256), "3:2"), ("up", (256, 384), "2:3"), ("down", (256, 384), "2:3")],
 )
 def test_pan_grows_the_canvas_by_half_on_that_axis_and_changes_the_aspect_ratio(direction, size, ratio):
-    panned = outpaint.pan_spec(spec(n_images=1, strength=0.5), direction, multiple=32)
+    panned = spec_edits.pan_spec(spec(n_images=1, strength=0.5), direction, multiple=32)
     assert (panned.width, panned.height) == size
     assert panned.aspect_ratio == ratio
     assert (panned.operation, panned.pan, panned.n_images, panned.strength) == (Operation.pan, direction, 4, None)
@@ -29,23 +30,23 @@ def test_pan_grows_the_canvas_by_half_on_that_axis_and_changes_the_aspect_ratio(
 
 
 def test_pan_sizes_stay_on_the_engine_multiple_and_always_grow():
-    assert outpaint.pan_size(1344, 768, PanDirection.right, 64) == (2048, 768)
-    assert outpaint.pan_size(16, 16, "up", 16) == (16, 32)
-    assert outpaint.aspect_ratio(2048, 768) == "8:3"
+    assert spec_edits.pan_size(1344, 768, PanDirection.right, 64) == (2048, 768)
+    assert spec_edits.pan_size(16, 16, "up", 16) == (16, 32)
+    assert spec_edits.aspect_ratio(2048, 768) == "8:3"
 
 
 def test_zoom_spec_keeps_the_canvas_and_checks_the_factor():
-    zoomed = outpaint.zoom_spec(spec(pan=PanDirection.up), 1.5)
+    zoomed = spec_edits.zoom_spec(spec(pan=PanDirection.up), 1.5)
     assert (zoomed.operation, zoomed.zoom, zoomed.pan, zoomed.width, zoomed.height) == (Operation.zoom, 1.5, None,
                                                                                         256, 256)
     with pytest.raises(ValueError, match="between 1.0 and 2.0"):
-        outpaint.zoom_spec(spec(), 3)
+        spec_edits.zoom_spec(spec(), 3)
 
 
 def test_zoom_out_centres_the_source_shrunk_by_the_factor():
-    plan = outpaint.layout(outpaint.zoom_spec(spec(), 2.0), (256, 256))
+    plan = outpaint.layout(spec_edits.zoom_spec(spec(), 2.0), (256, 256))
     assert plan.box == (64, 64, 192, 192)
-    plan = outpaint.layout(outpaint.zoom_spec(spec(), 1.5), (512, 512))  # a bigger source is scaled to fit
+    plan = outpaint.layout(spec_edits.zoom_spec(spec(), 1.5), (512, 512))  # a bigger source is scaled to fit
     assert plan.source_size == (171, 171) and plan.box[0] == plan.box[1] == 42
 
 
@@ -54,7 +55,7 @@ def test_zoom_out_centres_the_source_shrunk_by_the_factor():
     [("left", (128, 0, 384, 256)), ("right", (0, 0, 256, 256)), ("up", (0, 128, 256, 384)), ("down", (0, 0, 256, 256))],
 )
 def test_pan_keeps_the_source_at_full_size_on_the_opposite_side(direction, box):
-    panned = outpaint.pan_spec(spec(), direction)
+    panned = spec_edits.pan_spec(spec(), direction)
     assert outpaint.layout(panned, (256, 256)).box == box
 
 
@@ -64,7 +65,7 @@ def test_a_pan_without_a_grown_canvas_still_leaves_a_third_to_paint():
 
 
 def test_the_kept_area_ramps_only_where_it_meets_new_content():
-    plan = outpaint.layout(outpaint.pan_spec(spec(), "left"), (256, 256))  # source on the right half
+    plan = outpaint.layout(spec_edits.pan_spec(spec(), "left"), (256, 256))  # source on the right half
     alpha = outpaint.keep_alpha(plan)
     band = outpaint.overlap(plan)
     assert alpha.shape == (256, 384)
@@ -75,7 +76,7 @@ def test_the_kept_area_ramps_only_where_it_meets_new_content():
 
 def test_canvas_mask_and_paste_back():
     source = Image.new("RGB", (64, 64), (200, 30, 30))
-    plan = outpaint.layout(outpaint.zoom_spec(spec(width=64, height=64), 2.0), source.size)
+    plan = outpaint.layout(spec_edits.zoom_spec(spec(width=64, height=64), 2.0), source.size)
     canvas, mask = outpaint.canvas_and_mask(source, plan)
     assert canvas.getpixel((32, 32)) == (200, 30, 30) and canvas.getpixel((2, 2)) == (127, 127, 127)
     # The mask paints the new area and the seam band; only the source's fully kept core stays.

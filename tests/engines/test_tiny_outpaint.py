@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from engines import outpaint
+from midway import spec_edits
 from midway.contract import GenerationSpec, Operation
 from midway.errors import EngineError, UnsupportedOperation
 
@@ -31,7 +32,7 @@ def new_area(image: Image.Image, source: Image.Image, spec: GenerationSpec) -> n
 @pytest.mark.parametrize("factor", [2.0, 1.5])
 def test_zoom_out_keeps_the_source_in_the_middle_and_paints_around_it(tiny, factor):
     source = tiny.run(small_spec(n_images=1))[0]
-    spec = outpaint.zoom_spec(small_spec(seed=9), factor)
+    spec = spec_edits.zoom_spec(small_spec(seed=9), factor)
     seen = []
     images = tiny.run(spec, init_image=source, on_progress=lambda s, t, p: seen.append(s))
     assert [image.size for image in images] == [(64, 64)] * 4
@@ -49,7 +50,7 @@ def test_pan_grows_the_canvas_and_keeps_the_source_on_the_far_side(engine, state
 
     model = get_engine(engine, catalogue)
     source = model.run(small_spec(n_images=1, steps=2))[0]
-    spec = outpaint.pan_spec(small_spec(seed=9, steps=2), "left", multiple=catalogue.get(engine).size_multiple)
+    spec = spec_edits.pan_spec(small_spec(seed=9, steps=2), "left", multiple=catalogue.get(engine).size_multiple)
     images = model.run(spec, init_image=source)
     assert [image.size for image in images] == [(96, 64)] * 4
     kept, new = areas(images, source, spec)
@@ -62,7 +63,7 @@ def test_the_diffusion_itself_keeps_the_source_latents_and_is_reproducible(tiny)
     import torch
 
     source = tiny.run(small_spec(n_images=1))[0]
-    spec = outpaint.pan_spec(small_spec(seed=9), "up")
+    spec = spec_edits.pan_spec(small_spec(seed=9), "up")
     decoded: list[torch.Tensor] = []
     hook = tiny.pipe.vae.post_quant_conv.register_forward_pre_hook(lambda module, args: decoded.append(args[0]))
     try:
@@ -86,8 +87,8 @@ def test_the_diffusion_itself_keeps_the_source_latents_and_is_reproducible(tiny)
 
 def test_outpainting_needs_a_source_and_a_latent_engine(tiny, tiny_unclip):
     with pytest.raises(EngineError, match="zoom needs a source image"):
-        tiny.run(outpaint.zoom_spec(small_spec(), 2.0))
+        tiny.run(spec_edits.zoom_spec(small_spec(), 2.0))
     source = tiny.run(small_spec(n_images=1))[0]
     with pytest.raises(UnsupportedOperation, match="cannot pan"):
-        tiny_unclip.run(outpaint.pan_spec(small_spec(), "right"), init_image=source)
+        tiny_unclip.run(spec_edits.pan_spec(small_spec(), "right"), init_image=source)
     assert Operation.zoom in tiny.capabilities and Operation.zoom not in tiny_unclip.capabilities

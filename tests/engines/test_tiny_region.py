@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from engines import region
+from midway import spec_edits
 from midway.contract import GenerationSpec, Operation
 from midway.errors import EngineError, UnsupportedOperation
 
@@ -25,7 +26,7 @@ def errors(images: list[Image.Image], source: Image.Image, spec: GenerationSpec)
 
 
 def test_region_spec_and_geometry() -> None:
-    spec = region.region_spec(small_spec(n_images=1, strength=0.5, zoom=2.0), (0.5, 0.0, 0.5, 1.0))
+    spec = spec_edits.region_spec(small_spec(n_images=1, strength=0.5, zoom=2.0), (0.5, 0.0, 0.5, 1.0))
     assert (spec.operation, spec.region, spec.n_images, spec.strength, spec.zoom) == (
         Operation.inpaint, (0.5, 0.0, 0.5, 1.0), 4, None, None)
     assert region.box(spec.region, (64, 64)) == (32, 0, 64, 64)
@@ -33,12 +34,12 @@ def test_region_spec_and_geometry() -> None:
     # Repainted right half; the 4 px seam to its left ramps back to the source; the left part is kept.
     assert alpha[:, 32:].max() == 0 and alpha[:, :28].min() == 1 and 0 < alpha[10, 30] < 1
     with pytest.raises(ValueError, match="inside the image"):
-        region.region_spec(small_spec(), (0.6, 0.0, 0.5, 1.0))
+        spec_edits.region_spec(small_spec(), (0.6, 0.0, 0.5, 1.0))
 
 
 def test_vary_region_repaints_only_the_rectangle(tiny) -> None:
     source = tiny.run(small_spec(n_images=1))[0]
-    spec = region.region_spec(small_spec(seed=9), CENTRE)
+    spec = spec_edits.region_spec(small_spec(seed=9), CENTRE)
     seen = []
     images = tiny.run(spec, init_image=source, on_progress=lambda s, t, p: seen.append(s))
     assert [image.size for image in images] == [(64, 64)] * 4
@@ -58,7 +59,7 @@ def test_other_latent_families_vary_a_region(engine, state_dir, catalogue) -> No
 
     model = get_engine(engine, catalogue)
     source = model.run(small_spec(n_images=1, steps=2))[0]
-    spec = region.region_spec(small_spec(seed=9, steps=2), (0.0, 0.5, 1.0, 0.5))
+    spec = spec_edits.region_spec(small_spec(seed=9, steps=2), (0.0, 0.5, 1.0, 0.5))
     images = model.run(spec, init_image=source)
     kept, repainted = errors(images, source, spec)
     assert kept.max() == 0 and repainted.min() > 10 * (kept.max() + 1)
@@ -66,8 +67,8 @@ def test_other_latent_families_vary_a_region(engine, state_dir, catalogue) -> No
 
 def test_region_needs_a_source_and_a_latent_engine(tiny, tiny_unclip) -> None:
     with pytest.raises(EngineError, match="inpaint needs a source image"):
-        tiny.run(region.region_spec(small_spec(), CENTRE))
+        tiny.run(spec_edits.region_spec(small_spec(), CENTRE))
     source = tiny.run(small_spec(n_images=1))[0]
     with pytest.raises(UnsupportedOperation, match="cannot inpaint"):
-        tiny_unclip.run(region.region_spec(small_spec(), CENTRE), init_image=source)
+        tiny_unclip.run(spec_edits.region_spec(small_spec(), CENTRE), init_image=source)
     assert Operation.inpaint in tiny.capabilities and Operation.inpaint not in tiny_unclip.capabilities

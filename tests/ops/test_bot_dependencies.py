@@ -57,9 +57,19 @@ def test_every_module_the_bot_imports_comes_with_the_core_dependencies() -> None
     assert result.returncode == 0, result.stderr
     imported = json.loads(result.stdout.splitlines()[-1])
     providers = metadata.packages_distributions()
-    ours = {"bot", "midway", "engines", "worker", "playground", "bench"}
+    ours = {"bot", "midway", "cli", "ops", "engines", "worker", "playground", "bench"}
     needed = {canonicalize_name(dist) for module in imported if module in providers and module not in ours
               for dist in providers[module]}
     assert needed, "the bot imports third-party modules (discord, redis...): the check saw none"
     missing = needed - installed_closure(core_requirements())
     assert missing == set(), f"the bot imports modules of {sorted(missing)}, which `pip install .` does not install"
+
+
+def test_the_bot_loads_no_engine_code_and_no_numerical_stack() -> None:
+    # The bot's image copies neither engines/ nor worker/ and installs no numpy or torch (docker/bot.Dockerfile).
+    result = subprocess.run([sys.executable, "-c", IMPORT_THE_BOT], cwd=PROJECT_ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    imported = set(json.loads(result.stdout.splitlines()[-1]))
+    assert {"bot", "midway"} <= imported
+    assert imported & {"engines", "worker", "numpy", "torch", "diffusers", "transformers"} == set()

@@ -62,6 +62,7 @@ def test_bot_image_has_no_torch_and_worker_image_has_cuda():
 
     bot, worker = instructions("bot.Dockerfile"), instructions("worker.Dockerfile")
     assert "run pip install .\n" in bot and "[engines]" not in bot and "cuda" not in bot
+    assert "copy midway" in bot and "copy engines" not in bot and "copy worker" not in bot
     assert "from pytorch/pytorch" in worker and "cuda" in worker and '".[engines]"' in worker
 
 
@@ -70,7 +71,7 @@ def test_core_dependencies_are_torch_free():
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     core = " ".join(project["dependencies"]).lower()
-    assert "torch" not in core and "diffusers" not in core
+    assert "torch" not in core and "diffusers" not in core and "numpy" not in core
     assert any(dep.startswith("torch") for dep in project["optional-dependencies"]["engines"])
 
 
