@@ -19,9 +19,14 @@ from midway.errors import CatalogueError, EngineNotFound
 
 SHIPPED_CATALOGUE = Path(__file__).with_name("catalogue.toml")
 
-KINDS = ("sd", "sdxl", "flux", "unclip", "tiny")
+KINDS = ("sd", "sdxl", "flux", "unclip", "caption", "tiny")
 # The pipeline families a `tiny` entry can build (random weights, real classes).
-TINY_FAMILIES = ("sd", "sdxl", "unclip", "flux")
+TINY_FAMILIES = ("sd", "sdxl", "unclip", "flux", "caption")
+# The families that draw images; `caption` (a vision-language model for /describe) only reads them.
+IMAGE_FAMILIES = ("sd", "sdxl", "flux", "unclip")
+# /describe runs on a captioning model, and only there.
+CAPTION_FAMILIES = ("caption",)
+CAPTION_CAPABILITIES = ("describe",)
 DTYPES = ("float32", "float16", "bfloat16", "auto")
 # `--style raw` scales the stylize behind the guidance by this much (raw at s=100 guides like s=25).
 RAW_STYLIZE = 0.25
@@ -77,6 +82,11 @@ class EngineEntry:
     @property
     def is_tiny(self) -> bool:
         return self.kind == "tiny"
+
+    @property
+    def can_shorten(self) -> bool:
+        """/shorten scores words with the engine's CLIP text encoder, which every image family has."""
+        return self.family in IMAGE_FAMILIES
 
 
 # Checkpoints in one file (from_single_file); anything else is a diffusers folder or hub id.
@@ -223,6 +233,8 @@ def parse_entry(name: str, table: object) -> EngineEntry:
 
 def default_capabilities(table: dict) -> list[str]:
     family = table.get("family") or table.get("kind")
+    if family in CAPTION_FAMILIES:
+        return list(CAPTION_CAPABILITIES)
     extra: tuple[str, ...] = OUTPAINT_CAPABILITIES if family in OUTPAINT_FAMILIES else ()
     extra += BLEND_CAPABILITIES if family in BLEND_FAMILIES else ()
     return [*DEFAULT_CAPABILITIES, *extra]
@@ -243,6 +255,9 @@ def _check(entry: EngineEntry, fail) -> EngineEntry:
     if Operation.blend in entry.capabilities and family not in BLEND_FAMILIES:
         raise fail(f"blend needs image embeddings: only the {list(BLEND_FAMILIES)} family can offer it, "
                    f"not {family!r}")
+    if (Operation.describe in entry.capabilities) != (family in CAPTION_FAMILIES):
+        raise fail("describe runs on a captioning model: kind (or family) = \"caption\" and capabilities "
+                   f"[\"describe\"] go together, not family {family!r} with {sorted(entry.capabilities)}")
     if entry.dtype not in DTYPES:
         raise fail(f"dtype must be one of {list(DTYPES)}, got {entry.dtype!r}")
     if entry.compile_mode not in COMPILE_MODES:

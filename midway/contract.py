@@ -27,7 +27,11 @@ class Operation(StrEnum):
     # Vary (Region): repaint one rectangle of the source (`GenerationSpec.region`), keep the rest.
     inpaint = "inpaint"
     blend = "blend"
+    # /describe: an image (`image_urls[0]`) -> four prompts (`Job.texts`), on a `caption` engine.
     describe = "describe"
+    # /shorten: the prompt's words scored by the engine's text encoder (`Job.word_scores`) and five
+    # shorter prompts (`Job.texts`); midway/prompt/shorten.py says how.
+    shorten = "shorten"
 
 
 class Lane(StrEnum):
@@ -242,6 +246,10 @@ class Job(_Model):
     error: str | None = None
     # GPU (or CPU) seconds the engine spent on the job, for /info accounting.
     compute_s: float | None = None
+    # Text results: /describe's four prompts, /shorten's five shorter prompts.
+    texts: list[str] = Field(default_factory=list)
+    # /shorten: one score per word of the prompt's text (midway/prompt/shorten.py `shorten_input`).
+    word_scores: list[float] = Field(default_factory=list)
 
 
 class Event(_Model):
@@ -254,6 +262,9 @@ class Event(_Model):
     preview: str | None = None
     outputs: list[str] = Field(default_factory=list)
     grid: str | None = None
+    # A `done` event of /describe or /shorten carries the job's text results too (Job.texts, word_scores).
+    texts: list[str] = Field(default_factory=list)
+    word_scores: list[float] = Field(default_factory=list)
     # Text a Discord user may see: never a traceback.
     error: str | None = None
     worker: str | None = None

@@ -10,7 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from midway.catalogue import Catalogue, EngineEntry
+from midway.catalogue import IMAGE_FAMILIES, Catalogue, EngineEntry
 
 # Random-weight engines that need no download: one latent-diffusion, one DALL·E 2-style unCLIP.
 OFFLINE_ENGINES = ["tiny", "tiny-unclip"]
@@ -55,7 +55,9 @@ def default_engines(catalogue: Catalogue, *, gpu: bool | None = None) -> list[st
     offline ones. One: every engine a worker serves stays resident on its GPU, and two large ones
     (SDXL and FLUX-dev) do not fit a 24 GB card together. `midway up --engines a,b` serves more."""
     if gpu if gpu is not None else has_cuda_gpu():
-        real = [entry.name for entry in catalogue if not entry.is_tiny and runnable(entry)]
+        # An image engine: a captioner (/describe) cannot be a channel's engine.
+        real = [entry.name for entry in catalogue
+                if not entry.is_tiny and entry.family in IMAGE_FAMILIES and runnable(entry)]
         if real:
             return real[:1]
     return [name for name in OFFLINE_ENGINES if name in catalogue]

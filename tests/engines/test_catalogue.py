@@ -22,7 +22,7 @@ def write(tmp_path, text: str):
 def test_shipped_catalogue_has_every_kind_and_the_tiny_engines():
     catalogue = load_catalogue(SHIPPED_CATALOGUE)
     kinds = {catalogue.get(name).kind for name in catalogue.names()}
-    assert kinds == {"sd", "sdxl", "flux", "unclip", "tiny"}
+    assert kinds == {"sd", "sdxl", "flux", "unclip", "caption", "tiny"}
     assert {"tiny", "tiny-sdxl", "tiny-unclip", "sd15", "sdxl", "sdxl-turbo", "flux-schnell"} <= set(
         catalogue.names()
     )
@@ -32,6 +32,26 @@ def test_shipped_catalogue_has_every_kind_and_the_tiny_engines():
     assert (tiny.variation_strength_subtle, tiny.variation_strength_strong) == (0.35, 0.7)
     assert catalogue.get("tiny-unclip").family == "unclip"
     assert (catalogue.get("tiny-flux").family, catalogue.get("tiny-flux").size_multiple) == ("flux", 16)
+    caption = catalogue.get("tiny-caption")
+    assert caption.family == "caption" and caption.capabilities == {Operation.describe} and not caption.can_shorten
+    assert tiny.can_shorten and Operation.describe not in tiny.capabilities
+
+
+def test_describe_goes_with_a_captioning_model_only(tmp_path):
+    with pytest.raises(CatalogueError, match="describe runs on a captioning model"):
+        load_catalogue(write(tmp_path, """\
+            [engines.x]
+            kind = "sd"
+            model = "x"
+            capabilities = ["imagine", "describe"]
+            """))
+    with pytest.raises(CatalogueError, match="describe runs on a captioning model"):
+        load_catalogue(write(tmp_path, """\
+            [engines.c]
+            kind = "caption"
+            model = "x"
+            capabilities = ["imagine"]
+            """))
 
 
 def test_aliases_resolve_midjourney_versions_to_engines():
@@ -89,7 +109,8 @@ def test_midway_catalogue_env_overrides_the_shipped_file(tmp_path, monkeypatch):
 
 
 def test_catalogue_import_does_not_pull_torch():
-    code = "import sys, midway.catalogue, engines.params, midway.images.imaging, midway.spec_edits, midway.region; print('torch' in sys.modules)"
+    code = ("import sys, midway.catalogue, engines.params, midway.images.imaging, midway.spec_edits, midway.region; "
+            "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

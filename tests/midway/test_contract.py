@@ -97,6 +97,8 @@ def full_job() -> Job:
         grid="blob:grid",
         error="Out of memory",
         compute_s=12.5,
+        texts=["a red fox, soft light --ar 3:2"],
+        word_scores=[0.25, 0.0125],
     )
 
 
@@ -111,6 +113,8 @@ def full_event() -> Event:
         preview="blob:p",
         outputs=["blob:1"],
         grid="blob:grid",
+        texts=["fox --ar 3:2"],
+        word_scores=[0.5],
         error="stopped",
         worker="gpu-0",
         attempt=1,
