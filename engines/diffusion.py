@@ -7,7 +7,7 @@ the model over a few image indices; this module decides which indices, with whic
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -27,7 +27,6 @@ from engines.params import (
     variation_strength,
 )
 from engines.tiling import circular_padding
-from engines.tiny import TINY_UPSCALER
 from midway.catalogue import EngineEntry, guidance_scale
 from midway.contract import GenerationSpec, Operation, UpscaleMode
 from midway.errors import EngineError, EngineOutOfMemory, UnsupportedOperation
@@ -71,6 +70,10 @@ class DiffusionEngine(Engine):
         self.capabilities = frozenset(entry.capabilities)
         self.device = device
         self.dtype = dtype
+        # Where the 4x upscaler loads from: (source, extra from_pretrained kwargs). The catalogue's value
+        # as it stands; the registry points an offline engine at its built tiny upscaler instead, so this
+        # production class never needs to know the tiny builders.
+        self.upscaler_source: Callable[[], tuple[str, dict[str, Any]]] = lambda: (entry.upscaler, {})
 
     # --- hooks for the families -------------------------------------------------------------------
     def generate_chunk(self, spec: GenerationSpec, indices: list[int], init_image: Image.Image | None,
@@ -208,11 +211,7 @@ class DiffusionEngine(Engine):
 
             from engines.loading import load_pipeline, optimise
 
-            source, kwargs = self.entry.upscaler, {}
-            if source == TINY_UPSCALER:
-                from engines.tiny import ensure_tiny_upscaler
-
-                source, kwargs = str(ensure_tiny_upscaler()), {"local_files_only": True}
+            source, kwargs = self.upscaler_source()
             pipe = load_pipeline(StableDiffusionUpscalePipeline, self.entry, source, self.dtype, **kwargs)
             self._upscaler = optimise(pipe, self.entry, self.device)
             self._upscaler.vae.enable_tiling()  # the decoded 4x image is where memory runs out

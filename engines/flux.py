@@ -14,8 +14,8 @@ from PIL import Image
 
 from engines import conditioning as cond
 from engines.diffusion import Plan
+from engines.latent import LatentDiffusionEngine
 from engines.monitor import StepMonitor
-from engines.stable_diffusion import LatentDiffusionEngine
 from midway.contract import GenerationSpec
 
 TRUE_CFG_SCALE = 4.0

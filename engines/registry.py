@@ -46,6 +46,8 @@ def load_engine(entry: EngineEntry) -> Engine:
     dtype = pick_dtype(entry, device)
     if entry.family == "unclip":
         return _load_unclip(entry, device, dtype)
+    if entry.family == "caption":
+        return _load_caption(entry, device, dtype)
     return _load_latent(entry, device, dtype)
 
 
@@ -53,6 +55,7 @@ def _sources(entry: EngineEntry) -> tuple[str, str, dict[str, Any]]:
     """(model, prior, extra from_pretrained kwargs): tiny engines resolve to their built cache folder."""
     if not entry.is_tiny:
         return entry.model, entry.prior, {}
+    # Here, not at the top: the tiny builders import torch, and naming an engine must not.
     from engines.tiny import ensure_tiny
 
     folder = ensure_tiny(entry)
@@ -80,7 +83,21 @@ def _load_latent(entry: EngineEntry, device: Any, dtype: Any) -> Engine:
         kwargs.update(safety_checker=None, requires_safety_checker=False)
     pipe = load_pipeline(pipeline_cls, entry, model, dtype, **kwargs)
     set_scheduler(pipe, entry.scheduler)
-    return engine_cls(entry, optimise(pipe, entry, device), device, dtype)
+    engine = engine_cls(entry, optimise(pipe, entry, device), device, dtype)
+    from engines.tiny import TINY_UPSCALER, ensure_tiny_upscaler
+
+    if entry.is_tiny and entry.upscaler == TINY_UPSCALER:
+        # Built on first use (an upscale), like the real upscaler is downloaded on first use.
+        engine.upscaler_source = lambda: (str(ensure_tiny_upscaler()), {"local_files_only": True})
+    return engine
+
+
+def _load_caption(entry: EngineEntry, device: Any, dtype: Any) -> Engine:
+    from engines.caption import load_caption_engine
+
+    model, _, kwargs = _sources(entry)
+    # A captioner is not an image Engine (it answers with text): the worker calls its `describe`.
+    return load_caption_engine(entry, model, device, dtype, **kwargs)  # type: ignore[return-value]
 
 
 def _load_unclip(entry: EngineEntry, device: Any, dtype: Any) -> Engine:

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     # The offline engines: the latent-diffusion `tiny` and the DALL·E 2-style `tiny-unclip`.
     engines: str = "tiny,tiny-unclip"
     default_engine: str = "tiny"
+    # /describe's captioner (a `caption` catalogue entry, e.g. blip); a worker must serve it.
+    caption_engine: str = "tiny-caption"
+    # Hosts (`host` or `host:port`, comma-separated) whose image links may be fetched although they are
+    # private or local addresses (midway/fetch.py refuses those otherwise): the playground's own address.
+    fetch_allow_hosts: str = ""
 
     # Prompt grammar caps.
     max_permutations: int = 10

@@ -117,7 +117,7 @@ def _generate(args: argparse.Namespace) -> int:
     source = _load_image(args.image[0] if args.image else None) if args.op not in ("imagine", "blend") else None
     if args.op in ("zoom", "pan", "inpaint"):
         spec = _outpaint_spec(args, spec, source, catalogue.get(spec.engine).size_multiple)
-    _quiet_libraries()
+    quiet_libraries()
     from engines.registry import get_engine
     from midway.images.imaging import compose_grid
     from ops.heap_tuning import keep_freed_memory
@@ -188,7 +188,7 @@ def _load_image(path: Path | None):
     return image_from_bytes(path.read_bytes()).convert("RGB")
 
 
-def _quiet_libraries() -> None:
+def quiet_libraries() -> None:
     """Progress bars and load chatter from diffusers/transformers would drown the one result line."""
     import diffusers
     import transformers

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from engines.params import image_seed
-from engines.tiny_flux import t5_tokenizer
+from engines.tiny.flux import t5_tokenizer
 from midway.contract import Operation
 from midway.errors import GenerationCancelled
 

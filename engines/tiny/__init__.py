@@ -1,4 +1,7 @@
-"""Tiny random-weight pipelines of the real diffusers classes, for tests and the offline demo.
+"""Tiny random-weight pipelines of the real diffusers (and transformers) classes, for tests and the offline demo.
+
+This package builds them (SD and SDXL here; engines/tiny/flux.py, unclip.py, upscaler.py and caption.py the
+others); production code never imports it: the registry resolves a `tiny` entry to its built folder.
 
 Built from small configs with fixed seeds, saved once with `save_pretrained` into
 `<state_dir>/models/<name>`, then loaded through the same `from_pretrained` path as real engines.
@@ -110,18 +113,25 @@ def build_sdxl() -> Any:
 
 def build_unclip() -> dict[str, Any]:
     """Kandinsky 2.2: a prior (text -> CLIP image embedding) and a MoVQ decoder, as two pipelines."""
-    from engines.tiny_unclip import build_decoder, build_prior
+    from engines.tiny.unclip import build_decoder, build_prior
 
     return {"prior": build_prior(clip_tokenizer, _text_config), "decoder": build_decoder()}
 
 
 def build_flux() -> Any:
-    from engines.tiny_flux import build_flux as build
+    from engines.tiny.flux import build_flux as build
 
     return build(clip_tokenizer, _text_config)
 
 
-BUILDERS = {"sd": build_sd, "sdxl": build_sdxl, "unclip": build_unclip, "flux": build_flux}
+def build_caption() -> Any:
+    """BLIP, the captioner /describe runs: a vision encoder and a text decoder, with its processor."""
+    from engines.tiny.caption import build_caption as build
+
+    return build()
+
+
+BUILDERS = {"sd": build_sd, "sdxl": build_sdxl, "unclip": build_unclip, "flux": build_flux, "caption": build_caption}
 
 
 def tiny_dir(entry: EngineEntry, state_dir: Path | None = None) -> Path:
@@ -141,7 +151,7 @@ def ensure_tiny(entry: EngineEntry, state_dir: Path | None = None) -> Path:
 def ensure_tiny_upscaler(state_dir: Path | None = None) -> Path:
     """The cache folder of the tiny SD x4 upscaler (`upscaler = "tiny"` in the catalogue), shared by
     every tiny engine that names it."""
-    from engines.tiny_upscaler import build_upscaler
+    from engines.tiny.upscaler import build_upscaler
 
     folder = tiny_dir(EngineEntry(name=TINY_UPSCALER, kind="tiny"), state_dir)
     return _build_once(folder, "x4-upscaler", lambda: build_upscaler(clip_tokenizer, _text_config))
