@@ -20,6 +20,7 @@ from bot.messages import REMIXED_SUFFIX
 from bot.posting import Posting
 from midway import keys
 from midway.contract import Lane
+from midway.redis_clients import reply_text
 
 # Midjourney caps /prefer option lists at 20.
 MAX_OPTIONS = 20
@@ -220,7 +221,7 @@ class BotStore:
     def _claim_reply(pair: list) -> _ClaimReply:
         holder, pressed = pair
         if holder is not None:
-            return _text(holder), set()
+            return reply_text(holder), set()
         return None, _pressed(pressed)
 
     async def _abandoned(self, job_id: str, action: str, index: int | None, holder: str) -> bool:
@@ -255,16 +256,16 @@ class BotStore:
     async def claimed(self, job_id: str, action: str, index: int | None) -> str | None:
         """The job holding a button's claim, if any (an abandoned claim holds nothing)."""
         holder = await self.redis.get(keys.button_claim_key(job_id, action, index))
-        if holder is None or await self._abandoned(job_id, action, index, _text(holder)):
+        if holder is None or await self._abandoned(job_id, action, index, reply_text(holder)):
             return None
-        return _text(holder)
+        return reply_text(holder)
 
     async def used(self, job_id: str) -> set[str]:
         return _pressed(await self.redis.smembers(keys.used_buttons_key(job_id)))
 
     async def delivered(self, job_id: str) -> str | None:
         value = await self.redis.get(keys.delivered_key(job_id))
-        return _text(value) if value is not None else None
+        return reply_text(value) if value is not None else None
 
     async def mark_delivered(self, job_id: str, message_id: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -284,14 +285,14 @@ class BotStore:
     async def undelivered(self, finished_before: float, count: int) -> list[str]:
         """Finished jobs not delivered yet, oldest first (keys.UNDELIVERED)."""
         ids = await self.redis.zrangebyscore(keys.UNDELIVERED, "-inf", finished_before, start=0, num=count)
-        return [_text(job_id) for job_id in ids]
+        return [reply_text(job_id) for job_id in ids]
 
     async def forget_undelivered(self, job_id: str) -> None:
         await self.redis.zrem(keys.UNDELIVERED, job_id)
 
     async def delivery_failed(self, job_id: str) -> str | None:
         value = await self.redis.get(keys.delivery_failed_key(job_id))
-        return _text(value) if value is not None else None
+        return reply_text(value) if value is not None else None
 
     async def save_batch(self, batch_id: str, payload: str, ttl_s: int = 15 * 60) -> None:
         await self.redis.set(keys.batch_key(batch_id), payload, ex=ttl_s)
@@ -299,12 +300,12 @@ class BotStore:
     async def peek_batch(self, batch_id: str) -> str | None:
         """A pending batch, left in place (its owner and the caps are checked before it is taken)."""
         value = await self.redis.get(keys.batch_key(batch_id))
-        return _text(value) if value is not None else None
+        return reply_text(value) if value is not None else None
 
     async def pop_batch(self, batch_id: str) -> str | None:
         """Take a pending batch exactly once (GETDEL), so a double-click on Yes submits it once."""
         value = await self.redis.getdel(keys.batch_key(batch_id))
-        return _text(value) if value is not None else None
+        return reply_text(value) if value is not None else None
 
     async def add_usage(self, user_id: str, images: int, compute_s: float) -> None:
         key = keys.user_stats_key(user_id)
@@ -315,12 +316,9 @@ class BotStore:
             await pipe.execute()
 
     async def usage(self, user_id: str) -> UserStats:
-        raw = {_text(k): _text(v) for k, v in (await self.redis.hgetall(keys.user_stats_key(user_id))).items()}
+        stats = await self.redis.hgetall(keys.user_stats_key(user_id))
+        raw = {reply_text(k): reply_text(v) for k, v in stats.items()}
         return UserStats.model_validate(raw) if raw else UserStats()
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def _mark_of(custom_id: str, action: str, several: bool, remixed: bool) -> str:
@@ -333,4 +331,5 @@ def _mark_of(custom_id: str, action: str, several: bool, remixed: bool) -> str:
 
 def _pressed(members) -> set[str]:
     """The pressed set as messages.result_buttons reads it: custom_ids, and `custom_id#remix` marks."""
-    return {value for value in map(_text, members) if _MARK_SEP not in value or value.endswith(_MARK_SEP + REMIXED)}
+    values = map(reply_text, members)
+    return {value for value in values if _MARK_SEP not in value or value.endswith(_MARK_SEP + REMIXED)}

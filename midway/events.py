@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from midway import keys
 from midway.contract import Event, EventKind
+from midway.redis_clients import reply_text
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +32,6 @@ CLAIM_IDLE_MS = 60_000
 CLAIM_SCAN = 1000
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 def event_fields(event: Event) -> dict[str, str]:
     return {"event": event.model_dump_json(exclude_none=True)}
 
@@ -42,7 +39,7 @@ def event_fields(event: Event) -> dict[str, str]:
 def publish(client: redis.Redis, event: Event) -> str:
     """Append an event; returns its stream entry id."""
     entry_id = client.xadd(keys.EVENTS_STREAM, event_fields(event), maxlen=STREAM_MAXLEN, approximate=True)
-    return _text(entry_id)
+    return reply_text(entry_id)
 
 
 def add_to_pipeline(pipe: redis.client.Pipeline, event: Event) -> None:
@@ -64,7 +61,7 @@ def parse_entry(fields: dict) -> Event | None:
 def last_id(client: redis.Redis) -> str:
     """The id of the newest entry ("0-0" when empty): follow from here to see only new events."""
     newest = client.xrevrange(keys.EVENTS_STREAM, count=1)
-    return _text(newest[0][0]) if newest else "0-0"
+    return reply_text(newest[0][0]) if newest else "0-0"
 
 
 class EventConsumer:
@@ -123,14 +120,14 @@ class EventConsumer:
             if "NOGROUP" not in str(error):
                 raise
             return []
-        ids = [item["message_id"] for item in pending if _text(item["consumer"]) != self.consumer][:count]
+        ids = [item["message_id"] for item in pending if reply_text(item["consumer"]) != self.consumer][:count]
         if not ids:
             return []
         claimed = self.client.xclaim(keys.EVENTS_STREAM, self.group, self.consumer, self.claim_idle_ms, ids)
         if len(claimed) == count:
             self._next_claim_at = 0.0  # more may be waiting: take them on the next read
         # Entries trimmed from the stream meanwhile come back without fields; _parse acks them.
-        return [(_text(entry_id), fields or {}) for entry_id, fields in claimed]
+        return [(reply_text(entry_id), fields or {}) for entry_id, fields in claimed]
 
     def _read_group(self, cursor: str, block_ms: int | None, count: int) -> list[tuple[str, dict]]:
         try:
@@ -146,7 +143,7 @@ class EventConsumer:
             return []
         # redis-py returns [[stream, [(id, fields), ...]]] (RESP2) or {stream: [[...]]} (RESP3).
         streams = reply.items() if isinstance(reply, dict) else reply
-        return [(_text(entry_id), fields or {}) for _, items in streams for entry_id, fields in items]
+        return [(reply_text(entry_id), fields or {}) for _, items in streams for entry_id, fields in items]
 
     def _parse(self, entries: list[tuple[str, dict]]) -> list[tuple[str, Event]]:
         parsed: list[tuple[str, Event]] = []
@@ -171,7 +168,7 @@ def follow(client: redis.Redis, job_id: str, *, after: str = "0-0", block_ms: in
         streams = reply.items() if isinstance(reply, dict) else (reply or [])
         for _, items in streams:
             for entry_id, fields in items:
-                cursor = _text(entry_id)
+                cursor = reply_text(entry_id)
                 event = parse_entry(fields or {})
                 if event is None or event.job_id != job_id:
                     continue

@@ -27,6 +27,7 @@ from midway.contract import Event, EventKind, Job, JobStatus, Lane
 from midway.fairness import fair_insert_index
 from midway.positions import QueuePositions, rq_queue
 from midway.records import parse_job_record, record_object, record_owner, salvage_job
+from midway.redis_clients import reply_text
 from midway.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -143,7 +144,7 @@ class JobStore(QueuePositions):
             # fresh process (a restarted bot) facing a long queue would otherwise parse every queued
             # job's record, in its submit thread, while it is acknowledging a burst.
             for member in self.redis.zrange(keys.ACTIVE_JOBS, 0, -1):
-                job_id, _, user_id = _text(member).partition(" ")
+                job_id, _, user_id = reply_text(member).partition(" ")
                 if user_id:
                     self._remember_owner(job_id, user_id)
             unknown = [job_id for job_id in unknown if job_id not in self._owners]
@@ -342,7 +343,7 @@ class JobStore(QueuePositions):
         """The user of a job, from its "<job> <user>" member of ACTIVE_JOBS (for a record naming none)."""
         pattern = re.sub(r"([*?\[\]\\])", r"\\\1", job_id) + " *"  # the id matched literally
         for member, _ in self.redis.zscan_iter(keys.ACTIVE_JOBS, match=pattern, count=1000):
-            return _text(member).partition(" ")[2] or None
+            return reply_text(member).partition(" ")[2] or None
         return None
 
 
@@ -357,7 +358,7 @@ class _QueuePlan:
 
     def _load(self, key: str) -> list[str]:
         if key not in self._queues:
-            ids = [_text(value) for value in self.store.redis.lrange(key, 0, -1)]
+            ids = [reply_text(value) for value in self.store.redis.lrange(key, 0, -1)]
             self._queues[key], self._users[key] = ids, self.store._users_of(ids)
         return self._queues[key]
 
@@ -372,7 +373,3 @@ class _QueuePlan:
         ids.insert(index, job.id)
         users.insert(index, job.requester.user_id)
         return index, pivot
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -17,6 +17,7 @@ from rq.serializers import JSONSerializer
 
 from midway import keys
 from midway.contract import Job, JobStatus, Lane
+from midway.redis_clients import reply_text
 
 
 class WorkerHeartbeat(BaseModel):
@@ -49,7 +50,7 @@ class QueuePositions:
         raise NotImplementedError
 
     def live_workers(self) -> list[WorkerHeartbeat]:
-        names = sorted(_text(name) for name in self.redis.smembers(keys.WORKERS_SET))
+        names = sorted(reply_text(name) for name in self.redis.smembers(keys.WORKERS_SET))
         if not names:
             return []
         raws = self.redis.mget([keys.worker_heartbeat_key(name) for name in names])
@@ -89,7 +90,7 @@ class QueuePositions:
 
         def index_in(key: str) -> dict[str, int]:
             if key not in queues:
-                queues[key] = {_text(value): index for index, value in enumerate(self.redis.lrange(key, 0, -1))}
+                queues[key] = {reply_text(value): index for index, value in enumerate(self.redis.lrange(key, 0, -1))}
             return queues[key]
 
         result: dict[str, tuple[bool, int | None]] = {}
@@ -129,7 +130,3 @@ class QueuePositions:
             if lane in served:
                 ahead += length(rq_queue(self.redis, engine, lane).key)
         return ahead
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

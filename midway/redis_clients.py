@@ -89,3 +89,8 @@ def without_secrets(text: str, url: str) -> str:
     for secret in sorted(_secrets(url), key=len, reverse=True):
         text = text.replace(secret, "***")
     return " ".join(text.split()) or "no reason given"
+
+
+def reply_text(value: bytes | str) -> str:
+    """A Redis reply as text: clients made without `decode_responses` (RQ needs bytes) answer in bytes."""
+    return value.decode() if isinstance(value, bytes) else value

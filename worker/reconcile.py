@@ -37,6 +37,7 @@ from midway.contract import Event, EventKind, Job, JobStatus
 from midway.jobs import JobStore
 from midway.positions import rq_queue
 from midway.records import parse_job_record, record_object
+from midway.redis_clients import reply_text
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ class Reconciler:
         members = self._next_batch()
         if not members:
             return report
-        entries = [_text(member).split(" ", 1) for member in members]
+        entries = [reply_text(member).split(" ", 1) for member in members]
         raws = self.redis.mget([keys.job_key(job_id) for job_id, _ in entries])
         started: dict[str, set[str]] = {}
         for member, (job_id, user_id), raw in zip(members, entries, raws, strict=True):
@@ -93,7 +94,7 @@ class Reconciler:
     def _next_batch(self) -> list:
         """The next `batch` members after the cursor (a created_at score); past the end, from the start."""
         cursor = self.redis.get(keys.RECONCILE_CURSOR)
-        low = f"({_text(cursor)}" if cursor else "-inf"
+        low = f"({reply_text(cursor)}" if cursor else "-inf"
         found = self.redis.zrangebyscore(keys.ACTIVE_JOBS, low, "+inf", start=0, num=self.batch, withscores=True)
         if len(found) == self.batch:
             self.redis.set(keys.RECONCILE_CURSOR, repr(found[-1][1]))
@@ -198,7 +199,3 @@ def _live_record(raw: bytes | str | None) -> bool:
     """Whether a stored record, decoded without validating it, still says queued or running."""
     data = record_object(raw)
     return data is not None and data.get("status") in (JobStatus.queued.value, JobStatus.running.value)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
