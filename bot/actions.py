@@ -18,12 +18,13 @@ import discord
 import redis
 
 from bot import messages
+from bot.admission import Request, admit
 from bot.context import RequestContext, read_context, read_job
 from bot.custom_ids import Action, ButtonRef
 from bot.delivery import result_nonce
 from bot.derive import DeriveError, capabilities_of, derive
 from bot.edit_modals import CustomZoomModal, RegionModal
-from bot.guards import cannot_post_here, check_request, is_channel_admin
+from bot.guards import cannot_post_here, is_channel_admin
 from bot.jobflow import ephemeral, message_ref, post_job, requester_of
 from bot.remix import REMIXABLE, RemixModal
 from bot.views import build_view
@@ -142,16 +143,13 @@ async def run_action(bot: MidwayBot, interaction: discord.Interaction, parent: J
         return
     claimed = claim_name(ref, job)
     if ref.action is not Action.upscale:
-        load = bot.store.posting.load_of(clicker.user_id, context.load, since)
-        refusal = await check_request(bot.store, bot.settings, clicker.guild_id, channel, [job.spec],
-                                      load, guild=context.guild)
+        refusal = admit(bot, Request(clicker, context, since), [job]).refusal
         if refusal is not None:
             # Someone's earlier press of this button still wins over the refusal: it links to that job.
             existing = await bot.store.claimed(parent.id, claimed, ref.index)
             await ephemeral(interaction, messages.already_running(await link_to(bot, existing))
                             if existing is not None else refusal.message)
             return
-        bot.store.posting.begin(clicker.user_id, [job.id])
     try:
         existing, pressed = await bot.store.claim_and_press(parent.id, claimed, ref.index, job.id, ref.custom_id,
                                                             several=claimed != ref.action.value,

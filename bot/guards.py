@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import discord
 
-from bot.policy import ChannelLimits, PolicyError, UserLoad, check_banned, check_caps, check_channel
-from bot.store import BotStore, ChannelSettings, GuildSettings
-from midway.contract import GenerationSpec
+from bot.policy import ChannelLimits
+from bot.store import ChannelSettings
 from midway.prompt.errors import PromptError
-from midway.settings import Settings
 
 
 def is_channel_admin(interaction: discord.Interaction) -> bool:
@@ -49,19 +47,3 @@ def prompt_error(error: PromptError, prompt: str) -> str:
 def limits_of(channel: ChannelSettings) -> ChannelLimits:
     return ChannelLimits(max_jobs_per_user=channel.max_jobs_per_user, max_steps=channel.max_steps,
                          max_side=channel.max_side)
-
-
-async def check_request(store: BotStore, settings: Settings, guild_id: str | None, channel: ChannelSettings,
-                        specs: list[GenerationSpec], load: UserLoad,
-                        guild: GuildSettings | None = None) -> PolicyError | None:
-    """Banned words first (they name the word), then the channel's limits, then the user's caps.
-    `guild`: the guild's settings when the caller already read them (bot/context.py)."""
-    banned = set((guild or await store.guild(guild_id)).banned_words)
-    for spec in specs:
-        if error := check_banned(spec, banned):
-            return error
-    limits = limits_of(channel)
-    for spec in specs:
-        if error := check_channel(spec, limits, load, extra=len(specs)):
-            return error
-    return check_caps(load, settings.max_running_per_user, settings.max_queued_per_user, extra=len(specs))

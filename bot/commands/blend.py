@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
+from bot.admission import admit, read_request
 from bot.commands.imagine import cap_steps, jobs_for
-from bot.context import read_context
-from bot.guards import cannot_post_here, check_request, prompt_error
-from bot.jobflow import ephemeral, requester_of, start_jobs
+from bot.guards import cannot_post_here, prompt_error
+from bot.jobflow import ephemeral, start_jobs
 from bot.planning import append_suffix, blame_suffix, engine_for, fit_engine, parse_options
 from bot.store import ChannelSettings, UserSettings
 from midway.catalogue import Catalogue
@@ -135,40 +135,35 @@ async def blend(interaction: discord.Interaction, image1: discord.Attachment, im
         await ephemeral(interaction, refusal_text)
         return
     attachments = [a for a in (image1, image2, image3, image4, image5) if a is not None]
-    requester = requester_of(interaction)
-    user = await bot.store.user(requester.user_id)
-    channel = await bot.store.channel(requester.channel_id or "")
+    request = await read_request(bot, interaction)
+    user, channel = request.context.user, request.context.channel
     urls = [attachment.url for attachment in attachments]
     ratio = dimensions.value if dimensions else None
     try:
-        # Checked and planned before the download: a refusal costs no bandwidth and stores nothing.
+        # Checked, planned and admitted before the download: a refusal costs no bandwidth and stores nothing.
         for number, attachment in enumerate(attachments, start=1):
             check_attachment(number, attachment)
         live = await bot.backend.live_engines()
-        plan_blend(urls, ["x"] * len(urls), ratio, user, channel, bot.catalogue, bot.settings, live)
-        refs = await store_attachments(bot, attachments)
-        specs = plan_blend(urls, refs, ratio, user, channel, bot.catalogue, bot.settings, live)
+        specs = plan_blend(urls, urls, ratio, user, channel, bot.catalogue, bot.settings, live)
     except PromptError as error:
         await ephemeral(interaction, prompt_error(error, " ".join(urls)))
         return
     except BlendError as error:
         await ephemeral(interaction, f"**Cannot blend**\n{error}")
         return
-    await submit_blend(bot, interaction, [cap_steps(spec, channel, bot.catalogue) for spec in specs])
-
-
-async def submit_blend(bot: MidwayBot, interaction: discord.Interaction, specs: list[GenerationSpec]) -> None:
-    """Policy (banned words, channel limits, caps), then the same job flow as /imagine."""
-    requester = requester_of(interaction)
-    context = await read_context(bot.aioredis, requester.user_id, requester.channel_id, requester.guild_id)
-    channel, load = context.channel, context.load
-    refusal = await check_request(bot.store, bot.settings, requester.guild_id, channel, specs, load,
-                                  guild=context.guild)
-    if refusal is not None:
-        await ephemeral(interaction, refusal.message)
+    jobs = jobs_for([cap_steps(spec, channel, bot.catalogue) for spec in specs], request.requester,
+                    bot.settings.max_attempts)
+    verdict = admit(bot, request, jobs)
+    if verdict.refusal is not None:
+        await ephemeral(interaction, verdict.refusal.message)
         return
-    jobs = jobs_for(specs, requester, bot.settings.max_attempts)
-    await start_jobs(bot, interaction, jobs, load)
+    try:
+        # The jobs are held (they count against the caps) while their images upload to the blob store.
+        refs = await store_attachments(bot, attachments)
+        jobs = [job.model_copy(update={"spec": job.spec.model_copy(update={"image_urls": refs})}) for job in jobs]
+        await start_jobs(bot, interaction, jobs, verdict.load)
+    finally:
+        bot.store.posting.end(request.requester.user_id, [job.id for job in jobs])
 
 
 def setup(bot: MidwayBot) -> None:

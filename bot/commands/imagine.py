@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import uuid
 from typing import TYPE_CHECKING
 
@@ -12,11 +11,11 @@ import discord
 from discord import app_commands
 
 from bot import messages
-from bot.context import read_context
-from bot.guards import cannot_post_here, check_request, prompt_error
-from bot.jobflow import ephemeral, post_job, requester_of, start_jobs
+from bot.admission import admit, read_request, waiting_helps
+from bot.guards import cannot_post_here, prompt_error
+from bot.jobflow import ephemeral, post_job, start_jobs
 from bot.planning import plan_imagine
-from bot.policy import PolicyError, UserLoad
+from bot.policy import PolicyError
 from bot.store import ChannelSettings
 from bot.views import build_view
 from midway.catalogue import Catalogue
@@ -54,29 +53,26 @@ async def imagine(interaction: discord.Interaction, prompt: str) -> None:
     if refusal_text := cannot_post_here(interaction):
         await ephemeral(interaction, refusal_text)
         return
-    requester = requester_of(interaction)
-    since = time.monotonic()
-    context = await read_context(bot.aioredis, requester.user_id, requester.channel_id, requester.guild_id)
-    user, channel = context.user, context.channel
+    request = await read_request(bot, interaction)
+    user, channel = request.context.user, request.context.channel
     try:
         planned = plan_imagine(prompt, user, channel, bot.catalogue, bot.settings)
     except PromptError as error:
         await ephemeral(interaction, prompt_error(error, prompt))
         return
     specs = [cap_steps(spec, channel, bot.catalogue) for spec in planned.specs]
-    load = bot.store.posting.load_of(requester.user_id, context.load, since)
-    refusal = await check_request(bot.store, bot.settings, requester.guild_id, channel, specs, load,
-                                  guild=context.guild)
-    if refusal is not None:
-        await ephemeral(interaction, refusal.message)
+    jobs = jobs_for(specs, request.requester, bot.settings.max_attempts)
+    # A batch that waits for a Yes is only checked now, and checked again at Yes (run_batch): jobs may
+    # start or finish before then.
+    confirm = len(jobs) > bot.settings.confirm_above
+    verdict = admit(bot, request, jobs, hold=not confirm)
+    if verdict.refusal is not None:
+        await ephemeral(interaction, verdict.refusal.message)
         return
-    jobs = jobs_for(specs, requester, bot.settings.max_attempts)
-    if len(jobs) > bot.settings.confirm_above:
-        # Checked again at Yes (run_batch): jobs may start or finish before then.
+    if confirm:
         await ask_to_confirm(bot, interaction, jobs)
         return
-    bot.store.posting.begin(requester.user_id, [job.id for job in jobs])
-    await start_jobs(bot, interaction, jobs, load)
+    await start_jobs(bot, interaction, jobs, verdict.load)
 
 
 async def ask_to_confirm(bot: MidwayBot, interaction: discord.Interaction, jobs: list[Job]) -> None:
@@ -126,19 +122,11 @@ async def recheck(bot: MidwayBot, interaction: discord.Interaction,
     """The check /imagine made, on the user's load and the server's rules now, and whether a refusal is
     for the load alone (it passes once jobs finish). Passed, the jobs count as the user's
     (bot.store.posting) from this moment, before any other request's check can run."""
-    requester = requester_of(interaction)
-    since = time.monotonic()
-    context = await read_context(bot.aioredis, requester.user_id, requester.channel_id, requester.guild_id)
-    load = bot.store.posting.load_of(requester.user_id, context.load, since)
-    specs = [job.spec for job in jobs]
-    refusal = await check_request(bot.store, bot.settings, requester.guild_id, context.channel, specs, load,
-                                  guild=context.guild)
-    if refusal is None:
-        bot.store.posting.begin(requester.user_id, [job.id for job in jobs])
+    request = await read_request(bot, interaction)
+    verdict = admit(bot, request, jobs)
+    if verdict.refusal is None:
         return None, False
-    idle = await check_request(bot.store, bot.settings, requester.guild_id, context.channel, specs,
-                               UserLoad(running=0, queued=0), guild=context.guild)
-    return refusal, idle is None
+    return verdict.refusal, waiting_helps(bot, request, jobs)
 
 
 async def post_batch(bot: MidwayBot, interaction: discord.Interaction, jobs: list[Job]) -> None:

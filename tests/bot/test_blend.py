@@ -169,3 +169,30 @@ async def test_a_saved_suffix_that_breaks_blend_is_named(pg: Playground, stack, 
     assert reply.ephemeral_for == dave
     assert "`--foo`" in reply.content and "`/prefer suffix`" in reply.content
     assert jobs_of_user(stack["redis_url"], dave) == []
+
+
+async def test_blend_is_held_to_the_caps_as_imagine_is_even_when_requests_race(pg: Playground, stack, bots,
+                                                                               unclip_worker, settings) -> None:
+    # Two unfinished jobs allowed in all. Four /blend at once all read an empty queue; before the single
+    # admission path each of them passed (the /blend copy of the check held nothing while it uploaded).
+    settings.max_running_per_user, settings.max_queued_per_user = 1, 1
+    await bots.start()
+    pg.add_user("carol")
+    carol = pg.user("carol").id
+    images = {"image1": ("red.png", RED), "image2": ("blue.png", BLUE)}
+    runs = [await pg.slash("blend", user="carol", channel="general", options=images) for _ in range(4)]
+    answers = [await run.response() for run in runs]
+    started = [answer for answer in answers if answer.content.endswith("(Waiting to start)")]
+    refused = [answer for answer in answers if answer.content.startswith("**Queue full**")]
+    assert (len(started), len(refused)) == (2, 2), [answer.content for answer in answers]
+    assert all(answer.ephemeral_for == carol for answer in refused)
+    await pg.wait_until(lambda: len(jobs_of_user(settings.redis_url, carol)) == 2 or None)
+
+    # At the cap, /imagine and /blend refuse alike, and neither makes a job.
+    imagine = await (await pg.slash("imagine", user="carol", channel="general",
+                                    options={"prompt": "a red fox"})).response()
+    again = await (await pg.slash("blend", user="carol", channel="general", options=images)).response()
+    if not imagine.content.startswith("**Queue full**"):
+        pytest.skip("a blend job finished before the second round; the race above is what counts")
+    assert again.content == imagine.content
+    assert len(jobs_of_user(settings.redis_url, carol)) == 2

@@ -12,12 +12,12 @@ from tests.bot.helpers import jobs_of_user
 
 async def test_imagine_while_redis_is_unreachable_says_so_privately(pg: Playground, midway, settings,
                                                                       monkeypatch) -> None:
-    import bot.commands.imagine as imagine_command
+    import bot.admission as admission
 
     async def redis_down(*args, **kwargs):
         raise redis.ConnectionError("Error 111 connecting to redis:6379. Connection refused.")
 
-    monkeypatch.setattr(imagine_command, "read_context", redis_down)
+    monkeypatch.setattr(admission, "read_context", redis_down)
     run = await pg.slash("imagine", user="alice", channel="general", options={"prompt": "a lighthouse"})
     reply = await run.response()
     assert reply.ephemeral_for == pg.user("alice").id and reply.content == QUEUE_UNAVAILABLE
