@@ -1,5 +1,5 @@
 """Count a UNet forward's FLOPs on the meta device (no memory, no compute; ~4 s on a CPU), to check
-the constants of bench/flops.py against the real architectures of engines/random_weights.py."""
+the constants of bench/flops.py against the real architectures of engines/tiny/real_size.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ def unet_tflop_per_step(kind: str) -> float:
     from accelerate import init_empty_weights
     from torch.utils.flop_counter import FlopCounterMode
 
-    from engines.random_weights import UNET_CONFIGS, build_unet
+    from engines.tiny.real_size import UNET_CONFIGS, build_unet
 
     config = UNET_CONFIGS[kind]
     with init_empty_weights():
@@ -35,7 +35,7 @@ def vae_decode_tflop(side: int) -> float:
     from diffusers import AutoencoderKL
     from torch.utils.flop_counter import FlopCounterMode
 
-    from engines.random_weights import VAE
+    from engines.tiny.real_size import VAE
 
     with init_empty_weights():
         vae = AutoencoderKL(**VAE)

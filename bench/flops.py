@@ -36,7 +36,7 @@ class Workload:
 
 SDXL = Workload("SDXL 1024² 30 steps CFG, 4 images", 1024, 1024, 6.76, 10.47)
 SD15 = Workload("SD 1.5 512² 30 steps CFG, 4 images", 512, 512, 0.803, 10.47 / 4)
-# Keyed by engines.random_weights kind.
+# Keyed by engines.tiny.real_size kind.
 WORKLOADS = {"sdxl": SDXL, "sd": SD15}
 
 

@@ -24,14 +24,14 @@ from typing import Any
 from bench.flops import PEAK_TFLOPS, WORKLOADS, Workload, flop_bound_s
 from bench.report import PartResult, PartUnavailable, Row
 
-# engines.random_weights kind -> the prefix of its results.json keys.
+# engines.tiny.real_size kind -> the prefix of its results.json keys.
 FIGURE_PREFIX = {"sdxl": "sdxl", "sd": "sd15"}
 PROMPT = "a red fox in fresh snow at golden hour, 35mm photograph"
 GUIDANCE = 7.0
 
 
 def build_random_weights(kind: str, device: str, dtype: Any) -> Any:
-    from engines.random_weights import build_pipeline
+    from engines.tiny.real_size import build_pipeline
 
     return build_pipeline(kind, device=device, dtype=dtype)
 

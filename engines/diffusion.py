@@ -15,6 +15,7 @@ import torch
 from PIL import Image, ImageOps
 
 from engines.base import CancelCheck, Engine, ProgressCallback
+from engines.loading import load_pipeline, optimise
 from engines.monitor import StepMonitor
 from engines.params import (
     BLEND_MAX_IMAGES,
@@ -26,6 +27,7 @@ from engines.params import (
     upscale_strength,
     variation_strength,
 )
+from engines.preview import preview_image
 from engines.tiling import circular_padding
 from midway.catalogue import EngineEntry, guidance_scale
 from midway.contract import GenerationSpec, Operation, UpscaleMode
@@ -171,8 +173,6 @@ class DiffusionEngine(Engine):
         return images
 
     def preview(self, latents: torch.Tensor) -> Image.Image | None:
-        from engines.preview import preview_image
-
         return preview_image(latents, self.family)
 
     def generators(self, spec: GenerationSpec, indices: list[int]) -> list[torch.Generator]:
@@ -207,9 +207,8 @@ class DiffusionEngine(Engine):
         """4x through the catalogue's upscaler (a text-guided latent upscaler such as SD x4), loaded on
         first use and kept."""
         if getattr(self, "_upscaler", None) is None:
+            # Imported on first use: diffusers' lazy module loads each pipeline class when named.
             from diffusers import StableDiffusionUpscalePipeline
-
-            from engines.loading import load_pipeline, optimise
 
             source, kwargs = self.upscaler_source()
             pipe = load_pipeline(StableDiffusionUpscalePipeline, self.entry, source, self.dtype, **kwargs)

@@ -16,6 +16,7 @@ from engines import conditioning as cond
 from engines.diffusion import Plan
 from engines.latent import LatentDiffusionEngine
 from engines.monitor import StepMonitor
+from engines.preview import preview_image
 from midway.contract import GenerationSpec
 
 TRUE_CFG_SCALE = 4.0
@@ -61,8 +62,6 @@ class FluxEngine(LatentDiffusionEngine):
         return super().generate_chunk(spec, indices, init_image, plan, monitor)
 
     def preview(self, latents: torch.Tensor) -> Image.Image | None:
-        from engines.preview import preview_image
-
         # Flux latents travel packed as 2x2 patches: (B, tokens, 64) -> (B, 16, h, w).
         width, height = self._size
         spatial = self.pipe._unpack_latents(latents, height, width, self.pipe.vae_scale_factor)

@@ -7,10 +7,17 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from engines.base import Engine
 from midway.catalogue import Catalogue, EngineEntry, load_catalogue
+
+if TYPE_CHECKING:
+    from engines.diffusion import DiffusionEngine
+
+# Everything that imports torch, diffusers or the tiny builders is imported inside the loaders below, not
+# here: the worker and the command line import this module to name engines before any is loaded.
 
 _engines: dict[str, Engine] = {}
 _loads: Counter[str] = Counter()
@@ -44,19 +51,20 @@ def load_engine(entry: EngineEntry) -> Engine:
 
     device = pick_device()
     dtype = pick_dtype(entry, device)
-    if entry.family == "unclip":
-        return _load_unclip(entry, device, dtype)
     if entry.family == "caption":
         return _load_caption(entry, device, dtype)
-    return _load_latent(entry, device, dtype)
+    engine = _load_unclip(entry, device, dtype) if entry.family == "unclip" else _load_latent(entry, device, dtype)
+    tiny_upscaler = _tiny_upscaler(entry)
+    if tiny_upscaler is not None:
+        engine.upscaler_source = tiny_upscaler
+    return engine
 
 
 def _sources(entry: EngineEntry) -> tuple[str, str, dict[str, Any]]:
     """(model, prior, extra from_pretrained kwargs): tiny engines resolve to their built cache folder."""
     if not entry.is_tiny:
         return entry.model, entry.prior, {}
-    # Here, not at the top: the tiny builders import torch, and naming an engine must not.
-    from engines.tiny import ensure_tiny
+    from engines.tiny.cache import ensure_tiny
 
     folder = ensure_tiny(entry)
     if entry.family == "unclip":
@@ -64,7 +72,19 @@ def _sources(entry: EngineEntry) -> tuple[str, str, dict[str, Any]]:
     return str(folder), "", {"local_files_only": True}
 
 
-def _load_latent(entry: EngineEntry, device: Any, dtype: Any) -> Engine:
+def _tiny_upscaler(entry: EngineEntry) -> Callable[[], tuple[str, dict[str, Any]]] | None:
+    """Where a tiny engine's `tiny-x4-upscaler` loads from: its built folder, built on the first 4x upscale
+    (as a real upscaler is downloaded on first use). None: the catalogue's `upscaler` as it stands."""
+    if not entry.is_tiny:
+        return None
+    from engines.tiny.cache import TINY_UPSCALER, ensure_tiny_upscaler
+
+    if entry.upscaler != TINY_UPSCALER:
+        return None
+    return lambda: (str(ensure_tiny_upscaler()), {"local_files_only": True})
+
+
+def _load_latent(entry: EngineEntry, device: Any, dtype: Any) -> DiffusionEngine:
     from diffusers import FluxPipeline, StableDiffusionPipeline, StableDiffusionXLPipeline
 
     from engines.flux import FluxEngine
@@ -83,13 +103,7 @@ def _load_latent(entry: EngineEntry, device: Any, dtype: Any) -> Engine:
         kwargs.update(safety_checker=None, requires_safety_checker=False)
     pipe = load_pipeline(pipeline_cls, entry, model, dtype, **kwargs)
     set_scheduler(pipe, entry.scheduler)
-    engine = engine_cls(entry, optimise(pipe, entry, device), device, dtype)
-    from engines.tiny import TINY_UPSCALER, ensure_tiny_upscaler
-
-    if entry.is_tiny and entry.upscaler == TINY_UPSCALER:
-        # Built on first use (an upscale), like the real upscaler is downloaded on first use.
-        engine.upscaler_source = lambda: (str(ensure_tiny_upscaler()), {"local_files_only": True})
-    return engine
+    return engine_cls(entry, optimise(pipe, entry, device), device, dtype)
 
 
 def _load_caption(entry: EngineEntry, device: Any, dtype: Any) -> Engine:
@@ -100,7 +114,7 @@ def _load_caption(entry: EngineEntry, device: Any, dtype: Any) -> Engine:
     return load_caption_engine(entry, model, device, dtype, **kwargs)  # type: ignore[return-value]
 
 
-def _load_unclip(entry: EngineEntry, device: Any, dtype: Any) -> Engine:
+def _load_unclip(entry: EngineEntry, device: Any, dtype: Any) -> DiffusionEngine:
     from diffusers import KandinskyV22Pipeline, KandinskyV22PriorPipeline
 
     from engines.loading import load_pipeline, optimise

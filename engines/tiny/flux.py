@@ -10,10 +10,11 @@ class so it saves as `tokenizer.json` and loads back through `from_pretrained` l
 from __future__ import annotations
 
 import string
-from collections.abc import Callable
 from typing import Any
 
 import torch
+
+from engines.tiny.clip import clip_tokenizer, text_config
 
 # The tiny T5's context: Flux pads prompts to max_sequence_length; 512 tokens would be wasted here.
 T5_MAX_LENGTH = 64
@@ -33,10 +34,11 @@ def t5_tokenizer() -> Any:
 def _t5_encoder(vocab_size: int) -> Any:
     from transformers import T5Config, T5EncoderModel
 
+    # The token ids go through PretrainedConfig's **kwargs, which T5Config's typed signature leaves out.
+    token_ids: dict[str, Any] = {"pad_token_id": 0, "eos_token_id": 1, "decoder_start_token_id": 0}
     torch.manual_seed(0)
     return T5EncoderModel(T5Config(vocab_size=vocab_size, d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4,
-                                   relative_attention_num_buckets=8, pad_token_id=0, eos_token_id=1,
-                                   decoder_start_token_id=0))
+                                   relative_attention_num_buckets=8, **token_ids))
 
 
 def _vae() -> Any:
@@ -52,7 +54,7 @@ def _vae() -> Any:
     return vae
 
 
-def build_flux(clip_tokenizer: Callable[[], Any], text_config: Callable[..., Any]) -> Any:
+def build_flux() -> Any:
     from diffusers import FlowMatchEulerDiscreteScheduler, FluxPipeline, FluxTransformer2DModel
     from transformers import CLIPTextModel
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from engines.tiny import clip_tokenizer
+from engines.tiny.clip import clip_tokenizer
 
 SD15_UNET: dict[str, Any] = dict(
     sample_size=64, in_channels=4, out_channels=4, layers_per_block=2,

@@ -3,15 +3,21 @@ test fixtures, with a four-block MoVQ (scale factor 8) so decoding stays fast at
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import torch
 
+from engines.tiny.clip import clip_tokenizer, text_config
+
 EMBED_DIM = 32
 
 
-def build_prior(tokenizer_factory: Callable[[], Any], text_config: Callable[..., Any]) -> Any:
+def build_unclip() -> dict[str, Any]:
+    """Kandinsky 2.2: a prior (text -> CLIP image embedding) and a MoVQ decoder, as two pipelines."""
+    return {"prior": build_prior(), "decoder": build_decoder()}
+
+
+def build_prior() -> Any:
     from diffusers import KandinskyV22PriorPipeline, PriorTransformer, UnCLIPScheduler
     from transformers import (
         CLIPImageProcessor,
@@ -23,7 +29,8 @@ def build_prior(tokenizer_factory: Callable[[], Any], text_config: Callable[...,
     torch.manual_seed(0)
     text_encoder = CLIPTextModelWithProjection(text_config(projection_dim=EMBED_DIM))
     torch.manual_seed(0)
-    prior = PriorTransformer(num_attention_heads=2, attention_head_dim=12, embedding_dim=EMBED_DIM, num_layers=1)
+    # Any: diffusers types the prior's modules, not the clip_mean/clip_std parameters it registers.
+    prior: Any = PriorTransformer(num_attention_heads=2, attention_head_dim=12, embedding_dim=EMBED_DIM, num_layers=1)
     # The real prior's clip_std is ~1; random init leaves it at 0, which would zero every embedding.
     prior.clip_std = torch.nn.Parameter(torch.ones(prior.clip_std.shape))
     torch.manual_seed(0)
@@ -38,7 +45,7 @@ def build_prior(tokenizer_factory: Callable[[], Any], text_config: Callable[...,
     scheduler = UnCLIPScheduler(variance_type="fixed_small_log", prediction_type="sample",
                                 num_train_timesteps=1000, clip_sample=True, clip_sample_range=10.0)
     return KandinskyV22PriorPipeline(prior=prior, image_encoder=image_encoder, text_encoder=text_encoder,
-                                     tokenizer=tokenizer_factory(), scheduler=scheduler,
+                                     tokenizer=clip_tokenizer(), scheduler=scheduler,
                                      image_processor=image_processor)
 
 

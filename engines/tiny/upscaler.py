@@ -1,5 +1,5 @@
-"""A tiny random-weight SD x4 upscaler (`StableDiffusionUpscalePipeline`), the `upscaler = "tiny"` of
-tiny engines, so a 4x creative upscale runs the real upscaler code path offline.
+"""A tiny random-weight SD x4 upscaler (`StableDiffusionUpscalePipeline`), the `upscaler = "tiny-x4-upscaler"`
+of tiny engines, so a 4x creative upscale runs the real upscaler code path offline.
 
 The real x4 upscaler denoises latents at the *input* resolution, conditioned on the low-res image
 concatenated as 3 extra UNet input channels (7 in all) and on its noise level (class embedding), then
@@ -9,13 +9,14 @@ only, no VAE mid-block attention): at the 4x output size it would be quadratic i
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import torch
 
+from engines.tiny.clip import clip_tokenizer, text_config
 
-def build_upscaler(clip_tokenizer: Callable[[], Any], text_config: Callable[..., Any]) -> Any:
+
+def build_upscaler() -> Any:
     from diffusers import (
         AutoencoderKL,
         DDIMScheduler,

@@ -19,7 +19,7 @@ FIGURES = ("grid_s", "speedup_vs_diffusers", "fraction_of_flop_bound", "diffuser
 
 
 def build_tiny(kind: str, device: str, dtype):
-    from engines.tiny import BUILDERS
+    from engines.tiny.cache import BUILDERS
 
     pipe = BUILDERS[kind]().to(device=device, dtype=dtype)
     pipe.set_progress_bar_config(disable=True)

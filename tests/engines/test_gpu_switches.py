@@ -9,7 +9,7 @@ import torch
 
 from engines.loading import apply_switches, optimise
 from engines.stable_diffusion import StableDiffusionEngine, StableDiffusionXLEngine
-from engines.tiny import BUILDERS
+from engines.tiny.cache import BUILDERS
 from midway.catalogue import EngineEntry
 from midway.contract import GenerationSpec
 

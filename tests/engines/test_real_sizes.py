@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engines.random_weights import UNET_PARAMS, build_pipeline, build_unet
+from engines.tiny.real_size import UNET_PARAMS, build_pipeline, build_unet
 
 
 @pytest.mark.parametrize("kind", ["sd", "sdxl"])
