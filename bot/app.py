@@ -19,9 +19,12 @@ from discord import app_commands
 
 from bot.ack_priority import AckPriority
 from bot.backend import Backend
+from bot.commands import setup_commands
 from bot.delivery import Delivery
 from bot.errors import on_app_command_error
 from bot.executor import prestarted_executor
+from bot.observability import install_rate_limit_counter
+from bot.routing import route_modal_submit, route_press
 from bot.store import BotStore
 from midway.catalogue import Catalogue, load_catalogue
 from midway.redis_clients import connection_options
@@ -59,9 +62,6 @@ class MidwayBot(discord.Client):
         self.ack_priority = AckPriority()
 
     async def setup_hook(self) -> None:
-        from bot.commands import setup_commands
-        from bot.observability import install_rate_limit_counter
-
         # A blocking pool: under a burst of interactions a command waits for a free connection instead
         # of failing with "Too many connections" (redis-py's default pool raises past 100), which
         # Discord would show as "The application did not respond".
@@ -89,13 +89,9 @@ class MidwayBot(discord.Client):
         self.ack_priority.arrived(interaction)
         if interaction.type is discord.InteractionType.component:
             # Persistent buttons: any press, on any message however old, is routed by its custom_id.
-            from bot.buttons import route_press
-
             await route_press(interaction)
         elif interaction.type is discord.InteractionType.modal_submit:
             # Modals are routed the same way, so one opened before a restart is answered after it.
-            from bot.modals import route_modal_submit
-
             await route_modal_submit(interaction)
 
     async def close(self) -> None:

@@ -62,7 +62,7 @@ PATTERN = re.compile(rf"^{PREFIX}:(?P<action>{_ACTIONS}):(?P<job>{_ID})(?::(?P<i
 
 
 def is_job_button(custom_id: str) -> bool:
-    """Whether bot/buttons.py routes this id to the job buttons: every `mw:` id, even ones decode()
+    """Whether bot/routing.py routes this id to the job buttons: every `mw:` id, even ones decode()
     rejects, so that a forged or outdated button gets an explanation instead of "This interaction failed"."""
     return custom_id.startswith(f"{PREFIX}:")
 

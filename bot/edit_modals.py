@@ -3,7 +3,7 @@
 Midjourney draws the region in an Activity iframe; a bot cannot, so the Vary (Region) modal asks for a
 rectangle as text (midway/region.py), plus the prompt when the user has Remix on. Custom Zoom's modal is
 Midjourney's: the prompt followed by `--zoom 2`, editable (1.0-2.0, and `--ar` may change). Both are
-answered by their custom_id (bot/modals.py), so they still work after a bot restart.
+answered by their custom_id (bot/routing.py), so they still work after a bot restart.
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ from bot.custom_ids import ButtonRef
 from bot.jobflow import ephemeral
 from bot.modals import RoutedModal, prompt_input
 from bot.outpaint import OutpaintError, custom_zoom_text, split_zoom
+from bot.presses import run_action
 from bot.remix import plan_remix
+from bot.services import services
 from midway.contract import Job
 from midway.region import PLACEHOLDER, RegionError, parse_region
 
 if TYPE_CHECKING:
-    from bot.app import MidwayBot
+    pass
 
 
 class RegionModal(RoutedModal):
@@ -43,9 +45,7 @@ class CustomZoomModal(RoutedModal):
 async def submit_region(interaction: discord.Interaction, parent: Job, ref: ButtonRef, values: dict[str, str],
                         context: RequestContext) -> None:
     """The rectangle, and the remixed prompt when the modal had one (Remix was on when it opened)."""
-    from bot.actions import run_action
-
-    bot: MidwayBot = interaction.client  # type: ignore[assignment]
+    bot = services(interaction)
     try:
         region = parse_region(values.get("region", ""))
     except RegionError as error:
@@ -61,9 +61,7 @@ async def submit_region(interaction: discord.Interaction, parent: Job, ref: Butt
 
 async def submit_custom_zoom(interaction: discord.Interaction, parent: Job, ref: ButtonRef,
                              values: dict[str, str], context: RequestContext) -> None:
-    from bot.actions import run_action
-
-    bot: MidwayBot = interaction.client  # type: ignore[assignment]
+    bot = services(interaction)
     try:
         factor, text = split_zoom(values.get("prompt", ""))
     except OutpaintError as error:

@@ -21,7 +21,7 @@ from midway.contract import Job, MessageRef, Requester
 from midway.discord_limits import INTERACTION_TOKEN_S
 
 if TYPE_CHECKING:
-    from bot.app import MidwayBot
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def message_ref(interaction: discord.Interaction, message_id: int | None) -> Mes
                       attachment_size_limit=interaction.filesize_limit)
 
 
-async def submit(bot: MidwayBot, job: Job) -> bool:
+async def submit(bot: Services, job: Job) -> bool:
     """Enqueue a job whose message exists; if Redis refuses, say so on the message. Whether it was queued."""
     bot.delivery.track(job)
     try:
@@ -55,7 +55,7 @@ async def submit(bot: MidwayBot, job: Job) -> bool:
     return True
 
 
-async def respond_with_job(bot: MidwayBot, interaction: discord.Interaction, job: Job) -> None:
+async def respond_with_job(bot: Services, interaction: discord.Interaction, job: Job) -> None:
     """Answer the interaction with `(Waiting to start)` (inside Discord's 3 s), then enqueue."""
     response = await interaction.response.send_message(
         messages.waiting(job), view=build_view(messages.cancel_buttons(job.id)),
@@ -68,7 +68,7 @@ async def respond_with_job(bot: MidwayBot, interaction: discord.Interaction, job
     await submit(bot, job)
 
 
-async def post_job(bot: MidwayBot, interaction: discord.Interaction, job: Job, reply_to: int | None) -> bool:
+async def post_job(bot: Services, interaction: discord.Interaction, job: Job, reply_to: int | None) -> bool:
     """A job made by a button or a confirmed batch: its own channel message, replying to its parent.
     Whether it was queued; raises if Discord refused the message (nothing was queued then)."""
     channel = bot.get_partial_messageable(int(interaction.channel_id or 0))
@@ -81,7 +81,7 @@ async def post_job(bot: MidwayBot, interaction: discord.Interaction, job: Job, r
     return await submit(bot, job)
 
 
-async def start_jobs(bot: MidwayBot, interaction: discord.Interaction, jobs: list[Job], load: UserLoad) -> None:
+async def start_jobs(bot: Services, interaction: discord.Interaction, jobs: list[Job], load: UserLoad) -> None:
     """The first job answers the interaction; the rest of a batch get their own messages; then, if the
     user is at the running cap, Midjourney's "Job queued" notice. The caller has put `jobs` in
     bot.store.posting (at its caps check); they leave it here, posted or not."""

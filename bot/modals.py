@@ -2,7 +2,7 @@
 a bot restart can still be submitted after it.
 
 A modal's custom_id is the id of the button that opened it under the `mwm` prefix (bot/custom_ids.py),
-and the submit carries the fields' values: nothing is kept per modal. `MidwayBot.on_interaction` hands
+and the submit carries the fields' values: nothing is kept per modal. `Services.on_interaction` hands
 every modal submit to `route_modal_submit`. discord.py would also keep each sent Modal in its ViewStore
 and run its on_submit beside ours (until the restart that loses it), so RoutedModal is stopped before it
 is sent: `InteractionResponse.send_modal` only stores a modal that is not finished. The Remix modal
@@ -15,17 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.custom_ids import Action, ButtonRef, CustomIdError, decode_modal
-from bot.errors import answer_unexpected
-from bot.jobflow import ephemeral
+from bot.custom_ids import ButtonRef
 from midway.discord_limits import MODAL_TITLE, TEXT_INPUT_VALUE
 
 if TYPE_CHECKING:
-    from bot.app import MidwayBot
-
-UNKNOWN_MODAL = ("**Unknown form**\nThis form was not made by this bot, or by a version that no longer "
-                 "exists. Press the button again for a fresh one.")
-
+    pass
 
 class RoutedModal(discord.ui.Modal):
     """A modal that is only sent: its submit is routed by custom_id (route_modal_submit)."""
@@ -53,44 +47,3 @@ def submitted_values(data: dict[str, Any]) -> dict[str, str]:
         if isinstance(component.get("component"), dict):
             pending.append(component["component"])
     return values
-
-
-async def route_modal_submit(interaction: discord.Interaction) -> None:
-    """Answer one modal submit: Remix, Vary (Region) or Custom Zoom, or an explanation for a form this
-    bot cannot act on (forged, or sent before an upgrade changed the ids)."""
-    custom_id = str((interaction.data or {}).get("custom_id", ""))
-    try:
-        try:
-            ref = decode_modal(custom_id)
-        except CustomIdError:
-            await ephemeral(interaction, UNKNOWN_MODAL)
-            return
-        await submit(interaction, ref, submitted_values(dict(interaction.data or {})))
-    except Exception as error:
-        await answer_unexpected(interaction, error)
-
-
-async def submit(interaction: discord.Interaction, ref: ButtonRef, values: dict[str, str]) -> None:
-    """Check the submit as a press of the button that opened the modal is checked, then run it."""
-    from bot.actions import STALE, clicker_context, made_in_this_guild, refuse_unlisted
-    from bot.buttons import listed_custom_ids
-    from bot.edit_modals import submit_custom_zoom, submit_region
-    from bot.remix import submit_remix
-
-    # Discord sends a modal's submit with the message whose button opened it. A modified client can send
-    # any custom_id, so that button must be on that message, as for a press.
-    if ref.custom_id not in listed_custom_ids(interaction.message):
-        await refuse_unlisted(interaction, ref.custom_id)
-        return
-    bot: MidwayBot = interaction.client  # type: ignore[assignment]
-    context = await clicker_context(bot, interaction, ref.job_id)
-    parent = context.job
-    if parent is None or not made_in_this_guild(parent, interaction):
-        await ephemeral(interaction, STALE)
-        return
-    if ref.action is Action.vary_region:
-        await submit_region(interaction, parent, ref, values, context)
-    elif ref.action is Action.custom_zoom:
-        await submit_custom_zoom(interaction, parent, ref, values, context)
-    else:
-        await submit_remix(interaction, parent, ref, values, context)

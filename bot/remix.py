@@ -2,7 +2,7 @@
 
 The edited prompt goes through /imagine's parser (bot/planning.py), and the job takes its words and the
 parameters edited from the parent's prompt (bot/derive.remix_changes). The modal is answered by its
-custom_id (bot/modals.py), so it still works after a bot restart.
+custom_id (bot/routing.py), so it still works after a bot restart.
 """
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ from bot.guards import prompt_error
 from bot.jobflow import ephemeral
 from bot.modals import RoutedModal, prompt_input
 from bot.planning import plan_imagine
+from bot.presses import run_action
+from bot.services import services
 from midway.contract import GenerationSpec, Job
 from midway.prompt.errors import PromptError
 
 if TYPE_CHECKING:
-    from bot.app import MidwayBot
+    pass
 
 # Midjourney's Remix opens on V, Vary, 🔄 and the pan arrows (reference: "Remix mode").
 REMIXABLE = frozenset({Action.variation, Action.vary_subtle, Action.vary_strong, Action.reroll,
@@ -39,9 +41,7 @@ class RemixModal(RoutedModal):
 
 async def submit_remix(interaction: discord.Interaction, parent: Job, ref: ButtonRef, values: dict[str, str],
                        context: RequestContext) -> None:
-    from bot.actions import run_action
-
-    bot: MidwayBot = interaction.client  # type: ignore[assignment]
+    bot = services(interaction)
     spec = await plan_remix(interaction, values.get("prompt", ""), parent, context)
     if spec is not None:
         await run_action(bot, interaction, parent, ref, remix=spec, context=context)
@@ -50,7 +50,7 @@ async def submit_remix(interaction: discord.Interaction, parent: Job, ref: Butto
 async def plan_remix(interaction: discord.Interaction, text: str, parent: Job,
                      context: RequestContext) -> GenerationSpec | None:
     """A modal's prompt text -> its spec, or None after telling the user (ephemerally) what is wrong."""
-    bot: MidwayBot = interaction.client  # type: ignore[assignment]
+    bot = services(interaction)
     user, channel = context.user, context.channel
     # Parsed for the parent's engine (its sizes, its `--v` aliases), not the channel's: Remix edits that
     # image. The prefilled text already holds the suffix, so it is not appended twice.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import discord
 
 from bot.messages import ButtonSpec, Style
+from bot.services import services
 from bot.store import UserSettings, VariationMode
 from bot.views import build_view
 from midway.contract import Lane
@@ -62,10 +63,7 @@ def apply_setting(user: UserSettings, setting: str, value: str) -> None:
 
 
 async def apply_panel_click(interaction: discord.Interaction, custom_id: str) -> None:
-    from bot.app import MidwayBot
-
-    bot = interaction.client
-    assert isinstance(bot, MidwayBot)
+    bot = services(interaction)
     _, setting, value = custom_id.split(":", 2)
     try:
         user = await bot.store.update_user(str(interaction.user.id), lambda u: apply_setting(u, setting, value))

@@ -17,7 +17,7 @@ ACTION_ROW = 1
 class ButtonRows(discord.ui.View):
     """A send-only view: the component payload, prebuilt, and nothing else.
 
-    Every Midway message is sent with buttons that bot/buttons.py routes by custom_id, so discord.py
+    Every Midway message is sent with buttons that bot/routing.py routes by custom_id, so discord.py
     never needs to dispatch or store the view. A real discord.ui.View costs ~15 objects,
     an asyncio future and an `os.urandom` per message (which drops the GIL: under a burst of
     /imagine it measured ~0.6 ms per reply while submit threads ran); this costs a list.
@@ -71,7 +71,7 @@ def button_payload(spec: ButtonSpec) -> dict[str, Any]:
 
 
 def build_view(specs: list[ButtonSpec]) -> discord.ui.View | None:
-    """A view for sending only: bot/buttons.py routes the clicks by custom_id, which works on any
+    """A view for sending only: bot/routing.py routes the clicks by custom_id, which works on any
     message, even after a restart. None (no components) for no specs."""
     if not specs:
         return None

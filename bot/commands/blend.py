@@ -20,6 +20,7 @@ from bot.commands.imagine import cap_steps, jobs_for
 from bot.guards import cannot_post_here, prompt_error
 from bot.jobflow import ephemeral, start_jobs
 from bot.planning import append_suffix, blame_suffix, engine_for, fit_engine, parse_options
+from bot.services import services
 from bot.store import ChannelSettings, UserSettings
 from midway.catalogue import Catalogue
 from midway.contract import GenerationSpec, Operation
@@ -29,7 +30,7 @@ from midway.prompt.tokens import IMAGE_EXTENSIONS
 from midway.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.app import MidwayBot
+    from bot.services import Services
 
 # Each image must arrive inside Discord's 3 s answer window, and travels to the worker through Redis.
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
@@ -105,7 +106,7 @@ def check_attachment(number: int, attachment: discord.Attachment) -> None:
                          f"the limit is {MAX_IMAGE_BYTES // 2**20} MB.")
 
 
-async def store_attachments(bot: MidwayBot, attachments: list[discord.Attachment]) -> list[str]:
+async def store_attachments(bot: Services, attachments: list[discord.Attachment]) -> list[str]:
     """Download every image at once (they must all arrive within Discord's 3 s) and keep them as blobs."""
     try:
         async with asyncio.timeout(DOWNLOAD_TIMEOUT_S):
@@ -130,7 +131,7 @@ async def store_attachments(bot: MidwayBot, attachments: list[discord.Attachment
 async def blend(interaction: discord.Interaction, image1: discord.Attachment, image2: discord.Attachment,
                 dimensions: app_commands.Choice[str] | None = None, image3: discord.Attachment | None = None,
                 image4: discord.Attachment | None = None, image5: discord.Attachment | None = None) -> None:
-    bot: MidwayBot = interaction.client  # type: ignore[assignment]
+    bot = services(interaction)
     if refusal_text := cannot_post_here(interaction):
         await ephemeral(interaction, refusal_text)
         return
@@ -166,5 +167,5 @@ async def blend(interaction: discord.Interaction, image1: discord.Attachment, im
         bot.store.posting.end(request.requester.user_id, [job.id for job in jobs])
 
 
-def setup(bot: MidwayBot) -> None:
+def setup(bot: Services) -> None:
     bot.tree.add_command(blend)

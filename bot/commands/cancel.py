@@ -15,17 +15,14 @@ from discord import app_commands
 from bot import messages
 from bot.context import active_jobs
 from bot.jobflow import ephemeral
+from bot.services import services
 from midway.contract import Job, JobStatus
 from midway.discord_limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME
 
 if TYPE_CHECKING:
-    from bot.app import MidwayBot
+    from bot.services import Services
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def _bot(interaction: discord.Interaction) -> MidwayBot:
-    return interaction.client  # type: ignore[return-value]
 
 
 def choice_name(job: Job) -> str:
@@ -54,7 +51,7 @@ def outcome(job: Job, after: Job | None) -> str:
 @app_commands.command(name="cancel", description="Cancel your latest queued or running job")
 @app_commands.describe(job_id="Which job (default: your latest)")
 async def cancel(interaction: discord.Interaction, job_id: str | None = None) -> None:
-    bot = _bot(interaction)
+    bot = services(interaction)
     jobs = await active_jobs(bot.aioredis, str(interaction.user.id))
     job = pick(jobs, job_id)
     if job is None:
@@ -67,12 +64,12 @@ async def cancel(interaction: discord.Interaction, job_id: str | None = None) ->
 
 @cancel.autocomplete("job_id")
 async def cancel_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-    jobs = await active_jobs(_bot(interaction).aioredis, str(interaction.user.id))
+    jobs = await active_jobs(services(interaction).aioredis, str(interaction.user.id))
     jobs.sort(key=lambda job: job.created_at, reverse=True)
     wanted = current.lower().strip()
     found = [job for job in jobs if wanted in job.id or wanted in messages.echo_prompt(job).lower()]
     return [app_commands.Choice(name=choice_name(job), value=job.id) for job in found[:AUTOCOMPLETE_CHOICES]]
 
 
-def setup(bot: MidwayBot) -> None:
+def setup(bot: Services) -> None:
     bot.tree.add_command(cancel)

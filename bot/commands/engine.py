@@ -10,15 +10,16 @@ from discord import app_commands
 from bot.guards import NOT_ADMIN, is_channel_admin
 from bot.jobflow import ephemeral
 from bot.listing import quoted
+from bot.services import services
 from midway.discord_limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME
 
 if TYPE_CHECKING:
-    from bot.app import MidwayBot
+    from bot.services import Services
 
 NO_WORKER = "no live worker"
 
 
-def engine_lines(bot: MidwayBot, live: set[str], current: str) -> list[str]:
+def engine_lines(bot: Services, live: set[str], current: str) -> list[str]:
     lines = []
     for entry in bot.catalogue:
         marks = [mark for mark, on in (("this channel", entry.name == current), (NO_WORKER, entry.name not in live))
@@ -39,7 +40,7 @@ engine_group = app_commands.Group(name="engine", description="Choose the engine 
 @engine_group.command(name="set", description="Use this engine for /imagine in this channel")
 @app_commands.describe(engine="An engine from the catalogue")
 async def engine_set(interaction: discord.Interaction, engine: str) -> None:
-    bot: MidwayBot = interaction.client  # type: ignore[assignment]
+    bot = services(interaction)
     if not is_channel_admin(interaction):
         await ephemeral(interaction, NOT_ADMIN)
         return
@@ -55,7 +56,7 @@ async def engine_set(interaction: discord.Interaction, engine: str) -> None:
 
 @engine_set.autocomplete("engine")
 async def engine_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-    bot: MidwayBot = interaction.client  # type: ignore[assignment]
+    bot = services(interaction)
     live = await bot.backend.live_engines()
     names = [name for name in bot.catalogue.names() if current.lower() in name.lower()]
     # Engines a worker serves first: those are the ones that will actually run.
@@ -65,7 +66,7 @@ async def engine_autocomplete(interaction: discord.Interaction, current: str) ->
 
 @engine_group.command(name="show", description="Show the engine this channel uses")
 async def engine_show(interaction: discord.Interaction) -> None:
-    bot: MidwayBot = interaction.client  # type: ignore[assignment]
+    bot = services(interaction)
     if not is_channel_admin(interaction):
         await ephemeral(interaction, NOT_ADMIN)
         return
@@ -79,7 +80,7 @@ async def engine_show(interaction: discord.Interaction) -> None:
 
 @engine_group.command(name="list", description="List the engines in the catalogue")
 async def engine_list(interaction: discord.Interaction) -> None:
-    bot: MidwayBot = interaction.client  # type: ignore[assignment]
+    bot = services(interaction)
     if not is_channel_admin(interaction):
         await ephemeral(interaction, NOT_ADMIN)
         return
@@ -88,5 +89,5 @@ async def engine_list(interaction: discord.Interaction) -> None:
     await ephemeral(interaction, "**Engines**\n" + "\n".join(lines)[:1900])
 
 
-def setup(bot: MidwayBot) -> None:
+def setup(bot: Services) -> None:
     bot.tree.add_command(engine_group)

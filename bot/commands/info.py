@@ -10,17 +10,14 @@ from discord import app_commands
 
 from bot.context import active_jobs
 from bot.jobflow import ephemeral, message_ref
+from bot.services import services
 from bot.store import UserSettings, UserStats
 from midway.contract import Job, JobStatus, Lane
 
 if TYPE_CHECKING:
-    from bot.app import MidwayBot
+    from bot.services import Services
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def _bot(interaction: discord.Interaction) -> MidwayBot:
-    return interaction.client  # type: ignore[return-value]
 
 
 def info_text(user: UserSettings, stats: UserStats, jobs: list[Job]) -> str:
@@ -41,14 +38,14 @@ def info_text(user: UserSettings, stats: UserStats, jobs: list[Job]) -> str:
 
 @app_commands.command(name="info", description="View information about your profile")
 async def info(interaction: discord.Interaction) -> None:
-    bot, user_id = _bot(interaction), str(interaction.user.id)
+    bot, user_id = services(interaction), str(interaction.user.id)
     text = info_text(await bot.store.user(user_id), await bot.store.usage(user_id),
                      await active_jobs(bot.aioredis, user_id))
     await ephemeral(interaction, text)
 
 
 async def _set_lane(interaction: discord.Interaction, lane: Lane) -> None:
-    await _bot(interaction).store.update_user(str(interaction.user.id), lambda u: setattr(u, "lane", lane))
+    await services(interaction).store.update_user(str(interaction.user.id), lambda u: setattr(u, "lane", lane))
     await ephemeral(interaction, f"Done! Your jobs now run in {lane.value} mode.")
 
 
@@ -65,7 +62,7 @@ async def relax(interaction: discord.Interaction) -> None:
 @app_commands.command(name="show", description="Re-post one of your jobs here, with working buttons")
 @app_commands.describe(job_id="The job id (it is in the image's file name)")
 async def show(interaction: discord.Interaction, job_id: str) -> None:
-    bot = _bot(interaction)
+    bot = services(interaction)
     match = _UUID.search(job_id.lower())
     job = await bot.backend.get(match.group(0)) if match else None
     if job is None or job.requester.user_id != str(interaction.user.id):
@@ -89,6 +86,6 @@ async def show(interaction: discord.Interaction, job_id: str) -> None:
     await interaction.followup.send(f"Posted: {posted.jump_url}", ephemeral=True)
 
 
-def setup(bot: MidwayBot) -> None:
+def setup(bot: Services) -> None:
     for command in (info, fast, relax, show):
         bot.tree.add_command(command)

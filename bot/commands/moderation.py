@@ -11,9 +11,10 @@ from bot.guards import NOT_ADMIN, is_channel_admin
 from bot.jobflow import ephemeral
 from bot.listing import fit, quoted
 from bot.policy import normalise_word
+from bot.services import services
 
 if TYPE_CHECKING:
-    from bot.app import MidwayBot
+    from bot.services import Services
 
 moderation = app_commands.Group(name="moderation", description="Server moderation for Midway",
                                 default_permissions=discord.Permissions(manage_channels=True), guild_only=True)
@@ -24,11 +25,11 @@ banned_word = app_commands.Group(name="banned-word", description="Words /imagine
 MAX_BANNED_WORD = 100
 
 
-async def _admin_bot(interaction: discord.Interaction) -> MidwayBot | None:
+async def _admin_bot(interaction: discord.Interaction) -> Services | None:
     if not is_channel_admin(interaction):
         await ephemeral(interaction, NOT_ADMIN)
         return None
-    return interaction.client  # type: ignore[return-value]
+    return services(interaction)
 
 
 @banned_word.command(name="add", description="Refuse prompts containing this word or phrase")
@@ -97,5 +98,5 @@ async def limits(interaction: discord.Interaction, max_jobs_per_user: app_comman
     await ephemeral(interaction, f"This channel's limits: {shown}.")
 
 
-def setup(bot: MidwayBot) -> None:
+def setup(bot: Services) -> None:
     bot.tree.add_command(moderation)

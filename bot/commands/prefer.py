@@ -10,22 +10,19 @@ from discord import app_commands
 from bot.jobflow import ephemeral
 from bot.listing import fit, quoted
 from bot.planning import MAX_SAVED_LENGTH, OPTION_NAME, check_saved
+from bot.services import services
 from bot.store import MAX_OPTIONS, UserSettings, VariationMode
 from midway.prompt.errors import PromptError
 from midway.prompt.params import PARAMETER_NAMES
 
 if TYPE_CHECKING:
-    from bot.app import MidwayBot
+    from bot.services import Services
 
 prefer = app_commands.Group(name="prefer", description="Your personal prompt preferences")
 option = app_commands.Group(name="option", description="Your custom `--name` options", parent=prefer)
 
 # `/prefer option list` shows up to MAX_OPTIONS values in one message, so each is cut this short.
 LISTED_VALUE = 60
-
-
-def _bot(interaction: discord.Interaction) -> MidwayBot:
-    return interaction.client  # type: ignore[return-value]
 
 
 @prefer.command(name="suffix", description="Add this to the end of every prompt (empty clears it)")
@@ -35,14 +32,14 @@ async def suffix(interaction: discord.Interaction, value: str | None = None) -> 
     if text and (refusal := refuse_saved(interaction, "suffix", text)):
         await ephemeral(interaction, refusal)
         return
-    await _bot(interaction).store.update_user(str(interaction.user.id), lambda u: setattr(u, "suffix", text))
+    await services(interaction).store.update_user(str(interaction.user.id), lambda u: setattr(u, "suffix", text))
     await ephemeral(interaction, f"Your suffix is now {quoted(text, MAX_SAVED_LENGTH)}." if text
                     else "Your suffix is cleared.")
 
 
 def refuse_saved(interaction: discord.Interaction, what: str, value: str) -> str | None:
     """The refusal for a suffix or option value that is too long or that /imagine's parser rejects."""
-    bot = _bot(interaction)
+    bot = services(interaction)
     try:
         check_saved(value, bot.catalogue, bot.settings)
     except PromptError as error:
@@ -76,21 +73,21 @@ async def option_set(interaction: discord.Interaction, name: str, value: str | N
         await ephemeral(interaction, refusal)
         return
     replies: list[str] = []
-    await _bot(interaction).store.update_user(
+    await services(interaction).store.update_user(
         str(interaction.user.id), lambda u: replies.append(set_option(u, name, text)))
     await ephemeral(interaction, replies[-1])
 
 
 @option.command(name="list", description="List your custom options")
 async def option_list(interaction: discord.Interaction) -> None:
-    user = await _bot(interaction).store.user(str(interaction.user.id))
+    user = await services(interaction).store.user(str(interaction.user.id))
     lines = [f"`--{name}`: {quoted(value, LISTED_VALUE)}" for name, value in sorted(user.options.items())]
     await ephemeral(interaction, fit("**Your options**\n", lines) if lines else "You have no options.")
 
 
 @prefer.command(name="remix", description="Toggle Remix mode")
 async def remix(interaction: discord.Interaction) -> None:
-    user = await _bot(interaction).store.update_user(str(interaction.user.id),
+    user = await services(interaction).store.update_user(str(interaction.user.id),
                                                      lambda u: setattr(u, "remix", not u.remix))
     await ephemeral(interaction, f"Remix mode turned {'on' if user.remix else 'off'}!")
 
@@ -100,9 +97,9 @@ async def variability(interaction: discord.Interaction) -> None:
     def toggle(user: UserSettings) -> None:
         user.variation = VariationMode.low if user.variation is VariationMode.high else VariationMode.high
 
-    user = await _bot(interaction).store.update_user(str(interaction.user.id), toggle)
+    user = await services(interaction).store.update_user(str(interaction.user.id), toggle)
     await ephemeral(interaction, f"{user.variation.value.title()} variation mode turned on!")
 
 
-def setup(bot: MidwayBot) -> None:
+def setup(bot: Services) -> None:
     bot.tree.add_command(prefer)

@@ -7,19 +7,20 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
+from bot.services import services
 from bot.settings_panel import PANEL_TEXT, panel_buttons
 from bot.views import build_view
 
 if TYPE_CHECKING:
-    from bot.app import MidwayBot
+    from bot.services import Services
 
 
 @app_commands.command(name="settings", description="View and adjust your personal settings")
 async def settings(interaction: discord.Interaction) -> None:
-    bot: MidwayBot = interaction.client  # type: ignore[assignment]
+    bot = services(interaction)
     user = await bot.store.user(str(interaction.user.id))
     await interaction.response.send_message(PANEL_TEXT, view=build_view(panel_buttons(user)), ephemeral=True)
 
 
-def setup(bot: MidwayBot) -> None:
+def setup(bot: Services) -> None:
     bot.tree.add_command(settings)

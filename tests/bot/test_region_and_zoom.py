@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from bot import messages
-from bot.actions import claim_name
 from bot.custom_ids import Action, ButtonRef
 from bot.derive import DeriveError, derive
 from bot.outpaint import OutpaintError, custom_zoom_text, split_zoom
+from bot.presses import claim_name
 from bot.store import VariationMode
 from midway.catalogue import parse_entry
 from midway.contract import GenerationSpec, Job, JobStatus, Lane, Operation, Requester

@@ -110,7 +110,7 @@ async def test_progress_edits_respect_rate_limits(pg: Playground, stack, worker,
 
 
 def test_bot_imports_no_torch_and_no_worker() -> None:
-    code = ("import sys, bot.app, bot.buttons, bot.actions, bot.delivery, bot.commands.imagine, "
+    code = ("import sys, bot.app, bot.routing, bot.actions, bot.delivery, bot.commands.imagine, "
             "bot.commands.engine, bot.commands.info, cli.commands.bot; from bot.commands import setup_commands; "
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'diffusers', 'worker') "
             "or m == 'engines.registry'); print(bad); sys.exit(1 if bad else 0)")

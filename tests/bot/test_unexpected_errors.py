@@ -26,7 +26,7 @@ async def test_imagine_while_redis_is_unreachable_says_so_privately(pg: Playgrou
 
 
 async def test_a_button_whose_handling_fails_is_answered_privately(pg: Playground, midway, monkeypatch) -> None:
-    import bot.actions
+    import bot.routing
 
     run = await pg.slash("imagine", user="alice", channel="general", options={"prompt": "a red kite"})
     waiting = await run.response()
@@ -35,7 +35,7 @@ async def test_a_button_whose_handling_fails_is_answered_privately(pg: Playgroun
     async def broken(*args, **kwargs):
         raise RuntimeError("a bug in a button handler")
 
-    monkeypatch.setattr(bot.actions, "handle_button", broken)
+    monkeypatch.setattr(bot.routing, "handle_button", broken)
     click = await pg.click(waiting.id, cancel, user="alice")
     reply = await click.response()
     assert reply.ephemeral_for == pg.user("alice").id and reply.content == SOMETHING_WENT_WRONG
