@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from typing import Any, TypeVar
 
 import redis
 
@@ -20,6 +21,8 @@ from midway.events import EventConsumer
 from midway.jobs import JobStore
 from midway.redis_clients import connection_options
 from midway.settings import Settings
+
+_T = TypeVar("_T")
 
 # Jobs per submit batch: bounds one MULTI (and the wait of the last job in it).
 MAX_SUBMIT_BATCH = 64
@@ -55,7 +58,7 @@ class Backend:
         self._last_submit_at = 0.0
         self._busy = busy
 
-    async def _run(self, function, *args, **kwargs):
+    async def _run(self, function: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
         return await asyncio.to_thread(partial(function, *args, **kwargs))
 
     async def get(self, job_id: str) -> Job | None:

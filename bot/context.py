@@ -14,8 +14,10 @@ from __future__ import annotations
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import redis.asyncio as aioredis
+from pydantic import BaseModel
 
 from bot.batching import Coalescer
 from bot.policy import UserLoad
@@ -35,7 +37,10 @@ class RequestContext:
     job: Job | None = None
 
 
-def _model(raw: bytes | None, model):
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _model(raw: bytes | None, model: type[_M]) -> _M:
     return model.model_validate_json(raw) if raw else model()
 
 

@@ -17,13 +17,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Coroutine
+from typing import Any
 
 import discord
 import redis
 
 from bot import messages, missed
 from bot.backend import Backend
-from bot.progress import PERMANENT_ERRORS, RETRYABLE_ERRORS, PendingEdit, ProgressEdits
+from bot.progress import PERMANENT_ERRORS, RETRYABLE_ERRORS, JobCache, ProgressEdits
 from bot.results import post_result, result_nonce
 from bot.store import BotStore
 from bot.views import build_view
@@ -45,34 +47,49 @@ REDELIVER_AFTER_S = 30.0
 STOP_GRACE_S = 5.0
 
 
-class Delivery(ProgressEdits):
+class Delivery:
     def __init__(self, client: discord.Client, backend: Backend, store: BotStore, consumer_name: str,
                  *, throttle_s: float = 1.0, queue_poll_s: float = 2.0) -> None:
         self.client = client
         self.backend = backend
         self.store = store
         self.consumer = backend.consumer(consumer_name)
-        self.throttle_s = throttle_s
-        self.queue_poll_s = queue_poll_s
-        self._pending: dict[str, PendingEdit] = {}
-        self._pumps: dict[str, asyncio.Task] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._jobs: dict[str, Job] = {}
-        self._waiting: dict[str, str] = {}
-        self._finished: dict[str, None] = {}  # insertion-ordered, oldest forgotten first
         self._tasks: set[asyncio.Task] = set()
         self._stopping = asyncio.Event()
         self._acks_due: list[str] = []
         self._rewind_due = False
-        # Tracked jobs whose submit has not returned yet: no record to poll, nothing to drop.
-        self._unsubmitted: set[str] = set()
+        self.jobs = JobCache(backend)
+        self.progress = ProgressEdits(client, backend, self.jobs, ack=self._ack, ack_later=self._ack_later,
+                                      stopping=self._stopping, throttle_s=throttle_s, queue_poll_s=queue_poll_s)
+
+    # -- what the commands and buttons call: a job's message shows its queue position until it starts --
+
+    def track(self, job: Job) -> None:
+        self.progress.track(job)
+
+    def submitted(self, job_id: str) -> None:
+        self.progress.submitted(job_id)
+
+    def untrack(self, job_id: str) -> None:
+        self.progress.untrack(job_id)
+
+    def message_of(self, job: Job) -> discord.PartialMessage:
+        return self.progress.message_of(job)
+
+    async def refresh_positions(self) -> None:
+        await self.progress.refresh_positions()
+
+    @property
+    def idle(self) -> bool:
+        """No progress edit is waiting or in flight (bench/ack_load.py measures each burst from a quiet bot)."""
+        return self.progress.idle
 
     # -- the loops -------------------------------------------------------------------------------
 
     async def run(self) -> None:
         """Read the stream until stopped; each entry is acted on, then acknowledged."""
-        poller = asyncio.create_task(self._poll_queue_positions())
-        sweeper = asyncio.create_task(missed.sweep_forever(self))
+        poller = asyncio.create_task(self.progress.poll_queue_positions())
+        sweeper = asyncio.create_task(missed.sweep_forever(self.store, self.backend, self.deliver_missed))
         retry_s = RETRY_MIN_S
         try:
             while not self._stopping.is_set():
@@ -124,27 +141,30 @@ class Delivery(ProgressEdits):
         """Stop taking events. Progress edits are dropped at once; results already being delivered get
         STOP_GRACE_S to finish (one cut short is read again, un-acknowledged, at the next start)."""
         self._stopping.set()
-        for task in self._pumps.values():
-            task.cancel()
+        edits = self.progress.cancel_all()
         finishing = list(self._tasks)
         if finishing:
             await asyncio.wait(finishing, timeout=STOP_GRACE_S)
         for task in finishing:
             task.cancel()
         # Awaited, so a delivery cut short ends here, not later as "Task exception was never retrieved".
-        await asyncio.gather(*finishing, *self._pumps.values(), return_exceptions=True)
+        await asyncio.gather(*finishing, *edits, return_exceptions=True)
 
     async def _ack(self, entry_ids: list[str]) -> None:
         if entry_ids:
             await asyncio.to_thread(self.consumer.ack, *entry_ids)
 
+    def _ack_later(self, entry_id: str) -> None:
+        """Acknowledged with the rest of this read, in one XACK (an entry that needed no Discord call)."""
+        self._acks_due.append(entry_id)
+
     async def handle(self, entry_id: str, event: Event) -> None:
-        job = await self._job(event.job_id, fresh=event.kind in TERMINAL_KINDS)
+        job = await self.jobs.get(event.job_id, fresh=event.kind in TERMINAL_KINDS)
         if job is None or job.message is None or job.message.message_id is None:
             # Not a Discord job (e.g. `midway submit`), or its record expired: nothing to show.
             self._acks_due.append(entry_id)
             return
-        if event.kind not in TERMINAL_KINDS and (job.status.finished or job.id in self._finished):
+        if event.kind not in TERMINAL_KINDS and (job.status.finished or job.id in self.progress.finished):
             # A late event: a stalled worker's progress after another worker finished the job (RQ
             # re-ran it when the heartbeat lapsed). The message shows the result; never overwrite it.
             self._acks_due.append(entry_id)
@@ -153,7 +173,7 @@ class Delivery(ProgressEdits):
             self._spawn(self._finish(job, event, entry_id))
             return
         if event.kind is EventKind.queued:
-            if job.id in self._waiting:
+            if job.id in self.progress.waiting:
                 # Submitted by this bot a moment ago: its message already says "(Waiting to start)".
                 # Positions come from the poll, so a burst of /imagine costs no edits while later
                 # interactions still wait for their acknowledgement, and a job that starts within
@@ -161,48 +181,33 @@ class Delivery(ProgressEdits):
                 self._acks_due.append(entry_id)
                 return
             # Requeued (its worker died) or submitted before a restart: the message may show progress.
-            self._waiting[job.id] = ""
-            self.offer(job, messages.waiting(job, event.position, served=event.position is not None),
+            self.progress.waiting[job.id] = ""
+            self.progress.offer(job, messages.waiting(job, event.position, served=event.position is not None),
                        messages.cancel_buttons(job.id), entry_id=entry_id)
             return
-        self._waiting.pop(job.id, None)
+        self.progress.waiting.pop(job.id, None)
         percent = event.percent if event.kind is EventKind.progress else 0
-        self.offer(job, messages.progress(job, percent or 0), messages.cancel_buttons(job.id),
+        self.progress.offer(job, messages.progress(job, percent or 0), messages.cancel_buttons(job.id),
                    preview=event.preview, entry_id=entry_id)
 
-    def _spawn(self, coroutine) -> None:
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    async def _job(self, job_id: str, fresh: bool = False) -> Job | None:
-        if fresh or job_id not in self._jobs:
-            job = await self.backend.get(job_id)
-            if job is None:
-                return None
-            if len(self._jobs) > 5000:
-                self._jobs.clear()
-            self._jobs[job_id] = job
-        return self._jobs[job_id]
 
     # -- results: exactly once ---------------------------------------------------------------------
 
     async def deliver_missed(self, job: Job, event: Event) -> None:
         """Deliver a finished job whose terminal event never reached this bot (bot/missed.py)."""
-        if job.id in self._locks or self._stopping.is_set():
+        if job.id in self.progress.locks or self._stopping.is_set():
             return  # being delivered from the stream right now, or shutting down: the next sweep sees
         self._spawn(self._finish(job, event, None))
 
     async def _finish(self, job: Job, event: Event, entry_id: str | None) -> None:
-        lock = self._locks.setdefault(job.id, asyncio.Lock())
-        self._waiting.pop(job.id, None)
-        self._remember_finished(job.id)
-        async with lock:
+        self.progress.result_begins(job.id)
+        async with self.progress.lock(job.id):
             # Holding the lock, no progress edit is in flight; stale ones are dropped, not sent.
-            superseded = self._pending.pop(job.id, None)
-            pump = self._pumps.pop(job.id, None)
-            if pump is not None:
-                pump.cancel()
+            superseded = self.progress.drop_edits(job.id)
             for attempt in range(1, FINAL_ATTEMPTS + 1):
                 try:
                     await self._deliver(job, event)
@@ -242,8 +247,7 @@ class Delivery(ProgressEdits):
             log.info("job %s: its message could not say so either (%s)", job.id, edit_error)
 
     def _forget(self, job_id: str) -> None:
-        self._locks.pop(job_id, None)
-        self._jobs.pop(job_id, None)
+        self.progress.forget(job_id)
 
     async def _deliver(self, job: Job, event: Event) -> None:
         delivered = await self.store.delivered(job.id)
@@ -257,7 +261,8 @@ class Delivery(ProgressEdits):
                 await self.store.mark_delivered(job.id, str(posted.id))
                 await self.store.add_usage(job.requester.user_id, len(job.outputs) or job.spec.n_images,
                                            job.compute_s or 0.0)
-            final_text, final_buttons = messages.delivered_note(job), []
+            final_buttons: list[messages.ButtonSpec] = []
+            final_text = messages.delivered_note(job)
         elif event.kind is EventKind.cancelled:
             final_text, final_buttons = messages.stopped(job), []
         else:

@@ -8,6 +8,7 @@ keeps the traceback (never the interaction's token or anything else secret).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import discord
 import redis
@@ -29,12 +30,18 @@ def explain(error: BaseException) -> str:
     return QUEUE_UNAVAILABLE if isinstance(cause, redis.RedisError) else SOMETHING_WENT_WRONG
 
 
+def custom_id_of(interaction: discord.Interaction) -> str:
+    """The custom_id a press or modal submit carries ("" for a slash command)."""
+    data: Mapping[str, object] = interaction.data or {}
+    return str(data.get("custom_id", ""))
+
+
 async def answer_unexpected(interaction: discord.Interaction, error: BaseException) -> None:
     """Log the failure and tell the user privately; never raises (the answer itself may fail too)."""
     if interaction.command is not None:
         what = f"/{interaction.command.qualified_name}"
     else:
-        what = (interaction.data or {}).get("custom_id", "?")
+        what = custom_id_of(interaction) or "?"
     log.error("interaction %s (%s) failed", interaction.id, what, exc_info=error)
     try:
         await ephemeral(interaction, explain(error))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 
@@ -72,11 +72,12 @@ async def post_job(bot: Services, interaction: discord.Interaction, job: Job, re
     """A job made by a button or a confirmed batch: its own channel message, replying to its parent.
     Whether it was queued; raises if Discord refused the message (nothing was queued then)."""
     channel = bot.get_partial_messageable(int(interaction.channel_id or 0))
-    reference = None
+    extra: dict[str, Any] = {}
     if reply_to is not None:
-        reference = discord.MessageReference(message_id=reply_to, channel_id=channel.id, fail_if_not_exists=False)
+        extra["reference"] = discord.MessageReference(message_id=reply_to, channel_id=channel.id,
+                                                      fail_if_not_exists=False)
     posted = await channel.send(messages.waiting(job), view=build_view(messages.cancel_buttons(job.id)),
-                                reference=reference, allowed_mentions=discord.AllowedMentions.none())
+                                allowed_mentions=discord.AllowedMentions.none(), **extra)
     job.message = message_ref(interaction, posted.id)
     return await submit(bot, job)
 

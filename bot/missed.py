@@ -13,14 +13,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import redis
 
-from midway.contract import Event, EventKind
+from midway.contract import Event, EventKind, Job
 
 if TYPE_CHECKING:
-    from bot.delivery import Delivery
+    from bot.backend import Backend
+    from bot.store import BotStore
+
+# What a sweep hands a missed result to (Delivery.deliver_missed): the job and the terminal event it
+# would have read from the stream.
+Deliver = Callable[[Job, Event], Awaitable[None]]
 
 log = logging.getLogger(__name__)
 
@@ -29,29 +35,34 @@ SWEEP_EVERY_S = 60.0
 BATCH = 50
 
 
-async def sweep_once(delivery: Delivery) -> int:
-    """Deliver the missed results due now; returns how many were handed to delivery."""
+async def sweep_once(store: BotStore, backend: Backend, deliver: Deliver) -> int:
+    """Deliver the missed results due now; returns how many were handed to `deliver`."""
     handed = 0
-    for job_id in await delivery.store.undelivered(time.time() - GRACE_S, BATCH):
-        job = await delivery.backend.get(job_id)
+    for job_id in await store.undelivered(time.time() - GRACE_S, BATCH):
+        job = await backend.get(job_id)
         if job is None or not job.status.finished or job.message is None or job.message.message_id is None:
-            await delivery.store.forget_undelivered(job_id)  # expired, or nothing to answer in
+            await store.forget_undelivered(job_id)  # expired, or nothing to answer in
             continue
-        if await delivery.store.delivered(job_id) is not None:
-            await delivery.store.forget_undelivered(job_id)  # delivered; the removal was lost
+        if await store.delivered(job_id) is not None:
+            await store.forget_undelivered(job_id)  # delivered; the removal was lost
             continue
         log.warning("job %s finished %.0f s ago and its result was never delivered (its event was trimmed"
                     " from the stream?); delivering it now", job.id, time.time() - (job.finished_at or 0))
-        await delivery.deliver_missed(job, Event(job_id=job.id, kind=EventKind(job.status.value),
-                                                 outputs=job.outputs, grid=job.grid, error=job.error))
+        await deliver(job, missed_event(job))
         handed += 1
     return handed
 
 
-async def sweep_forever(delivery: Delivery) -> None:
+def missed_event(job: Job) -> Event:
+    """The terminal event a finished job published: its images, or its texts (/describe, /shorten)."""
+    return Event(job_id=job.id, kind=EventKind(job.status.value), outputs=job.outputs, grid=job.grid,
+                 error=job.error, texts=job.texts, word_scores=job.word_scores)
+
+
+async def sweep_forever(store: BotStore, backend: Backend, deliver: Deliver) -> None:
     while True:
         try:
-            await sweep_once(delivery)
+            await sweep_once(store, backend, deliver)
         except redis.RedisError as error:
             log.warning("could not look for missed results: %s", error)
         except Exception:  # a bug here must not stop the bot's other work

@@ -132,7 +132,7 @@ def parse_options(entry: EngineEntry, catalogue: Catalogue, user: UserSettings, 
 
 def fit_engine(spec: GenerationSpec, catalogue: Catalogue, stylize_preset: int | None) -> GenerationSpec:
     """Resize for the engine `--v` picked, check it can imagine, and apply the /settings stylize preset."""
-    if spec.engine not in catalogue:
+    if spec.engine is None or spec.engine not in catalogue:
         raise PromptError(f"Engine {shown(str(spec.engine))} is not in this server's catalogue.", str(spec.engine))
     entry = catalogue.get(spec.engine)
     if Operation.imagine not in entry.capabilities:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -41,81 +42,139 @@ class PendingEdit:
     entry_ids: list[str] = field(default_factory=list)
 
 
+class JobCache:
+    """The records of the jobs this bot is showing, read from Redis once (again, fresh, for a result)."""
+
+    LIMIT = 5000
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self._jobs: dict[str, Job] = {}
+
+    async def get(self, job_id: str, fresh: bool = False) -> Job | None:
+        if fresh or job_id not in self._jobs:
+            job = await self.backend.get(job_id)
+            if job is None:
+                return None
+            self.put(job)
+        return self._jobs[job_id]
+
+    def put(self, job: Job) -> None:
+        if len(self._jobs) > self.LIMIT and job.id not in self._jobs:
+            self._jobs.clear()
+        self._jobs[job.id] = job
+
+    def forget(self, job_id: str) -> None:
+        self._jobs.pop(job_id, None)
+
+
 class ProgressEdits:
-    """Delivery's progress half (a mixin: Delivery owns the state below and the stream it acknowledges).
-    A job's result takes the job's lock in `_locks`, so no progress edit is in flight as it is posted,
-    and enters `_finished`, so none follows it."""
+    """The edits of jobs' messages before their results: "(Waiting to start)" with live queue positions,
+    then "(NN%)" with a preview. Delivery owns one and tells it when a result begins (`result_begins`):
+    the result then takes the job's lock, so no progress edit is in flight as it is posted, and drops
+    the job's edits (`drop_edits`), so none follows it.
 
-    client: discord.Client
-    backend: Backend
-    throttle_s: float
-    queue_poll_s: float
-    _pending: dict[str, PendingEdit]
-    _pumps: dict[str, asyncio.Task]
-    _locks: dict[str, asyncio.Lock]
-    _jobs: dict[str, Job]
-    _waiting: dict[str, str]
-    _finished: dict[str, None]
-    _stopping: asyncio.Event
-    _acks_due: list[str]
-    _unsubmitted: set[str]
+    `ack` acknowledges stream entries now, `ack_later` hands one to Delivery's next batched XACK, and
+    `stopping` is Delivery's shutdown flag."""
 
-    async def _ack(self, entry_ids: list[str]) -> None:
-        raise NotImplementedError
+    def __init__(self, client: discord.Client, backend: Backend, jobs: JobCache, *,
+                 ack: Callable[[list[str]], Awaitable[None]], ack_later: Callable[[str], None],
+                 stopping: asyncio.Event, throttle_s: float = 1.0, queue_poll_s: float = 2.0) -> None:
+        self.client = client
+        self.backend = backend
+        self.jobs = jobs
+        self._ack = ack
+        self._ack_later = ack_later
+        self._stopping = stopping
+        self.throttle_s = throttle_s
+        self.queue_poll_s = queue_poll_s
+        self.pending: dict[str, PendingEdit] = {}
+        self.pumps: dict[str, asyncio.Task] = {}
+        self.locks: dict[str, asyncio.Lock] = {}
+        # Jobs whose message says "(Waiting to start)", with the text it shows.
+        self.waiting: dict[str, str] = {}
+        # Jobs whose result has begun: insertion-ordered, oldest forgotten first.
+        self.finished: dict[str, None] = {}
+        # Tracked jobs whose submit has not returned yet: no record to poll, nothing to drop.
+        self.unsubmitted: set[str] = set()
 
-    async def _job(self, job_id: str, fresh: bool = False) -> Job | None:
-        raise NotImplementedError
+    def lock(self, job_id: str) -> asyncio.Lock:
+        return self.locks.setdefault(job_id, asyncio.Lock())
+
+    def result_begins(self, job_id: str) -> None:
+        """A result is on its way (before it waits for `lock(job_id)`): from now on no edit is queued."""
+        self.waiting.pop(job_id, None)
+        self.remember_finished(job_id)
+
+    def drop_edits(self, job_id: str) -> PendingEdit | None:
+        """Under `lock(job_id)`: stop the job's edits for good. Returns the edit that was waiting, whose
+        stream entries the result acknowledges."""
+        superseded = self.pending.pop(job_id, None)
+        pump = self.pumps.pop(job_id, None)
+        if pump is not None:
+            pump.cancel()
+        return superseded
+
+    def forget(self, job_id: str) -> None:
+        self.locks.pop(job_id, None)
+        self.jobs.forget(job_id)
+
+    def cancel_all(self) -> list[asyncio.Task]:
+        """Shutting down: every edit in flight is cancelled; returns their tasks, to await."""
+        for task in self.pumps.values():
+            task.cancel()
+        return list(self.pumps.values())
 
     def track(self, job: Job) -> None:
         """Show live queue positions for a job whose message says "(Waiting to start)" (called before
         it is submitted, so its `queued` event finds it tracked)."""
-        self._jobs[job.id] = job
-        self._waiting.setdefault(job.id, messages.waiting(job))
-        self._unsubmitted.add(job.id)
+        self.jobs.put(job)
+        self.waiting.setdefault(job.id, messages.waiting(job))
+        self.unsubmitted.add(job.id)
 
     @property
     def idle(self) -> bool:
         """No edit is waiting or in flight (bench/ack_load.py measures each burst from a quiet bot)."""
-        return not self._pumps and not self._pending
+        return not self.pumps and not self.pending
 
     def submitted(self, job_id: str) -> None:
         """Its submit returned: the job is in Redis now, so the position poll may look for it."""
-        self._unsubmitted.discard(job_id)
+        self.unsubmitted.discard(job_id)
 
     def untrack(self, job_id: str) -> None:
-        self._waiting.pop(job_id, None)
-        self._unsubmitted.discard(job_id)
+        self.waiting.pop(job_id, None)
+        self.unsubmitted.discard(job_id)
 
     def offer(self, job: Job, content: str, buttons: list[messages.ButtonSpec], *, preview: str | None = None,
               entry_id: str | None = None) -> None:
         """Queue an edit of the job's message; a newer offer replaces an older one not yet sent."""
         if self._stopping.is_set():
             return  # shutting down: no new edits (an entry stays un-acknowledged for the next start)
-        if job.id in self._finished:
+        if job.id in self.finished:
             # The result is (being) delivered: a queue-position or progress edit would overwrite it.
             if entry_id is not None:
-                self._acks_due.append(entry_id)
+                self._ack_later(entry_id)
             return
-        previous = self._pending.get(job.id)
+        previous = self.pending.get(job.id)
         entry_ids = previous.entry_ids if previous else []
         if previous is not None and preview is None:
             preview = previous.preview
         if entry_id is not None:
             entry_ids = [*entry_ids, entry_id]
-        self._pending[job.id] = PendingEdit(content, buttons, preview, entry_ids)
-        if job.id not in self._pumps:
-            self._pumps[job.id] = asyncio.create_task(self._pump(job))
+        self.pending[job.id] = PendingEdit(content, buttons, preview, entry_ids)
+        if job.id not in self.pumps:
+            self.pumps[job.id] = asyncio.create_task(self._pump(job))
 
     async def _pump(self, job: Job) -> None:
-        lock = self._locks.setdefault(job.id, asyncio.Lock())
+        lock = self.lock(job.id)
         try:
-            while (pending := self._pending.pop(job.id, None)) is not None:
+            while (pending := self.pending.pop(job.id, None)) is not None:
                 async with lock:
                     await self._apply(job, pending)
                 # The pause between edits of one message; newer offers coalesce meanwhile.
                 await asyncio.sleep(self.throttle_s)
         finally:
-            self._pumps.pop(job.id, None)
+            self.pumps.pop(job.id, None)
 
     async def _apply(self, job: Job, pending: PendingEdit) -> None:
         assert job.message is not None and job.message.message_id is not None
@@ -132,7 +191,7 @@ class ProgressEdits:
         except PERMANENT_ERRORS as error:
             # Logged once: remembered as finished, so no later progress for it reaches Discord.
             log.info("message of job %s is gone or out of reach (%s); dropping its progress", job.id, error)
-            self._remember_finished(job.id)
+            self.remember_finished(job.id)
         except RETRYABLE_ERRORS as error:
             # Progress is disposable: the next event (or the result) supersedes it.
             log.warning("progress edit for job %s failed: %s", job.id, error)
@@ -146,7 +205,7 @@ class ProgressEdits:
         assert job.message is not None and job.message.message_id is not None
         return job_channel(self.client, job).get_partial_message(int(job.message.message_id))
 
-    async def _poll_queue_positions(self) -> None:
+    async def poll_queue_positions(self) -> None:
         while True:
             await asyncio.sleep(self.queue_poll_s)
             # With hundreds waiting a poll is 5-20 ms of the loop: not while interactions wait for answers.
@@ -160,28 +219,28 @@ class ProgressEdits:
         """Edit every waiting message whose queue position changed; positions of all at once, from the
         queue lists alone (bench: a burst leaves hundreds waiting, polled every queue_poll_s)."""
         jobs = []
-        for job_id in [job_id for job_id in self._waiting if job_id not in self._unsubmitted]:
+        for job_id in [job_id for job_id in self.waiting if job_id not in self.unsubmitted]:
             # Through the cache, which forgets everything past 5000 jobs: a waiting job must not drop
             # out of it and then stay in _waiting, polled every few seconds for ever.
-            job = await self._job(job_id)
+            job = await self.jobs.get(job_id)
             if job is None:
-                self._waiting.pop(job_id, None)
+                self.waiting.pop(job_id, None)
             else:
                 jobs.append(job)
         positions = await self.backend.waiting_positions(jobs)
         for job in jobs:
-            if job.id not in self._waiting:
+            if job.id not in self.waiting:
                 continue
             still_waiting, position = positions[job.id]
             if not still_waiting:  # started, finished or cancelled: its events take over the message
-                self._waiting.pop(job.id, None)
+                self.waiting.pop(job.id, None)
                 continue
             text = messages.waiting(job, position, served=position is not None)
-            if text != self._waiting.get(job.id) and job.message and job.message.message_id:
-                self._waiting[job.id] = text
+            if text != self.waiting.get(job.id) and job.message and job.message.message_id:
+                self.waiting[job.id] = text
                 self.offer(job, text, messages.cancel_buttons(job.id))
 
-    def _remember_finished(self, job_id: str) -> None:
-        self._finished[job_id] = None
-        if len(self._finished) > FINISHED_MEMORY:
-            del self._finished[next(iter(self._finished))]
+    def remember_finished(self, job_id: str) -> None:
+        self.finished[job_id] = None
+        if len(self.finished) > FINISHED_MEMORY:
+            del self.finished[next(iter(self.finished))]

@@ -7,6 +7,7 @@ split out without a worker (bot/actions.py), and by /show (a deliberate re-post)
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import discord
 
@@ -52,13 +53,16 @@ async def post_result(client: discord.Client, backend: Backend, store: BotStore,
         content += "\n-# The images have expired; use 🔄 to make them again."
     view = build_view(messages.result_buttons(job, await store.used(job.id), capabilities(client, job)))
     reference_id = reply_to or (int(job.message.message_id) if job.message.message_id else None)
-    reference = None
+    # Only what is given: discord.py's send treats a passed None as "given" for some of these.
+    extra: dict[str, Any] = {}
     if reference_id is not None:
-        reference = discord.MessageReference(message_id=reference_id, channel_id=int(job.message.channel_id),
-                                             fail_if_not_exists=False)
+        extra["reference"] = discord.MessageReference(message_id=reference_id, channel_id=int(job.message.channel_id),
+                                                      fail_if_not_exists=False)
+    if nonce is not None:
+        extra["nonce"] = nonce
     channel = job_channel(client, job)
     # Only the requester is pinged: the prompt echoed in `content` may hold @everyone, roles or users.
     requester = job.requester.user_id
     pinged = [discord.Object(int(requester))] if requester.isdigit() else []  # a Discord id, not a CLI name
-    return await channel.send(content=content, files=files, view=view, reference=reference, nonce=nonce,
-                              allowed_mentions=discord.AllowedMentions(users=pinged, replied_user=False))
+    return await channel.send(content=content, files=files, view=view,
+                              allowed_mentions=discord.AllowedMentions(users=pinged, replied_user=False), **extra)

@@ -19,7 +19,7 @@ from bot import custom_ids
 from bot.actions import handle_button
 from bot.custom_ids import Action, ButtonRef, CustomIdError, decode_modal
 from bot.edit_modals import submit_custom_zoom, submit_region
-from bot.errors import answer_unexpected
+from bot.errors import answer_unexpected, custom_id_of
 from bot.jobflow import ephemeral
 from bot.modals import submitted_values
 from bot.presses import STALE, UNKNOWN_BUTTON, clicker_context, listed_custom_ids, made_in_this_guild, refuse_unlisted
@@ -37,7 +37,7 @@ async def route_press(interaction: discord.Interaction) -> None:
     """Answer one button press: a job button (U, V, 🔄, Vary, ...), a /settings toggle, or an explanation
     for a button this bot cannot act on. Discord delivers any custom_id a modified client sends, so a
     press whose button is not on its message is refused, never acted on."""
-    custom_id = str((interaction.data or {}).get("custom_id", ""))
+    custom_id = custom_id_of(interaction)
     try:
         if custom_id not in listed_custom_ids(interaction.message):
             await refuse_unlisted(interaction, custom_id)
@@ -63,7 +63,7 @@ async def press_job_button(interaction: discord.Interaction, custom_id: str) -> 
 async def route_modal_submit(interaction: discord.Interaction) -> None:
     """Answer one modal submit: Remix, Vary (Region) or Custom Zoom, or an explanation for a form this
     bot cannot act on (forged, or sent before an upgrade changed the ids)."""
-    custom_id = str((interaction.data or {}).get("custom_id", ""))
+    custom_id = custom_id_of(interaction)
     try:
         try:
             ref = decode_modal(custom_id)

@@ -34,6 +34,9 @@ class Services(Protocol):
     delivery: Delivery
     ack_priority: AckPriority
 
+    def get_partial_messageable(self, id: int, *, guild_id: int | None = None,
+                                type: discord.ChannelType | None = None) -> discord.PartialMessageable: ...
+
 
 def services(interaction: discord.Interaction) -> Services:
     """The bot an interaction came to. Every interaction this process handles reaches the MidwayBot

@@ -7,7 +7,7 @@ updated with WATCH/MULTI, so two admins editing at once never lose a banned word
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from typing import TypeVar
 
@@ -285,7 +285,7 @@ class BotStore:
     async def undelivered(self, finished_before: float, count: int) -> list[str]:
         """Finished jobs not delivered yet, oldest first (keys.UNDELIVERED)."""
         ids = await self.redis.zrangebyscore(keys.UNDELIVERED, "-inf", finished_before, start=0, num=count)
-        return [reply_text(job_id) for job_id in ids]
+        return [reply_text(job_id) for job_id in ids if isinstance(job_id, bytes | str)]
 
     async def forget_undelivered(self, job_id: str) -> None:
         await self.redis.zrem(keys.UNDELIVERED, job_id)
@@ -329,7 +329,7 @@ def _mark_of(custom_id: str, action: str, several: bool, remixed: bool) -> str:
     return f"{custom_id}{_MARK_SEP}{REMIXED}" if remixed else ""
 
 
-def _pressed(members) -> set[str]:
+def _pressed(members: Iterable[bytes | str]) -> set[str]:
     """The pressed set as messages.result_buttons reads it: custom_ids, and `custom_id#remix` marks."""
     values = map(reply_text, members)
     return {value for value in values if _MARK_SEP not in value or value.endswith(_MARK_SEP + REMIXED)}

@@ -56,7 +56,7 @@ class ButtonRows(discord.ui.View):
 
 @lru_cache(maxsize=64)
 def _emoji(text: str) -> dict[str, Any]:
-    return discord.PartialEmoji.from_str(text).to_dict()
+    return dict(discord.PartialEmoji.from_str(text).to_dict())
 
 
 def button_payload(spec: ButtonSpec) -> dict[str, Any]:
@@ -70,11 +70,9 @@ def button_payload(spec: ButtonSpec) -> dict[str, Any]:
     return payload
 
 
-def build_view(specs: list[ButtonSpec]) -> discord.ui.View | None:
+def build_view(specs: list[ButtonSpec]) -> discord.ui.View:
     """A view for sending only: bot/routing.py routes the clicks by custom_id, which works on any
-    message, even after a restart. None (no components) for no specs."""
-    if not specs:
-        return None
+    message, even after a restart. No specs: no components (an edit with it removes the buttons)."""
     ordered = sorted(specs, key=lambda spec: spec.row)
     rows = [{"type": ACTION_ROW, "components": [button_payload(spec) for spec in group]}
             for _, group in groupby(ordered, key=lambda spec: spec.row)]

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 def cap_steps(spec: GenerationSpec, channel: ChannelSettings, catalogue: Catalogue) -> GenerationSpec:
     """A channel's step limit lowers the engine's default instead of refusing the prompt."""
-    if channel.max_steps is None or spec.engine not in catalogue:
+    if channel.max_steps is None or spec.engine is None or spec.engine not in catalogue:
         return spec
     steps = spec.steps or catalogue.get(spec.engine).steps
     return spec.model_copy(update={"steps": min(steps, channel.max_steps)})

@@ -87,5 +87,7 @@ async def show(interaction: discord.Interaction, job_id: str) -> None:
 
 
 def setup(bot: Services) -> None:
-    for command in (info, fast, relax, show):
-        bot.tree.add_command(command)
+    bot.tree.add_command(info)
+    bot.tree.add_command(fast)
+    bot.tree.add_command(relax)
+    bot.tree.add_command(show)

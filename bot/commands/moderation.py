@@ -12,6 +12,7 @@ from bot.jobflow import ephemeral
 from bot.listing import fit, quoted
 from bot.policy import normalise_word
 from bot.services import services
+from bot.store import ChannelSettings, GuildSettings
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -46,7 +47,7 @@ async def banned_add(interaction: discord.Interaction, word: str) -> None:
                                      f"or phrase may be at most {MAX_BANNED_WORD}. Nothing was changed.")
         return
 
-    def add(guild) -> None:
+    def add(guild: GuildSettings) -> None:
         if word not in guild.banned_words:
             guild.banned_words.append(word)
 
@@ -86,7 +87,7 @@ async def limits(interaction: discord.Interaction, max_jobs_per_user: app_comman
     if (bot := await _admin_bot(interaction)) is None:
         return
 
-    def change(channel) -> None:
+    def change(channel: ChannelSettings) -> None:
         for name, value in (("max_jobs_per_user", max_jobs_per_user), ("max_steps", max_steps),
                             ("max_side", max_side)):
             if value is not None:

@@ -30,10 +30,10 @@ async def test_a_waiting_job_evicted_from_the_cache_leaves_the_poll_once_it_fini
                 pipe.set(keys.job_key(other.id), other.model_dump_json())
             pipe.execute()
         for other in others:
-            await delivery._job(other.id)
+            await delivery.jobs.get(other.id)
         # It runs and finishes on a worker; the bot's poll must notice and stop polling it.
         backend.jobs.finish(waiting.id, JobStatus.done)
         await delivery.refresh_positions()
-        assert waiting.id not in delivery._waiting
+        assert waiting.id not in delivery.progress.waiting
     finally:
         backend.close()

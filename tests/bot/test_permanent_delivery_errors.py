@@ -80,7 +80,7 @@ async def test_a_result_for_a_deleted_channel_is_given_up_at_once_not_retried(pg
     failed = await midway.store.delivery_failed(job.id)
     assert failed is not None and "404" in failed
     assert await midway.store.delivered(job.id) == ""
-    assert job.id not in midway.delivery._locks
+    assert job.id not in midway.delivery.progress.locks
 
 
 async def test_progress_for_a_deleted_message_stops_and_the_result_still_posts(pg: Playground, midway,

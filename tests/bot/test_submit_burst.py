@@ -74,7 +74,7 @@ async def test_its_own_queued_event_does_not_edit_a_waiting_message_but_a_requeu
         # so the queued event must put "(Waiting to start)" back.
         await delivery.handle("2-0", Event(job_id=requeued.id, kind=EventKind.queued, position=1))
         assert not delivery.idle
-        assert "(Waiting to start) (#1 in queue)" in delivery._pending[requeued.id].content
+        assert "(Waiting to start) (#1 in queue)" in delivery.progress.pending[requeued.id].content
     finally:
         await delivery.stop()
         backend.close()
@@ -87,12 +87,13 @@ async def test_the_position_poll_leaves_a_job_alone_until_its_submit_returns(red
         job = a_job("alice")
         delivery.track(job)  # answered; its submit is still waiting for a lull in the burst
         await delivery.refresh_positions()
-        assert job.id in delivery._waiting  # not mistaken for a job that already left its queue
+        assert job.id in delivery.progress.waiting  # not mistaken for a job that already left its queue
         await backend.submit(job)
         delivery.submitted(job.id)
         await delivery.refresh_positions()
         # No worker serves `tiny`: the message says so (an edit is queued), and the job stays polled.
-        assert job.id in delivery._waiting and "no worker is serving" in delivery._pending[job.id].content
+        progress = delivery.progress
+        assert job.id in progress.waiting and "no worker is serving" in progress.pending[job.id].content
     finally:
         await delivery.stop()
         backend.close()
