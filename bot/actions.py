@@ -14,7 +14,9 @@ from bot.custom_ids import Action, ButtonRef
 from bot.edit_modals import CustomZoomModal, RegionModal
 from bot.guards import is_channel_admin
 from bot.jobflow import ephemeral
+from bot.messages import TEXT_OPERATIONS
 from bot.presses import STALE, clicker_context, made_in_this_guild, run_action
+from bot.prompt_craft import imagine_all, open_pick
 from bot.remix import REMIXABLE, RemixModal
 from bot.services import services
 from midway.contract import Job, JobStatus
@@ -44,7 +46,14 @@ async def handle_button(interaction: discord.Interaction, ref: ButtonRef) -> Non
     if ref.action is Action.vary_region:
         await interaction.response.send_modal(RegionModal(ref, parent, remix=context.user.remix))
         return
-    if ref.action in REMIXABLE and context.user.remix:
+    if ref.action is Action.pick:
+        await open_pick(interaction, parent, ref)
+        return
+    if ref.action is Action.imagine_all:
+        await imagine_all(interaction, parent, context)
+        return
+    # A /describe's 🔄 reads the image again: there is no prompt to remix.
+    if ref.action in REMIXABLE and context.user.remix and parent.spec.operation not in TEXT_OPERATIONS:
         await interaction.response.send_modal(RemixModal(ref, parent))
         return
     await run_action(bot, interaction, parent, ref, context=context)

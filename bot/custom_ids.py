@@ -41,18 +41,22 @@ class Action(StrEnum):
     cancel = "x"  # cancel a queued or running job
     confirm = "ok"  # run a permutation / --repeat batch awaiting confirmation
     decline = "no"  # drop that batch
+    pick = "p"  # /describe's 1️⃣–4️⃣, /shorten's 1️⃣–5️⃣: a modal prefilled with that prompt, to imagine
+    imagine_all = "ia"  # /describe's 🎉 Imagine all: the four prompts at once
 
 
 # Actions that point at one image of a job; the rest point at the whole job.
 INDEXED = frozenset({Action.upscale, Action.variation, Action.vary_subtle, Action.vary_strong,
                      Action.upscale_2x, Action.upscale_4x, Action.zoom_2x, Action.zoom_15x, Action.pan_left,
                      Action.pan_right, Action.pan_up, Action.pan_down, Action.custom_zoom, Action.make_square,
-                     Action.vary_region})
+                     Action.vary_region, Action.pick})
+# The largest index of an indexed action: four images, or /shorten's five prompts.
+MAX_INDEX = {Action.pick: 5}
 
 # Buttons that may open a modal before they act: V / Vary / 🔄 with Remix on, Vary (Region), Custom Zoom.
 MODAL_ACTIONS = frozenset({Action.variation, Action.vary_subtle, Action.vary_strong, Action.reroll,
                            Action.pan_left, Action.pan_right, Action.pan_up, Action.pan_down,
-                           Action.vary_region, Action.custom_zoom})
+                           Action.vary_region, Action.custom_zoom, Action.pick})
 
 # Job ids are uuid4 strings; batch ids (confirm/decline) are the same shape.
 _ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -92,8 +96,9 @@ def encode(action: Action, job_id: str, index: int | None = None) -> str:
     if not _ID_PATTERN.fullmatch(job_id):
         raise CustomIdError(f"not a job id: {job_id!r}")
     if action in INDEXED:
-        if index is None or not 1 <= index <= 4:
-            raise CustomIdError(f"{action.name} needs an image index 1-4, got {index!r}")
+        top = MAX_INDEX.get(action, 4)
+        if index is None or not 1 <= index <= top:
+            raise CustomIdError(f"{action.name} needs an index 1-{top}, got {index!r}")
         custom_id = f"{PREFIX}:{action.value}:{job_id}:{index}"
     else:
         if index is not None:

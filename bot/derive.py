@@ -32,7 +32,7 @@ class DeriveError(ValueError):
 _VARIATION_MODE = {Action.vary_subtle: VariationMode.low, Action.vary_strong: VariationMode.high}
 _UPSCALE_FACTOR = {Action.upscale_2x: 2, Action.upscale_4x: 4}
 # Rerolling these keeps their source images and operation (a new seed for the same zoom, pan, variation, blend).
-_REROLL_IN_PLACE = OUTPAINT_OPERATIONS | {Operation.variation, Operation.blend, Operation.inpaint}
+_REROLL_IN_PLACE = OUTPAINT_OPERATIONS | {Operation.variation, Operation.blend, Operation.inpaint, Operation.describe}
 
 # A pseudo-field of remix_changes: the image URLs before the text, with their `::` weights.
 IMAGE_PROMPTS = "image prompts"
@@ -209,7 +209,9 @@ def vary_region(job: Job, entry: EngineEntry, image: str, seed: int, region: Reg
 def reroll(job: Job, parent: Job, seed: int) -> Job:
     """🔄: the prompt again with a new seed; on a variation, zoom or pan grid, that same edit again."""
     spec = job.spec
-    spec.seed, spec.n_images = seed, 4
+    spec.seed = seed
+    if spec.operation is not Operation.describe:  # a describe job reads one image, whatever its seed
+        spec.n_images = 4
     if spec.operation in _REROLL_IN_PLACE:
         job.label = parent.label
         return job

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from midway.contract import GenerationSpec
+from midway.contract import GenerationSpec, Operation
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,9 @@ def check_channel(spec: GenerationSpec, limits: ChannelLimits, load: UserLoad,
     if limits.max_steps is not None and spec.steps is not None and spec.steps > limits.max_steps:
         return PolicyError("Channel limit",
                            f"`steps {spec.steps}` is above this channel's limit of {limits.max_steps} steps.")
-    if limits.max_side is not None and max(spec.width, spec.height) > limits.max_side:
+    # /describe and /shorten draw nothing: a side limit (of what a worker renders) does not apply.
+    draws = spec.operation not in (Operation.describe, Operation.shorten)
+    if draws and limits.max_side is not None and max(spec.width, spec.height) > limits.max_side:
         return PolicyError("Channel limit",
                            f"`{spec.width}x{spec.height}` is above this channel's limit of "
                            f"{limits.max_side} pixels per side.")

@@ -67,6 +67,12 @@ async def clicker_context(bot: Services, interaction: discord.Interaction,
     return await read_context(bot.aioredis, clicker.user_id, clicker.channel_id, clicker.guild_id, job_id)
 
 
+def request_of(interaction: discord.Interaction, context: RequestContext) -> Request:
+    """The admission request of a press whose context clicker_context read."""
+    since = interaction.extras.get(CONTEXT_READ_AT, time.monotonic())
+    return Request(requester_of(interaction), context, since)
+
+
 def made_in_this_guild(job: Job | None, interaction: discord.Interaction) -> bool:
     """A job is only ever acted on from the server it was made in (custom_ids can be forged)."""
     guild_id = str(interaction.guild_id) if interaction.guild_id else None

@@ -16,6 +16,7 @@ from bot.backend import Backend
 from bot.derive import capabilities_of
 from bot.store import BotStore
 from bot.views import build_view
+from midway.blobs import is_ref
 from midway.contract import Job, Operation
 
 
@@ -44,13 +45,16 @@ async def post_result(client: discord.Client, backend: Backend, store: BotStore,
     `nonce`: `result_nonce(job.id)` when the post must happen once per job (Discord returns the message
     already made for a resend); None for a deliberate re-post (/show)."""
     assert job.message is not None
-    grid = await backend.blob(job.grid)
-    outputs = [await backend.blob(ref) for ref in job.outputs] if grid is None else []
-    image = render.result_image(job, grid, outputs)
     content = messages.result_text(job)
-    files = [render.as_file(job, *image)] if image else []
-    if image is None:
-        content += "\n-# The images have expired; use 🔄 to make them again."
+    if job.spec.operation in messages.TEXT_OPERATIONS:
+        files = await described_image(backend, job)
+    else:
+        grid = await backend.blob(job.grid)
+        outputs = [await backend.blob(ref) for ref in job.outputs] if grid is None else []
+        image = render.result_image(job, grid, outputs)
+        files = [render.as_file(job, *image)] if image else []
+        if image is None:
+            content += "\n-# The images have expired; use 🔄 to make them again."
     view = build_view(messages.result_buttons(job, await store.used(job.id), capabilities(client, job)))
     reference_id = reply_to or (int(job.message.message_id) if job.message.message_id else None)
     # Only what is given: discord.py's send treats a passed None as "given" for some of these.
@@ -66,3 +70,17 @@ async def post_result(client: discord.Client, backend: Backend, store: BotStore,
     pinged = [discord.Object(int(requester))] if requester.isdigit() else []  # a Discord id, not a CLI name
     return await channel.send(content=content, files=files, view=view,
                               allowed_mentions=discord.AllowedMentions(users=pinged, replied_user=False), **extra)
+
+
+async def described_image(backend: Backend, job: Job) -> list[discord.File]:
+    """The image a /describe read, shown above its prompts while its upload is still stored (a link
+    the user gave is in the prompt line, which Discord previews itself)."""
+    if job.spec.operation is not Operation.describe or not job.spec.image_urls:
+        return []
+    data = await backend.blob(job.spec.image_urls[0]) if is_ref(job.spec.image_urls[0]) else None
+    if data is None:
+        return []
+    try:
+        return [render.as_file(job, *render.fit(data, render.size_limit(job)))]
+    except OSError:  # not an image after all: the worker said so in the job's message
+        return []

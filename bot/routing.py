@@ -23,6 +23,7 @@ from bot.errors import answer_unexpected, custom_id_of
 from bot.jobflow import ephemeral
 from bot.modals import submitted_values
 from bot.presses import STALE, UNKNOWN_BUTTON, clicker_context, listed_custom_ids, made_in_this_guild, refuse_unlisted
+from bot.prompt_craft import submit_pick
 from bot.remix import submit_remix
 from bot.services import services
 from bot.settings_panel import PANEL_TEMPLATE, apply_panel_click
@@ -92,5 +93,7 @@ async def submit(interaction: discord.Interaction, ref: ButtonRef, values: dict[
         await submit_region(interaction, parent, ref, values, context)
     elif ref.action is Action.custom_zoom:
         await submit_custom_zoom(interaction, parent, ref, values, context)
+    elif ref.action is Action.pick:
+        await submit_pick(interaction, parent, ref, values, context)
     else:
         await submit_remix(interaction, parent, ref, values, context)

@@ -1,6 +1,6 @@
 """/blend: 2-5 uploaded images mixed into a new 2x2 grid (Midjourney's schema), run like /imagine.
 
-The attachments are downloaded here (size-capped) and stored as blobs, so the worker reads them from
+The attachments are downloaded here (size-capped, bot/attachments.py) and stored as blobs, so the worker reads them from
 Redis like any other image; the spec's `image_urls` carry the blob refs and its echoed prompt carries
 the attachments' URLs (`**<url1> <url2> --ar 1:1** - <@user>`). Only engines that declare `blend` in
 the catalogue can run it (the unCLIP family: it mixes CLIP image embeddings, engines/unclip.py).
@@ -8,7 +8,6 @@ the catalogue can run it (the unCLIP family: it mixes CLIP image embeddings, eng
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -16,8 +15,9 @@ import discord
 from discord import app_commands
 
 from bot.admission import admit, read_request
-from bot.commands.imagine import cap_steps, jobs_for
+from bot.attachments import AttachmentError, check_attachment, store_attachments
 from bot.guards import cannot_post_here, prompt_error
+from bot.imagining import cap_steps, jobs_for
 from bot.jobflow import ephemeral, start_jobs
 from bot.planning import append_suffix, blame_suffix, engine_for, fit_engine, parse_options
 from bot.services import services
@@ -26,19 +26,14 @@ from midway.catalogue import Catalogue
 from midway.contract import GenerationSpec, Operation
 from midway.prompt.errors import PromptError
 from midway.prompt.parser import parse_prompt
-from midway.prompt.tokens import IMAGE_EXTENSIONS
 from midway.settings import Settings
 
 if TYPE_CHECKING:
     from bot.services import Services
 
-# Each image must arrive inside Discord's 3 s answer window, and travels to the worker through Redis.
-MAX_IMAGE_BYTES = 10 * 1024 * 1024
-DOWNLOAD_TIMEOUT_S = 2.0
 # Midjourney's choices: Portrait 2:3, Square 1:1, Landscape 3:2.
 DIMENSIONS = [app_commands.Choice(name="Portrait", value="2:3"), app_commands.Choice(name="Square", value="1:1"),
               app_commands.Choice(name="Landscape", value="3:2")]
-_BLOB_TYPES = ("image/png", "image/jpeg", "image/webp")
 
 
 class BlendError(ValueError):
@@ -96,34 +91,6 @@ def plan_blend(urls: list[str], refs: list[str], dimensions: str | None, user: U
     return blended
 
 
-def check_attachment(number: int, attachment: discord.Attachment) -> None:
-    name = attachment.filename.lower()
-    is_image = (attachment.content_type or "").startswith("image/") or name.endswith(IMAGE_EXTENSIONS)
-    if not is_image:
-        raise BlendError(f"image{number} ({attachment.filename}) is not an image.")
-    if attachment.size > MAX_IMAGE_BYTES:
-        raise BlendError(f"image{number} ({attachment.filename}) is {attachment.size / 2**20:.1f} MB; "
-                         f"the limit is {MAX_IMAGE_BYTES // 2**20} MB.")
-
-
-async def store_attachments(bot: Services, attachments: list[discord.Attachment]) -> list[str]:
-    """Download every image at once (they must all arrive within Discord's 3 s) and keep them as blobs."""
-    try:
-        async with asyncio.timeout(DOWNLOAD_TIMEOUT_S):
-            datas = await asyncio.gather(*(attachment.read() for attachment in attachments))
-    except (TimeoutError, discord.HTTPException) as error:
-        raise BlendError(f"Could not download the images ({type(error).__name__}); try again.") from None
-    refs = []
-    for attachment, data in zip(attachments, datas, strict=True):
-        if len(data) > MAX_IMAGE_BYTES:
-            raise BlendError(f"{attachment.filename} is larger than {MAX_IMAGE_BYTES // 2**20} MB.")
-        content_type = (attachment.content_type or "").split(";")[0]
-        if content_type not in _BLOB_TYPES:
-            content_type = "application/octet-stream"  # a GIF, say: the worker decodes it all the same
-        refs.append(await bot.backend.put_blob(data, content_type))
-    return refs
-
-
 @app_commands.command(name="blend", description="Blend 2-5 images into new ones")
 @app_commands.describe(image1="First image", image2="Second image", dimensions="Aspect ratio of the result",
                        image3="Third image", image4="Fourth image", image5="Fifth image")
@@ -143,13 +110,13 @@ async def blend(interaction: discord.Interaction, image1: discord.Attachment, im
     try:
         # Checked, planned and admitted before the download: a refusal costs no bandwidth and stores nothing.
         for number, attachment in enumerate(attachments, start=1):
-            check_attachment(number, attachment)
+            check_attachment(f"image{number}", attachment)
         live = await bot.backend.live_engines()
         specs = plan_blend(urls, urls, ratio, user, channel, bot.catalogue, bot.settings, live)
     except PromptError as error:
         await ephemeral(interaction, prompt_error(error, " ".join(urls)))
         return
-    except BlendError as error:
+    except (BlendError, AttachmentError) as error:
         await ephemeral(interaction, f"**Cannot blend**\n{error}")
         return
     jobs = jobs_for([cap_steps(spec, channel, bot.catalogue) for spec in specs], request.requester,
@@ -160,7 +127,11 @@ async def blend(interaction: discord.Interaction, image1: discord.Attachment, im
         return
     try:
         # The jobs are held (they count against the caps) while their images upload to the blob store.
-        refs = await store_attachments(bot, attachments)
+        try:
+            refs = await store_attachments(bot, attachments)
+        except AttachmentError as error:
+            await ephemeral(interaction, f"**Cannot blend**\n{error}")
+            return
         jobs = [job.model_copy(update={"spec": job.spec.model_copy(update={"image_urls": refs})}) for job in jobs]
         await start_jobs(bot, interaction, jobs, verdict.load)
     finally:

@@ -11,6 +11,7 @@ from bot.guards import NOT_ADMIN, is_channel_admin
 from bot.jobflow import ephemeral
 from bot.listing import quoted
 from bot.services import services
+from midway.contract import Operation
 from midway.discord_limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME
 
 if TYPE_CHECKING:
@@ -48,6 +49,10 @@ async def engine_set(interaction: discord.Interaction, engine: str) -> None:
         await ephemeral(interaction, f"**Unknown engine**\n{quoted(engine, CHOICE_NAME)} is not in the catalogue; "
                                      f"choose one of: {', '.join(bot.catalogue.names())}.")
         return
+    if Operation.imagine not in bot.catalogue.get(engine).capabilities:
+        await ephemeral(interaction, f"**Not an image engine**\n`{engine}` cannot imagine images (it reads them, for "
+                                     "/describe); choose an engine that draws.")
+        return
     await bot.store.update_channel(str(interaction.channel_id), lambda c: setattr(c, "engine", engine))
     live = await bot.backend.live_engines()
     warning = "" if engine in live else f"\nNote: no worker serves `{engine}` right now; jobs will wait for one."
@@ -58,7 +63,8 @@ async def engine_set(interaction: discord.Interaction, engine: str) -> None:
 async def engine_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
     bot = services(interaction)
     live = await bot.backend.live_engines()
-    names = [name for name in bot.catalogue.names() if current.lower() in name.lower()]
+    names = [name for name in bot.catalogue.names() if current.lower() in name.lower()
+             and Operation.imagine in bot.catalogue.get(name).capabilities]
     # Engines a worker serves first: those are the ones that will actually run.
     names.sort(key=lambda name: (name not in live, name))
     return [app_commands.Choice(name=choice_label(name, live), value=name) for name in names[:AUTOCOMPLETE_CHOICES]]

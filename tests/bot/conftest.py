@@ -1,4 +1,4 @@
-"""End-to-end fixtures: a real redis-server and a `midway worker --engines tiny,tiny2,tinyslow` subprocess per
+"""End-to-end fixtures: a real redis-server and a `midway worker --engines tiny,tiny2,tinyslow,tiny-caption` subprocess per
 session, a playground per test, and a factory that starts (and restarts) the real Midway bot in it.
 
 The redis and worker outlive single tests (starting a worker costs seconds), so tests isolate
@@ -25,7 +25,7 @@ from playground.connect import restore_discord
 from playground.driver import Playground
 
 BOT_TOKEN = "midway-bot-test-token"
-ENGINES = ("tiny", "tiny2", "tinyslow")
+ENGINES = ("tiny", "tiny2", "tinyslow", "tiny-caption")
 
 # Two tiny engines (so a channel can switch engines) at 64x64: a grid takes well under a second. The
 # default one takes 20 steps, so a job lasts long enough (~0.5 s) for progress edits to show.
@@ -61,6 +61,11 @@ base_height = 64
 size_multiple = 32
 steps = 250
 guidance = 5.0
+
+# /describe's captioner (settings.caption_engine): a tiny random-weight BLIP.
+[engines.tiny-caption]
+kind = "tiny"
+family = "caption"
 
 # In the catalogue but served by no worker: /engine marks it.
 [engines.tiny3]

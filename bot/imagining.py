@@ -1,0 +1,61 @@
+"""Making a prompt's jobs and starting them: what /imagine does, and what a /describe or /shorten prompt
+does once picked (bot/prompt_craft.py).
+
+Parse for the requester's settings and channel, apply the channel's step limit, admit the jobs
+(bot/admission.py), then either ask to confirm a big batch or answer with the first job's
+`(Waiting to start)` and post the rest.
+"""
+
+from __future__ import annotations
+
+import discord
+
+from bot.admission import Request, admit
+from bot.confirmation import ask_to_confirm
+from bot.guards import prompt_error
+from bot.jobflow import ephemeral, start_jobs
+from bot.planning import plan_imagine
+from bot.services import Services
+from bot.store import ChannelSettings
+from midway.catalogue import Catalogue
+from midway.contract import GenerationSpec, Job, Requester
+from midway.prompt.errors import PromptError
+
+
+def cap_steps(spec: GenerationSpec, channel: ChannelSettings, catalogue: Catalogue) -> GenerationSpec:
+    """A channel's step limit lowers the engine's default instead of refusing the prompt."""
+    if channel.max_steps is None or spec.engine is None or spec.engine not in catalogue:
+        return spec
+    steps = spec.steps or catalogue.get(spec.engine).steps
+    return spec.model_copy(update={"steps": min(steps, channel.max_steps)})
+
+
+def jobs_for(specs: list[GenerationSpec], requester: Requester, max_attempts: int) -> list[Job]:
+    return [Job(spec=spec, requester=requester, lane=spec.lane, max_attempts=max_attempts) for spec in specs]
+
+
+async def imagine_prompts(bot: Services, interaction: discord.Interaction, request: Request,
+                          prompts: list[str]) -> None:
+    """Plan, check and start the jobs of `prompts` (one, for /imagine), answering `interaction`; a
+    prompt the parser refuses is named and nothing starts."""
+    user, channel = request.context.user, request.context.channel
+    specs: list[GenerationSpec] = []
+    for prompt in prompts:
+        try:
+            planned = plan_imagine(prompt, user, channel, bot.catalogue, bot.settings)
+        except PromptError as error:
+            await ephemeral(interaction, prompt_error(error, prompt))
+            return
+        specs.extend(cap_steps(spec, channel, bot.catalogue) for spec in planned.specs)
+    jobs = jobs_for(specs, request.requester, bot.settings.max_attempts)
+    # A batch that waits for a Yes is only checked now, and checked again at Yes (run_batch): jobs may
+    # start or finish before then.
+    confirm = len(jobs) > bot.settings.confirm_above
+    verdict = admit(bot, request, jobs, hold=not confirm)
+    if verdict.refusal is not None:
+        await ephemeral(interaction, verdict.refusal.message)
+        return
+    if confirm:
+        await ask_to_confirm(bot, interaction, jobs)
+        return
+    await start_jobs(bot, interaction, jobs, verdict.load)
