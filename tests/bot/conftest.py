@@ -1,5 +1,5 @@
-"""End-to-end fixtures: a real redis-server and a `midway worker --engines tiny,tiny2,tinyslow,tiny-caption` subprocess per
-session, a playground per test, and a factory that starts (and restarts) the real Midway bot in it.
+"""End-to-end fixtures: a real redis-server and a `midway worker --engines tiny,tiny2,tinyslow,tiny-caption`
+subprocess per session, a playground per test, and a factory that starts (and restarts) the real Midway bot in it.
 
 The redis and worker outlive single tests (starting a worker costs seconds), so tests isolate
 themselves by the playground's fresh snowflake ids (users, channels, messages) instead of FLUSHALL.
