@@ -16,6 +16,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from typing import cast
 
 import redis
 from rq import Retry
@@ -143,15 +144,16 @@ class JobStore(QueuePositions):
             # Every active job's owner at once from the short "<job> <user>" members of ACTIVE_JOBS: a
             # fresh process (a restarted bot) facing a long queue would otherwise parse every queued
             # job's record, in its submit thread, while it is acknowledging a burst.
-            for member in self.redis.zrange(keys.ACTIVE_JOBS, 0, -1):
+            # Members only (no WITHSCORES), though redis-py's stubs cannot tell.
+            for member in cast("list[bytes]", self.redis.zrange(keys.ACTIVE_JOBS, 0, -1)):
                 job_id, _, user_id = reply_text(member).partition(" ")
                 if user_id:
                     self._remember_owner(job_id, user_id)
             unknown = [job_id for job_id in unknown if job_id not in self._owners]
         raws = self.redis.mget([keys.job_key(job_id) for job_id in unknown]) if unknown else []
         for job_id, raw in zip(unknown, raws, strict=True):
-            if user_id := record_owner(record_object(raw)):
-                self._remember_owner(job_id, user_id)
+            if owner := record_owner(record_object(raw)):
+                self._remember_owner(job_id, owner)
         return [self._owners.get(job_id, f"?{job_id}") for job_id in job_ids]
 
     def _remember_owner(self, job_id: str, user_id: str) -> None:
@@ -197,7 +199,9 @@ class JobStore(QueuePositions):
         data = record_object(raw)
         if data is None or data.get("status") not in _LIVE:
             return salvage_job(job_id, data)
-        spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
+        spec = data.get("spec")
+        if not isinstance(spec, dict):
+            spec = {}
         waiting = False
         with contextlib.suppress(ValueError):  # a lane this release does not know
             waiting = self._unqueue(job_id, str(spec.get("engine") or self.settings.default_engine),
@@ -264,10 +268,13 @@ class JobStore(QueuePositions):
 
     def finish(self, job_id: str, status: JobStatus, *, error: str | None = None,
                outputs: list[str] | None = None, grid: str | None = None, compute_s: float | None = None,
+               texts: list[str] | None = None, word_scores: list[float] | None = None,
                only_from: tuple[JobStatus, ...] | None = None) -> Job | None:
         """Move a job to a terminal status and publish its terminal event, exactly once per job.
 
-        Returns the finished job, or None when it had already finished (or was not in `only_from`)."""
+        A job's results (its images, or a /describe's or /shorten's texts and word scores) go on both the
+        record and the event, so the bot can answer from the event alone. Returns the finished job, or
+        None when it had already finished (or was not in `only_from`)."""
         kind = EventKind(status.value)
 
         def change(job: Job) -> list[Event] | None:
@@ -279,7 +286,10 @@ class JobStore(QueuePositions):
             job.outputs = list(outputs or [])
             job.grid = grid
             job.compute_s = compute_s
+            job.texts = list(texts or [])
+            job.word_scores = list(word_scores or [])
             return [Event(job_id=job.id, kind=kind, outputs=job.outputs, grid=grid, error=error,
+                          texts=job.texts, word_scores=job.word_scores,
                           worker=job.worker, attempt=job.attempts or None)]
 
         finished = self.update(job_id, change, also=_remember_undelivered)

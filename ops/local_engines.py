@@ -12,8 +12,9 @@ from pathlib import Path
 
 from midway.catalogue import IMAGE_FAMILIES, Catalogue, EngineEntry
 
-# Random-weight engines that need no download: one latent-diffusion, one DALL·E 2-style unCLIP.
-OFFLINE_ENGINES = ["tiny", "tiny-unclip"]
+# Random-weight engines that need no download: one latent-diffusion, one DALL·E 2-style unCLIP, and the
+# BLIP captioner /describe runs on (settings.caption_engine), so every command works in the playground.
+OFFLINE_ENGINES = ["tiny", "tiny-unclip", "tiny-caption"]
 
 
 def has_cuda_gpu() -> bool:
@@ -55,9 +56,10 @@ def default_engines(catalogue: Catalogue, *, gpu: bool | None = None) -> list[st
     offline ones. One: every engine a worker serves stays resident on its GPU, and two large ones
     (SDXL and FLUX-dev) do not fit a 24 GB card together. `midway up --engines a,b` serves more."""
     if gpu if gpu is not None else has_cuda_gpu():
-        # An image engine: a captioner (/describe) cannot be a channel's engine.
+        # An image engine: a captioner (/describe) cannot be a channel's engine. An entry made in code
+        # rather than read from catalogue.toml may leave its family empty: its kind is its family then.
         real = [entry.name for entry in catalogue
-                if not entry.is_tiny and entry.family in IMAGE_FAMILIES and runnable(entry)]
+                if not entry.is_tiny and (entry.family or entry.kind) in IMAGE_FAMILIES and runnable(entry)]
         if real:
             return real[:1]
     return [name for name in OFFLINE_ENGINES if name in catalogue]

@@ -1,4 +1,5 @@
-"""Running one job: claim it, run its engine, store the images, publish what happened.
+"""Running one job: claim it, run its engine, store the images (or a /describe's or /shorten's texts),
+publish what happened.
 
 `JobRunner.run(job_id)` is what the RQ task calls. It never raises for a job's own failure: every
 outcome becomes the job's status plus exactly one terminal event (JobStore.finish is atomic), so
@@ -13,7 +14,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import redis
 from PIL.Image import Image
@@ -23,7 +24,7 @@ from rq.timeouts import JobTimeoutException
 from engines.base import Engine
 from midway import events
 from midway.blobs import BlobStore, blob_store, cell_ref
-from midway.contract import Job, JobStatus
+from midway.contract import Job, JobStatus, Operation
 from midway.errors import EngineError, EngineOutOfMemory, GenerationCancelled
 from midway.images.imaging import compose_grid, encode_image
 from midway.jobs import JobStore
@@ -33,6 +34,7 @@ from worker.cancel_watch import CancelWatch
 from worker.progress import PREVIEW_TTL_S, ProgressReporter
 from worker.rq_worker import RestartWorker
 from worker.sources import SourceImages
+from worker.text_jobs import TEXT_OPERATIONS, run_text_job
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +93,7 @@ class JobRunner:
 
     def _execute(self, job: Job) -> str:
         try:
-            outputs, grid, compute_s = self._generate(job)
+            results = self._answer(job) if job.spec.operation in TEXT_OPERATIONS else self._generate(job)
         except GenerationCancelled:
             return self._finish(job.id, JobStatus.cancelled)
         except EngineError as error:
@@ -110,7 +112,7 @@ class JobRunner:
             log.exception("job %s: unexpected error", job.id)
             return self._unexpected(job, error)
         self.errors_in_a_row = 0
-        return self._finish(job.id, JobStatus.done, outputs=outputs, grid=grid, compute_s=compute_s)
+        return self._finish(job.id, JobStatus.done, **results)
 
     def _unexpected(self, job: Job, error: Exception) -> str:
         """Fail the job with what went wrong, unless the device looks broken: after a CUDA illegal memory
@@ -155,7 +157,23 @@ class JobRunner:
         _observe(finished, status, reason)
         return status.value
 
-    def _generate(self, job: Job) -> tuple[list[str], str | None, float]:
+    def _answer(self, job: Job) -> dict[str, Any]:
+        """A text job's results (JobStore.finish's fields): /describe's prompts for its image, /shorten's
+        prompts and word scores. One forward pass or a few, so no progress events; a cancel that came
+        meanwhile still wins over the answer."""
+        engine = self.engine_for(job.spec.engine or self.settings.default_engine)
+        images: list[Image] = []
+        if job.spec.operation is Operation.describe:
+            init_image = self.sources.for_job(job)
+            images = [init_image] if init_image is not None else self.sources.prompt_images(job)
+        started = time.perf_counter()
+        texts, word_scores = run_text_job(engine, job, images)
+        if self.store.cancel_requested(job.id):
+            raise GenerationCancelled(f"job {job.id} was cancelled")
+        return {"texts": texts, "word_scores": word_scores, "compute_s": time.perf_counter() - started}
+
+    def _generate(self, job: Job) -> dict[str, Any]:
+        """An image job's results (JobStore.finish's fields): its stored images, with progress on the way."""
         engine = self.engine_for(job.spec.engine or self.settings.default_engine)
         init_image = self.sources.for_job(job)
         prompt_images = self.sources.prompt_images(job)
@@ -171,7 +189,7 @@ class JobRunner:
             images = self._run_engine(engine, job, init_image, progress, prompt_images)
         compute_s = time.perf_counter() - started
         outputs, grid = self._store(images)
-        return outputs, grid, compute_s
+        return {"outputs": outputs, "grid": grid, "compute_s": compute_s}
 
     def _store(self, images: list[Image]) -> tuple[list[str], str | None]:
         """(output refs, grid ref). The 2x2 grid holds every image losslessly at full size, so a job with

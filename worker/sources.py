@@ -1,5 +1,9 @@
 """The source image of a derived job (variation, upscale): from the blob store, a URL, or re-derived;
-and the images of an image prompt or a /blend (`spec.image_urls`: URLs or blob refs).
+and the images of an image prompt, a /blend or a /describe (`spec.image_urls`: URLs or blob refs).
+
+A URL is text a stranger typed: it is fetched through midway/fetch.py (no private or local addresses
+unless settings.fetch_allow_hosts names them, a byte cap), and every image that did not come from our
+own engines is decoded under its pixel cap (a decompression bomb fails its job, not the worker).
 
 Images expire from the blob store after settings.image_ttl_s. A U/V button on an old message still
 works: the engine makes image i from seed (seed, i), so rerunning the parent's spec for images
@@ -10,8 +14,8 @@ way when it was itself a derived job.
 from __future__ import annotations
 
 import logging
-import urllib.request
 from collections.abc import Callable
+from typing import Any
 
 from PIL.Image import Image
 
@@ -19,24 +23,24 @@ from engines.base import Engine
 from midway.blobs import BlobStore, is_ref, read_image
 from midway.contract import Job, Operation
 from midway.errors import EngineError
-from midway.images.imaging import image_from_bytes
+from midway.fetch import FetchError, FetchPolicy, decode_image, fetch_bytes, policy_from_text
 from midway.jobs import JobStore
 
 log = logging.getLogger(__name__)
 
-MAX_DOWNLOAD_BYTES = 25 * 1024 * 1024
-DOWNLOAD_TIMEOUT_S = 20
 # Variation of a variation of ...: each level reruns its parent; stop before it gets silly.
 MAX_REDERIVE_DEPTH = 4
 # Only these read `image_urls`: a V/U/zoom/pan of an image-prompt job starts from its own source image.
-PROMPT_IMAGE_OPERATIONS = (Operation.imagine, Operation.reroll, Operation.blend)
+PROMPT_IMAGE_OPERATIONS = (Operation.imagine, Operation.reroll, Operation.blend, Operation.describe)
 
 
 class SourceImages:
-    def __init__(self, store: JobStore, blobs: BlobStore, engine_for: Callable[[str], Engine]) -> None:
+    def __init__(self, store: JobStore, blobs: BlobStore, engine_for: Callable[[str], Engine],
+                 policy: FetchPolicy | None = None) -> None:
         self.store = store
         self.blobs = blobs
         self.engine_for = engine_for
+        self.policy = policy or policy_from_text(store.settings.fetch_allow_hosts)
 
     def for_job(self, job: Job, depth: int = 0) -> Image | None:
         """The image `job` starts from, or None for text-to-image jobs."""
@@ -44,7 +48,7 @@ class SourceImages:
         if not ref:
             return None
         if ref.startswith(("http://", "https://")):
-            return decode(download(ref))
+            return self.download(ref)
         if is_ref(ref) and (image := self._stored(ref)) is not None:
             return image
         log.info("source image of job %s expired; re-deriving it from job %s image %s",
@@ -62,14 +66,24 @@ class SourceImages:
         images = []
         for number, ref in enumerate(job.spec.image_urls, start=1):
             if ref.startswith(("http://", "https://")):
-                images.append(decode(download(ref)))
+                images.append(self.download(ref))
                 continue
             data = self.blobs.get(ref) if is_ref(ref) else None
             if data is None:
-                raise EngineError(f"Image {number} of this prompt has expired or is not an image link; "
-                                  "upload it again.")
+                which = "The image to describe" if job.spec.operation is Operation.describe \
+                    else f"Image {number} of this prompt"
+                raise EngineError(f"{which} has expired or is not an image link; upload it again.")
             images.append(decode(data))
         return images
+
+    def download(self, url: str) -> Image:
+        """An image by URL (a Discord attachment, a link a user gave), through the SSRF-safe fetch."""
+        try:
+            data = fetch_bytes(url, self.policy)
+        except FetchError as error:
+            # Its message is for the user (midway/fetch.py): a host, a status, a size, never a path.
+            raise EngineError(str(error)) from None
+        return decode(data)
 
     def rederive(self, parent_id: str | None, index: int | None, depth: int = 0) -> Image:
         parent = self.store.get(parent_id) if parent_id else None
@@ -80,10 +94,9 @@ class SourceImages:
         spec = parent.spec.model_copy(update={"n_images": index + 1})
         engine = self.engine_for(spec.engine or self.store.settings.default_engine)
         prompt_images = self.prompt_images(parent)
-        extra = {"source_images": prompt_images} if prompt_images else {}
+        extra: dict[str, Any] = {"source_images": prompt_images} if prompt_images else {}
         images = engine.run(spec, init_image=self.for_job(parent, depth + 1), **extra)
         return images[index]
-
 
     def _stored(self, ref: str) -> Image | None:
         try:
@@ -93,20 +106,8 @@ class SourceImages:
 
 
 def decode(data: bytes) -> Image:
+    """A user's image (an upload or a download) as RGB, under midway/fetch.py's pixel cap."""
     try:
-        return image_from_bytes(data)
-    except OSError:
-        raise EngineError("The source image could not be read (not an image, or damaged).") from None
-
-
-def download(url: str) -> bytes:
-    """Fetch a source image by URL (a Discord attachment, say), refusing anything huge."""
-    request = urllib.request.Request(url, headers={"User-Agent": "midway-worker"})
-    try:
-        with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response:
-            data = response.read(MAX_DOWNLOAD_BYTES + 1)
-    except OSError as error:
-        raise EngineError(f"Could not download the image {url}: {error}") from None
-    if len(data) > MAX_DOWNLOAD_BYTES:
-        raise EngineError(f"The image {url} is larger than {MAX_DOWNLOAD_BYTES // (1024 * 1024)} MB.")
-    return data
+        return decode_image(data)
+    except FetchError as error:
+        raise EngineError(str(error)) from None

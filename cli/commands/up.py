@@ -68,7 +68,8 @@ def _wait_for(ready, what: str, supervisor: Supervisor, timeout_s: float) -> Non
     while time.monotonic() < deadline:
         dead = supervisor.first_exited()
         if dead is not None:
-            raise RuntimeError(f"{dead.name} exited (code {dead.process.returncode}) while waiting for {what}")
+            code = dead.process.returncode if dead.process is not None else None
+            raise RuntimeError(f"{dead.name} exited (code {code}) while waiting for {what}")
         try:
             if ready():
                 return
@@ -111,6 +112,17 @@ def default_engine(settings: Settings, engines: str) -> str:
     if "default_engine" in settings.model_fields_set or not served or settings.default_engine in served:
         return settings.default_engine
     return served[0]
+
+
+def fetch_allow_hosts(configured: str, host: str, port: int) -> str:
+    """MIDWAY_FETCH_ALLOW_HOSTS for the children: the configured entries plus the playground's own address,
+    which serves the attachments users upload (`/cdn/attachments/...`) from a local address the worker's
+    fetch refuses otherwise (midway/fetch.py). Only its port: the Redis beside it stays out of reach."""
+    entries = [part.strip().lower() for part in configured.split(",") if part.strip()]
+    for name in dict.fromkeys((host.lower(), "127.0.0.1", "localhost")):
+        if f"{name}:{port}" not in entries:
+            entries.append(f"{name}:{port}")
+    return ",".join(entries)
 
 
 def _start_redis(settings: Settings, pids: PidFile) -> tuple[str, LocalRedis | None]:
@@ -172,6 +184,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     env = {"REDIS_URL": redis_url, "MIDWAY_PLAYGROUND_PORT": str(port), "MIDWAY_ENGINES": engines,
            "MIDWAY_DEFAULT_ENGINE": default_engine(settings, engines)}
+    if not token:
+        env["MIDWAY_FETCH_ALLOW_HOSTS"] = fetch_allow_hosts(settings.fetch_allow_hosts, settings.playground_host, port)
     page = f"http://{settings.playground_host}:{port}/"
     lock.write(f"pid {os.getpid()}, {page if not token else 'Discord'}\n")
     lock.flush()

@@ -36,10 +36,10 @@ def test_without_gpu_it_is_the_offline_tiny_engine(tmp_path):
     assert default_engines(_catalogue(tmp_path), gpu=False) == ["tiny"]
 
 
-def test_the_shipped_catalogue_offers_both_offline_families():
+def test_the_shipped_catalogue_offers_both_offline_families_and_a_captioner():
     from midway.catalogue import load_catalogue
 
-    assert default_engines(load_catalogue(), gpu=False) == ["tiny", "tiny-unclip"]
+    assert default_engines(load_catalogue(), gpu=False) == ["tiny", "tiny-unclip", "tiny-caption"]
 
 
 def test_gpu_without_any_weights_falls_back_to_tiny(tmp_path, monkeypatch):

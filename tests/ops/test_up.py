@@ -116,3 +116,14 @@ def test_the_bots_default_engine_is_one_the_worker_serves(monkeypatch):
     assert default_engine(unset, "tiny,tiny-unclip") == "tiny"
     # One an operator chose is kept, served or not (a worker elsewhere may serve it).
     assert default_engine(Settings(_env_file=None, default_engine="flux-schnell"), "sdxl") == "flux-schnell"
+
+
+def test_the_worker_may_fetch_the_playgrounds_attachments_and_nothing_else_local():
+    from cli.commands.up import fetch_allow_hosts
+    from midway.fetch import policy_from_text
+
+    allowed = policy_from_text(fetch_allow_hosts("cdn.lan", "127.0.0.1", 8765))
+    assert allowed.allows("127.0.0.1", 8765) and allowed.allows("localhost", 8765) and allowed.allows("cdn.lan", 80)
+    # Only the playground's port: the Redis beside it (6390) stays out of reach of a user's link.
+    assert not allowed.allows("127.0.0.1", 6390) and not allowed.allows("localhost", 6390)
+    assert fetch_allow_hosts("127.0.0.1:8765", "127.0.0.1", 8765) == "127.0.0.1:8765,localhost:8765"

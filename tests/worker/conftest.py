@@ -1,4 +1,4 @@
-"""Worker fixtures: settings with short heartbeats, the tiny engine, and a worker factory."""
+"""Worker fixtures: settings with short heartbeats, the tiny engines, and a worker factory."""
 
 from __future__ import annotations
 
@@ -40,6 +40,15 @@ def tiny_engine(state_dir) -> Engine:
     from engines.registry import get_engine
 
     return get_engine("tiny")
+
+
+@pytest.fixture(scope="session")
+def caption_engine(state_dir) -> Engine:
+    # /describe's offline captioner (a random-weight BLIP), built and loaded once like `tiny`.
+    os.environ["MIDWAY_STATE_DIR"] = str(state_dir)
+    from engines.registry import get_engine
+
+    return get_engine("tiny-caption")
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from engines.base import Engine
 from midway.blobs import RedisBlobStore
 from midway.contract import JobStatus, Operation
 from midway.errors import EngineError
+from midway.fetch import FetchPolicy
 from worker.rq_worker import serve
 from worker.sources import SourceImages
 
@@ -94,8 +95,13 @@ def test_an_image_prompt_link_is_downloaded(store, blobs) -> None:
     thread.start()
     try:
         url = f"http://127.0.0.1:{server.server_port}/fox.png"
-        sources = SourceImages(store, blobs, engine_for=lambda name: BlendingEngine())
-        [image] = sources.prompt_images(new_job(prompt="a fox", image_urls=[url], image_weight=1.5))
+        job = new_job(prompt="a fox", image_urls=[url], image_weight=1.5)
+        # A local address is fetched only when allowed, host and port (midway/fetch.py), as the playground's is.
+        with pytest.raises(EngineError, match="private or local address"):
+            SourceImages(store, blobs, engine_for=lambda name: BlendingEngine()).prompt_images(job)
+        allowed = FetchPolicy(frozenset({f"127.0.0.1:{server.server_port}"}))
+        sources = SourceImages(store, blobs, engine_for=lambda name: BlendingEngine(), policy=allowed)
+        [image] = sources.prompt_images(job)
         assert image.convert("RGB").getpixel((0, 0)) == (7, 70, 170)
     finally:
         server.shutdown()
