@@ -9,6 +9,7 @@ normalised weight (Midjourney normalises `::` weights too); parts with negative 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import torch
 
@@ -37,8 +38,9 @@ def negative_parts(spec: GenerationSpec) -> list[tuple[str, float]]:
 
 def weighted_sum(conditionings: list[Conditioning], weights: list[float]) -> Conditioning:
     total = sum(weights)
+    # sum() starts from 0, so its type admits 0; with at least one conditioning it is a tensor.
     return {
-        key: sum(c[key] * (w / total) for c, w in zip(conditionings, weights, strict=True))
+        key: cast(torch.Tensor, sum(c[key] * (w / total) for c, w in zip(conditionings, weights, strict=True)))
         for key in conditionings[0]
     }
 

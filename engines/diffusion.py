@@ -111,6 +111,7 @@ class DiffusionEngine(Engine):
         try:
             with torch.inference_mode(), circular_padding(self.denoisers(), spec.tile):
                 if operation == Operation.upscale:
+                    assert init_image is not None  # upscale is in NEEDS_SOURCE, checked above
                     return self.upscale(spec, init_image, on_progress, should_cancel)
                 return self.generate(spec, init_image, on_progress, should_cancel, max_batch, sources)
         except _OOM_ERRORS as exc:

@@ -36,7 +36,7 @@ class FluxEngine(LatentDiffusionEngine):
 
     def conditioning_kwargs(self, spec: GenerationSpec, indices: list[int], plan: Plan) -> dict[str, Any]:
         positive = cond.encode_weighted(self.encode, cond.positive_parts(spec))
-        kwargs = cond.batch(cond.per_image(positive, spec, indices))
+        kwargs: dict[str, Any] = cond.batch(cond.per_image(positive, spec, indices))
         negatives = cond.negative_parts(spec)
         if negatives:
             negative = cond.encode_weighted(self.encode, negatives)

@@ -8,7 +8,7 @@ the thing a preview should show, and what `--stop` decodes instead of the still-
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -140,12 +140,12 @@ class StepMonitor:
             raise GenerationCancelled("cancelled")
 
     @contextmanager
-    def attached(self, pipe: Any):
+    def attached(self, pipe: Any) -> Iterator[StepMonitor]:
         """Wrap `pipe.scheduler.step` for the duration of one call, so x0 is seen at each step."""
         scheduler = pipe.scheduler
         original = scheduler.step
 
-        def recording_step(model_output, timestep, sample, *args, **kwargs):
+        def recording_step(model_output: Any, timestep: Any, sample: Any, *args: Any, **kwargs: Any) -> Any:
             if getattr(scheduler, "step_index", 0) is None and hasattr(scheduler, "_init_step_index"):
                 # What `step` does first anyway; until then the first step has no index (DPM-Solver and
                 # flow matching set it there, not in `scale_model_input`).

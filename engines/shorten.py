@@ -17,7 +17,7 @@ TextEncoder = Callable[[Sequence[str]], torch.Tensor]
 
 
 def leave_one_out(words: Sequence[str]) -> list[str]:
-    return [" ".join(words[:index] + words[index + 1:]) for index in range(len(words))]
+    return [" ".join([*words[:index], *words[index + 1:]]) for index in range(len(words))]
 
 
 def cosine_distances(reference: torch.Tensor, others: torch.Tensor) -> list[float]:

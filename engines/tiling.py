@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Literal
 
 from torch import nn
+
+# nn.Conv2d.padding_mode's values, as torch annotates them.
+PaddingMode = Literal["zeros", "reflect", "replicate", "circular"]
 
 
 def _convs(modules: Iterable[nn.Module | None]) -> Iterator[nn.Conv2d]:
@@ -22,12 +26,12 @@ def _convs(modules: Iterable[nn.Module | None]) -> Iterator[nn.Conv2d]:
 
 
 @contextmanager
-def circular_padding(modules: Iterable[nn.Module | None], enabled: bool = True):
+def circular_padding(modules: Iterable[nn.Module | None], enabled: bool = True) -> Iterator[None]:
     """Switch each Conv2d's padding to circular inside the block (a no-op when not enabled)."""
     if not enabled:
         yield
         return
-    saved: list[tuple[nn.Conv2d, str]] = []
+    saved: list[tuple[nn.Conv2d, PaddingMode]] = []
     try:
         for conv in _convs(modules):
             saved.append((conv, conv.padding_mode))

@@ -126,10 +126,12 @@ class UnclipEngine(DiffusionEngine):
         embeds = self.prior_embeds([text for text, _ in parts], spec, indices, monitor) if parts else None
 
         def mix(selected: range) -> torch.Tensor:
+            assert embeds is not None  # mixed only from the parts, so only when there are some
             return cond.weighted_sum([{"e": embeds[k]} for k in selected], [parts[k][1] for k in selected])["e"]
 
         images = self.blend_embedding(spec, sources) if sources else None
         if blend:
+            assert images is not None  # a blend always has its 2-5 sources (DiffusionEngine.run checks)
             positive = images.expand(len(indices), -1)
         else:
             positive = mix(range(len(positives)))

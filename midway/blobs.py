@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeGuard, cast
 
 import redis
 from PIL import Image
@@ -63,7 +63,7 @@ def parse_cell_ref(ref: object) -> tuple[str, int] | None:
     return (match.group(1), int(match.group(2))) if match else None
 
 
-def is_stored_ref(ref: object) -> bool:
+def is_stored_ref(ref: object) -> TypeGuard[str]:
     """A ref that names bytes as stored (not a cell cut from a grid on read)."""
     return isinstance(ref, str) and bool(_STORED_PATTERN.fullmatch(ref))
 
@@ -138,7 +138,9 @@ class RedisBlobStore:
         return read_ref(ref, self._read)
 
     def _read(self, ref: str) -> bytes | None:
-        return self.client.get(keys.blob_key(ref))
+        # Midway's clients are made without decode_responses (RQ reads bytes), so GET answers bytes;
+        # redis-py types the reply for either kind of client.
+        return cast("bytes | None", self.client.get(keys.blob_key(ref)))
 
 
 class FileBlobStore:

@@ -10,12 +10,16 @@ from __future__ import annotations
 import math
 import os
 import tomllib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from midway.contract import GenerationSpec, Operation
 from midway.errors import CatalogueError, EngineNotFound
+
+# Builds the error for a bad `[engines.<name>]` table, naming the engine (parse_entry's `fail`).
+Fail = Callable[[str], CatalogueError]
 
 SHIPPED_CATALOGUE = Path(__file__).with_name("catalogue.toml")
 
@@ -117,7 +121,7 @@ class Catalogue:
     def __contains__(self, name: object) -> bool:
         return name in self._entries
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[EngineEntry]:
         return iter(self._entries.values())
 
 
@@ -240,7 +244,7 @@ def default_capabilities(table: dict) -> list[str]:
     return [*DEFAULT_CAPABILITIES, *extra]
 
 
-def _check(entry: EngineEntry, fail) -> EngineEntry:
+def _check(entry: EngineEntry, fail: Fail) -> EngineEntry:
     family = entry.family or (entry.kind if entry.kind != "tiny" else "")
     if entry.kind == "tiny" and family not in TINY_FAMILIES:
         raise fail(f"a tiny engine needs family = one of {list(TINY_FAMILIES)}, got {entry.family!r}")
@@ -270,19 +274,19 @@ def _check(entry: EngineEntry, fail) -> EngineEntry:
     return replace(entry, family=family)
 
 
-def _positive_int(value: object, key: str, fail) -> int:
+def _positive_int(value: object, key: str, fail: Fail) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise fail(f"{key} must be a positive integer, got {value!r}")
     return value
 
 
-def _number(value: object, key: str, fail) -> float:
+def _number(value: object, key: str, fail: Fail) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise fail(f"{key} must be a non-negative number, got {value!r}")
     return float(value)
 
 
-def _capabilities(value: object, fail) -> frozenset[Operation]:
+def _capabilities(value: object, fail: Fail) -> frozenset[Operation]:
     if not isinstance(value, list):
         raise fail(f"capabilities must be a list, got {value!r}")
     try:

@@ -187,7 +187,8 @@ class GenerationSpec(_Model):
 
     @field_validator("region")
     @classmethod
-    def _region_inside_image(cls, region: tuple[float, float, float, float] | None):
+    def _region_inside_image(cls, region: tuple[float, float, float, float] | None
+                             ) -> tuple[float, float, float, float] | None:
         if region is None:
             return None
         left, top, width, height = region

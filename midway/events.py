@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import redis
 from pydantic import ValidationError
@@ -32,13 +33,14 @@ CLAIM_IDLE_MS = 60_000
 CLAIM_SCAN = 1000
 
 
-def event_fields(event: Event) -> dict[str, str]:
+def event_fields(event: Event) -> dict[Any, Any]:
+    # dict[Any, Any]: redis-py types a stream entry's fields as a dict of its wide EncodableT union.
     return {"event": event.model_dump_json(exclude_none=True)}
 
 
 def publish(client: redis.Redis, event: Event) -> str:
     """Append an event; returns its stream entry id."""
-    entry_id = client.xadd(keys.EVENTS_STREAM, event_fields(event), maxlen=STREAM_MAXLEN, approximate=True)
+    entry_id: Any = client.xadd(keys.EVENTS_STREAM, event_fields(event), maxlen=STREAM_MAXLEN, approximate=True)
     return reply_text(entry_id)
 
 
@@ -60,7 +62,8 @@ def parse_entry(fields: dict) -> Event | None:
 
 def last_id(client: redis.Redis) -> str:
     """The id of the newest entry ("0-0" when empty): follow from here to see only new events."""
-    newest = client.xrevrange(keys.EVENTS_STREAM, count=1)
+    # Stream replies are typed loosely by redis-py (a union of RESP2 and RESP3 shapes): read as Any.
+    newest: Any = client.xrevrange(keys.EVENTS_STREAM, count=1)
     return reply_text(newest[0][0]) if newest else "0-0"
 
 
@@ -114,7 +117,7 @@ class EventConsumer:
         in flight here, and reading them again would act on them twice)."""
         self._next_claim_at = time.monotonic() + max(0.05, self.claim_idle_ms / 2000)
         try:
-            pending = self.client.xpending_range(keys.EVENTS_STREAM, self.group, min="-", max="+",
+            pending: Any = self.client.xpending_range(keys.EVENTS_STREAM, self.group, min="-", max="+",
                                                  count=CLAIM_SCAN, idle=self.claim_idle_ms)
         except redis.ResponseError as error:
             if "NOGROUP" not in str(error):
@@ -123,7 +126,7 @@ class EventConsumer:
         ids = [item["message_id"] for item in pending if reply_text(item["consumer"]) != self.consumer][:count]
         if not ids:
             return []
-        claimed = self.client.xclaim(keys.EVENTS_STREAM, self.group, self.consumer, self.claim_idle_ms, ids)
+        claimed: Any = self.client.xclaim(keys.EVENTS_STREAM, self.group, self.consumer, self.claim_idle_ms, ids)
         if len(claimed) == count:
             self._next_claim_at = 0.0  # more may be waiting: take them on the next read
         # Entries trimmed from the stream meanwhile come back without fields; _parse acks them.
@@ -131,7 +134,7 @@ class EventConsumer:
 
     def _read_group(self, cursor: str, block_ms: int | None, count: int) -> list[tuple[str, dict]]:
         try:
-            reply = self.client.xreadgroup(self.group, self.consumer, {keys.EVENTS_STREAM: cursor},
+            reply: Any = self.client.xreadgroup(self.group, self.consumer, {keys.EVENTS_STREAM: cursor},
                                            count=count, block=block_ms)
         except redis.ResponseError as error:
             # The stream or group was deleted under us (FLUSHALL in tests, an operator): recreate.
@@ -164,7 +167,7 @@ def follow(client: redis.Redis, job_id: str, *, after: str = "0-0", block_ms: in
     cursor = after
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     while deadline is None or time.monotonic() < deadline:
-        reply = client.xread({keys.EVENTS_STREAM: cursor}, count=100, block=block_ms)
+        reply: Any = client.xread({keys.EVENTS_STREAM: cursor}, count=100, block=block_ms)
         streams = reply.items() if isinstance(reply, dict) else (reply or [])
         for _, items in streams:
             for entry_id, fields in items:

@@ -7,6 +7,7 @@ different causes and fixes: wait means too few workers, run means a slow engine.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 import redis
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
@@ -58,7 +59,7 @@ class QueueDepthCollector:
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
 
-    def collect(self):
+    def collect(self) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily("midway_queue_depth", "Jobs waiting per engine and lane", labels=["engine", "lane"])
         lanes = {lane.value for lane in LANE_ORDER}
         try:

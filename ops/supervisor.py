@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any, TextIO
 
 _PR_SET_PDEATHSIG = 1
 
@@ -142,7 +143,7 @@ class Child:
         return self.process is not None and self.process.poll() is None
 
 
-def _pump(name: str, stream, out) -> None:
+def _pump(name: str, stream: IO[bytes], out: TextIO) -> None:
     # Prefix every line with the child's name so interleaved logs stay readable.
     for raw in iter(stream.readline, b""):
         out.write(f"[{name}] {raw.decode(errors='replace')}")
@@ -151,7 +152,7 @@ def _pump(name: str, stream, out) -> None:
 
 
 class Supervisor:
-    def __init__(self, out=None, *, max_restarts: int = 5, restart_window_s: float = 600.0,
+    def __init__(self, out: TextIO | None = None, *, max_restarts: int = 5, restart_window_s: float = 600.0,
                  pid_file: PidFile | None = None) -> None:
         self.children: list[Child] = []
         self.out = out or sys.stdout
@@ -263,7 +264,7 @@ def wait_until_serving(redis_url: str, engines: Sequence[str], process: subproce
 
 @contextlib.contextmanager
 def worker_subprocess(redis_url: str, engines: Sequence[str], env: Mapping[str, str], *,
-                      args: Sequence[str] = (), stdout=None, timeout_s: float = 240.0,
+                      args: Sequence[str] = (), stdout: int | IO[Any] | None = None, timeout_s: float = 240.0,
                       cwd: str | os.PathLike | None = None) -> Iterator[subprocess.Popen]:
     """`midway worker --engines ...` in a subprocess, yielded once it serves them, stopped afterwards
     (tests and benchmarks; `midway up` runs its worker through Supervisor instead)."""

@@ -24,6 +24,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis
 from rq.exceptions import NoSuchJobError
@@ -95,7 +96,9 @@ class Reconciler:
         """The next `batch` members after the cursor (a created_at score); past the end, from the start."""
         cursor = self.redis.get(keys.RECONCILE_CURSOR)
         low = f"({reply_text(cursor)}" if cursor else "-inf"
-        found = self.redis.zrangebyscore(keys.ACTIVE_JOBS, low, "+inf", start=0, num=self.batch, withscores=True)
+        # (member, score) pairs with withscores=True, which redis-py's reply type does not distinguish.
+        found: Any = self.redis.zrangebyscore(keys.ACTIVE_JOBS, low, "+inf", start=0, num=self.batch,
+                                              withscores=True)
         if len(found) == self.batch:
             self.redis.set(keys.RECONCILE_CURSOR, repr(found[-1][1]))
         else:

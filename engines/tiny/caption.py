@@ -23,7 +23,10 @@ IMAGE_SIZE = 64
 def wordpiece_tokenizer() -> Any:
     """A BERT-style tokenizer built in memory; BLIP's processor needs one with `[DEC]` as its bos."""
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers
-    from transformers import BertTokenizerFast
+
+    # transformers 5 exports BertTokenizerFast (an alias of BertTokenizer) only through its lazy module
+    # map, not its TYPE_CHECKING imports, so mypy cannot see it; 4.x has it as its own class.
+    from transformers import BertTokenizerFast  # type: ignore[attr-defined]
 
     symbols = [*SPECIALS, *string.ascii_lowercase, *("##" + c for c in string.ascii_lowercase), *WORDS]
     vocab = {symbol: index for index, symbol in enumerate(dict.fromkeys(symbols))}

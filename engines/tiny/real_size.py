@@ -34,10 +34,12 @@ VAE: dict[str, Any] = dict(
     down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
 )
 # CLIP ViT-L/14 text tower (SD 1.5, SDXL's first encoder) and OpenCLIP ViT-bigG/14 (SDXL's second).
-CLIP_L = dict(hidden_size=768, intermediate_size=3072, num_attention_heads=12, num_hidden_layers=12,
-              vocab_size=49408, max_position_embeddings=77, projection_dim=768, hidden_act="quick_gelu")
-CLIP_BIGG = dict(hidden_size=1280, intermediate_size=5120, num_attention_heads=20, num_hidden_layers=32,
-                 vocab_size=49408, max_position_embeddings=77, projection_dim=1280, hidden_act="gelu")
+CLIP_L: dict[str, Any] = dict(hidden_size=768, intermediate_size=3072, num_attention_heads=12, num_hidden_layers=12,
+                              vocab_size=49408, max_position_embeddings=77, projection_dim=768,
+                              hidden_act="quick_gelu")
+CLIP_BIGG: dict[str, Any] = dict(hidden_size=1280, intermediate_size=5120, num_attention_heads=20, num_hidden_layers=32,
+                                 vocab_size=49408, max_position_embeddings=77, projection_dim=1280,
+                                 hidden_act="gelu")
 UNET_CONFIGS = {"sd": SD15_UNET, "sdxl": SDXL_UNET}
 # Rough published parameter counts, for structure tests.
 UNET_PARAMS = {"sd": 859_520_964, "sdxl": 2_567_463_684}
@@ -53,7 +55,7 @@ def _text_encoders(kind: str) -> dict[str, Any]:
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
     # The in-memory byte tokenizer only emits ids < 514: fine for timing, the vocab size stays real.
-    ids = dict(bos_token_id=512, eos_token_id=513, pad_token_id=513)
+    ids: dict[str, Any] = dict(bos_token_id=512, eos_token_id=513, pad_token_id=513)
     first = CLIPTextModel(CLIPTextConfig(**CLIP_L, **ids))
     if kind == "sd":
         return {"text_encoder": first, "tokenizer": clip_tokenizer()}
@@ -82,6 +84,9 @@ def build_pipeline(kind: str, device: str | torch.device = "cpu", dtype: torch.d
         encoders = _text_encoders(kind)
     scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
                                        steps_offset=1, timestep_spacing="leading")
+    # Under mypy, diffusers' lazy `__init__` resolves the pipeline names to its dummy placeholder
+    # classes (no `.to`), so the pipeline is held as Any.
+    pipe: Any
     if kind == "sd":
         pipe = StableDiffusionPipeline(unet=unet, vae=vae, scheduler=scheduler, safety_checker=None,
                                        feature_extractor=None, requires_safety_checker=False, **encoders)

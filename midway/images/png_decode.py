@@ -106,7 +106,9 @@ def strip_layout(data: bytes) -> StripLayout | None:
     if not data.startswith(PNG_SIGNATURE):
         return None
     view = memoryview(data)
-    header, rows_per_strip, idats = None, None, []
+    header: bytes | None = None
+    rows_per_strip: int | None = None
+    idats: list[tuple[memoryview, int]] = []
     offset = len(PNG_SIGNATURE)
     while offset + 12 <= len(data):
         length, kind = struct.unpack(">I4s", view[offset:offset + 8])
