@@ -15,7 +15,7 @@ from bot.edit_modals import CustomZoomModal, RegionModal
 from bot.guards import is_channel_admin
 from bot.jobflow import ephemeral
 from bot.messages import TEXT_OPERATIONS
-from bot.presses import STALE, clicker_context, made_in_this_guild, run_action
+from bot.presses import pressed_job, run_action
 from bot.prompt_craft import imagine_all, open_pick
 from bot.remix import REMIXABLE, RemixModal
 from bot.services import services
@@ -32,10 +32,8 @@ async def handle_button(interaction: discord.Interaction, ref: ButtonRef) -> Non
         return
     # The job, the clicker's settings and load in one batched round trip: a burst of presses answers
     # after as few waits on Redis as possible (bench/ack_load.py's press burst).
-    context = await clicker_context(bot, interaction, ref.job_id)
-    parent = context.job
-    if parent is None or not made_in_this_guild(parent, interaction):
-        await ephemeral(interaction, STALE)
+    context = await pressed_job(bot, interaction, ref.job_id)
+    if context is None or (parent := context.job) is None:
         return
     if ref.action is Action.cancel:
         await cancel(bot, interaction, parent)

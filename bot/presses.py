@@ -73,6 +73,16 @@ def request_of(interaction: discord.Interaction, context: RequestContext) -> Req
     return Request(requester_of(interaction), context, since)
 
 
+async def pressed_job(bot: Services, interaction: discord.Interaction, job_id: str) -> RequestContext | None:
+    """The clicker's context with the pressed job's record, or None (after saying so) when that job is
+    gone or belongs to another server."""
+    context = await clicker_context(bot, interaction, job_id)
+    if context.job is None or not made_in_this_guild(context.job, interaction):
+        await ephemeral(interaction, STALE)
+        return None
+    return context
+
+
 def made_in_this_guild(job: Job | None, interaction: discord.Interaction) -> bool:
     """A job is only ever acted on from the server it was made in (custom_ids can be forged)."""
     guild_id = str(interaction.guild_id) if interaction.guild_id else None

@@ -22,7 +22,7 @@ from bot.edit_modals import submit_custom_zoom, submit_region
 from bot.errors import answer_unexpected, custom_id_of
 from bot.jobflow import ephemeral
 from bot.modals import submitted_values
-from bot.presses import STALE, UNKNOWN_BUTTON, clicker_context, listed_custom_ids, made_in_this_guild, refuse_unlisted
+from bot.presses import UNKNOWN_BUTTON, listed_custom_ids, pressed_job, refuse_unlisted
 from bot.prompt_craft import submit_pick
 from bot.remix import submit_remix
 from bot.services import services
@@ -84,10 +84,8 @@ async def submit(interaction: discord.Interaction, ref: ButtonRef, values: dict[
         await refuse_unlisted(interaction, ref.custom_id)
         return
     bot = services(interaction)
-    context = await clicker_context(bot, interaction, ref.job_id)
-    parent = context.job
-    if parent is None or not made_in_this_guild(parent, interaction):
-        await ephemeral(interaction, STALE)
+    context = await pressed_job(bot, interaction, ref.job_id)
+    if context is None or (parent := context.job) is None:
         return
     if ref.action is Action.vary_region:
         await submit_region(interaction, parent, ref, values, context)

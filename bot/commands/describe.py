@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot.admission import admit, read_request
+from bot.admission import Request, admit, read_request
 from bot.attachments import AttachmentError, check_attachment, store_attachments
 from bot.guards import cannot_post_here, prompt_error
 from bot.jobflow import ephemeral, start_jobs
@@ -59,6 +59,27 @@ def shorten_spec(spec: GenerationSpec, catalogue: Catalogue) -> GenerationSpec:
     return spec.model_copy(update={"operation": Operation.shorten, "n_images": 1})
 
 
+async def start_text_job(bot: Services, interaction: discord.Interaction, request: Request, job: Job,
+                         upload: discord.Attachment | None = None) -> None:
+    """Admit one /describe or /shorten job through the caps and start it; an `upload` is stored while the
+    job is held against the caps, as /blend's are."""
+    verdict = admit(bot, request, [job])
+    if verdict.refusal is not None:
+        await ephemeral(interaction, verdict.refusal.message)
+        return
+    try:
+        if upload is not None:
+            try:
+                refs = await store_attachments(bot, [upload])
+            except AttachmentError as error:
+                await ephemeral(interaction, f"**Cannot describe**\n{error}")
+                return
+            job.spec = job.spec.model_copy(update={"image_urls": refs})
+        await start_jobs(bot, interaction, [job], verdict.load)
+    finally:
+        bot.store.posting.end(request.requester.user_id, [job.id])
+
+
 @app_commands.command(name="describe", description="Writes a prompt based on your image.")
 @app_commands.describe(image="The image to describe", link="A link to the image to describe")
 async def describe(interaction: discord.Interaction, image: discord.Attachment | None = None,
@@ -84,22 +105,7 @@ async def describe(interaction: discord.Interaction, image: discord.Attachment |
     spec = GenerationSpec(operation=Operation.describe, engine=engine, full_prompt=shown, image_urls=[shown],
                           seed=random_seed(), n_images=1, lane=request.context.user.lane)
     job = Job(spec=spec, requester=request.requester, lane=spec.lane, max_attempts=bot.settings.max_attempts)
-    verdict = admit(bot, request, [job])
-    if verdict.refusal is not None:
-        await ephemeral(interaction, verdict.refusal.message)
-        return
-    try:
-        if image is not None:
-            # Held against the caps while the upload is stored, as /blend's are.
-            try:
-                refs = await store_attachments(bot, [image])
-            except AttachmentError as error:
-                await ephemeral(interaction, f"**Cannot describe**\n{error}")
-                return
-            job.spec = job.spec.model_copy(update={"image_urls": refs})
-        await start_jobs(bot, interaction, [job], verdict.load)
-    finally:
-        bot.store.posting.end(request.requester.user_id, [job.id])
+    await start_text_job(bot, interaction, request, job, upload=image)
 
 
 @app_commands.command(name="shorten", description="Analyzes your prompt and suggests shorter ones.")
@@ -123,14 +129,7 @@ async def shorten(interaction: discord.Interaction, prompt: str) -> None:
         await ephemeral(interaction, f"**Cannot shorten**\n{error}")
         return
     job = Job(spec=spec, requester=request.requester, lane=spec.lane, max_attempts=bot.settings.max_attempts)
-    verdict = admit(bot, request, [job])
-    if verdict.refusal is not None:
-        await ephemeral(interaction, verdict.refusal.message)
-        return
-    try:
-        await start_jobs(bot, interaction, [job], verdict.load)
-    finally:
-        bot.store.posting.end(request.requester.user_id, [job.id])
+    await start_text_job(bot, interaction, request, job)
 
 
 def setup(bot: Services) -> None:
