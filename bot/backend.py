@@ -128,10 +128,10 @@ class Backend:
         return await self._run(self.jobs.cancel, job_id)
 
     async def waiting_positions(self, jobs: list[Job]) -> dict[str, tuple[bool, int | None]]:
-        return await self._run(self.jobs.waiting_positions, jobs)
+        return await self._run(self.jobs.positions.waiting_positions, jobs)
 
     async def live_engines(self) -> set[str]:
-        return set(await self._run(self.jobs.live_engines))
+        return set(await self._run(self.jobs.positions.live_engines))
 
     async def blob(self, ref: str | None) -> bytes | None:
         if not ref:

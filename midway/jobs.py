@@ -66,12 +66,13 @@ def _remember_undelivered(pipe: redis.client.Pipeline, job: Job) -> None:
         pipe.zadd(keys.UNDELIVERED, {job.id: job.finished_at or time.time()})
 
 
-class JobStore(QueuePositions):
+class JobStore:
     def __init__(self, redis: redis.Redis, settings: Settings | None = None) -> None:
         self.redis = redis
         self.settings = settings or get_settings()
         self.job_ttl_s = max(MIN_JOB_TTL_S, self.settings.image_ttl_s)
         self._owners: dict[str, str] = {}
+        self.positions = QueuePositions(redis, self.get, self.engine_of)
 
     # -- records ---------------------------------------------------------------------------------
 
@@ -102,7 +103,7 @@ class JobStore(QueuePositions):
         """
         if not jobs:
             return []
-        workers = self.live_workers()
+        workers = self.positions.live_workers()
         plan = _QueuePlan(self)
         with self.redis.pipeline() as pipe:
             pipe.multi()
@@ -112,7 +113,7 @@ class JobStore(QueuePositions):
                 job.spec.lane = job.lane
                 key = rq_queue(self.redis, job.spec.engine, job.lane).key
                 index, pivot = plan.insert(key, job)
-                ahead = self._ahead_in_other_lanes(job, workers, plan.length)
+                ahead = self.positions.ahead_in_other_lanes(job, workers, plan.length)
                 position = None if ahead is None else ahead + index + 1
                 pipe.set(keys.job_key(job.id), job.model_dump_json(), ex=self.job_ttl_s)
                 if list_for_user:

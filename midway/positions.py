@@ -39,15 +39,15 @@ def rq_queue(client: redis.Redis, engine: str, lane: Lane | str) -> Queue:
 
 
 class QueuePositions:
-    """JobStore's queries of positions and live workers (a mixin: JobStore supplies the three below)."""
+    """Positions and live workers, read from the queues and heartbeats in Redis. JobStore owns one
+    (`store.positions`) and hands it the two things it cannot know: how to read a job record and which
+    engine a job runs on (a job without one runs on the settings' default)."""
 
-    redis: redis.Redis
-
-    def get(self, job_id: str) -> Job | None:
-        raise NotImplementedError
-
-    def engine_of(self, job: Job) -> str:
-        raise NotImplementedError
+    def __init__(self, client: redis.Redis, get: Callable[[str], Job | None],
+                 engine_of: Callable[[Job], str]) -> None:
+        self.redis = client
+        self.get = get
+        self.engine_of = engine_of
 
     def live_workers(self) -> list[WorkerHeartbeat]:
         names = sorted(reply_text(name) for name in self.redis.smembers(keys.WORKERS_SET))
@@ -107,10 +107,10 @@ class QueuePositions:
 
     def head_position(self, job: Job) -> int | None:
         """The position `job` has once put at the head of its own queue (None as in queue_position)."""
-        ahead = self._ahead_in_other_lanes(job)
+        ahead = self.ahead_in_other_lanes(job)
         return None if ahead is None else ahead + 1
 
-    def _ahead_in_other_lanes(self, job: Job, workers: list[WorkerHeartbeat] | None = None,
+    def ahead_in_other_lanes(self, job: Job, workers: list[WorkerHeartbeat] | None = None,
                               length: Callable[[str], int] | None = None) -> int | None:
         workers = self.live_workers() if workers is None else workers
         return self._ahead(self.engine_of(job), job.lane, workers, length)

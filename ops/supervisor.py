@@ -252,7 +252,7 @@ def wait_until_serving(redis_url: str, engines: Sequence[str], process: subproce
     deadline = time.monotonic() + timeout_s
     try:
         store = JobStore(client)
-        while not set(engines) <= set(store.live_engines()):
+        while not set(engines) <= set(store.positions.live_engines()):
             if process.poll() is not None:
                 raise RuntimeError(f"the worker exited with code {process.returncode} before it was ready")
             if time.monotonic() > deadline:

@@ -186,7 +186,7 @@ class Reconciler:
                     return False
                 job.status = JobStatus.queued
                 job.recoveries += 1
-                position = self.store.head_position(job)
+                position = self.store.positions.head_position(job)
                 pipe.multi()
                 pipe.set(key, job.model_dump_json(), ex=self.store.job_ttl_s)
                 # Before the push, as in submit: no `started` can beat it.

@@ -33,24 +33,24 @@ def test_submit_stores_json_enqueues_the_id_and_publishes_queued(store, redis_cl
 
 def test_position_counts_only_jobs_a_live_worker_serves(store, redis_client):
     first = store.submit(new_job())
-    assert store.queue_position(first.id) is None  # nobody serves tiny yet
+    assert store.positions.queue_position(first.id) is None  # nobody serves tiny yet
     heartbeat(redis_client, "w1", ["tiny"], lanes=[Lane.fast, Lane.relax])
     second = store.submit(new_job(user="u2"))
     relaxed = new_job(user="u3")
     relaxed.lane = Lane.relax
     relaxed = store.submit(relaxed)
-    assert [store.queue_position(job.id) for job in (first, second, relaxed)] == [1, 2, 3]
+    assert [store.positions.queue_position(job.id) for job in (first, second, relaxed)] == [1, 2, 3]
     heartbeat(redis_client, "w2", ["sdxl"])  # another engine's worker changes nothing
-    assert store.queue_position(relaxed.id) == 3
-    assert sorted(store.live_engines()) == ["sdxl", "tiny"]
+    assert store.positions.queue_position(relaxed.id) == 3
+    assert sorted(store.positions.live_engines()) == ["sdxl", "tiny"]
 
 
 def test_a_worker_whose_heartbeat_lapsed_is_not_live(store, redis_client):
     heartbeat(redis_client, "gone", ["tiny"])
     redis_client.delete(keys.worker_heartbeat_key("gone"))
     job = store.submit(new_job())
-    assert store.live_engines() == {}
-    assert store.queue_position(job.id) is None
+    assert store.positions.live_engines() == {}
+    assert store.positions.queue_position(job.id) is None
     assert not redis_client.sismember(keys.WORKERS_SET, "gone")
 
 

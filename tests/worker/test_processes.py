@@ -40,7 +40,7 @@ def spawn_worker(redis_url, state_dir, tmp_path, store):
         process.log_file = log
         started.append(process)
         deadline = time.monotonic() + 120
-        while name not in store.live_engines().get("tiny", []):
+        while name not in store.positions.live_engines().get("tiny", []):
             assert process.poll() is None, (tmp_path / f"{name}.log").read_text()
             assert time.monotonic() < deadline, "worker did not come up"
             time.sleep(0.1)

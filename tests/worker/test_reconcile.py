@@ -97,7 +97,7 @@ def test_a_requeued_job_publishes_queued_with_its_place_at_the_head_so_its_messa
     assert sweeper.sweep().requeued == [job.id]
     published = events_of(redis_client, job.id)  # submit's `queued`, then the requeue's
     assert [event.kind for event in published] == [EventKind.queued, EventKind.queued]
-    assert published[-1].position == 1 == store.queue_position(job.id)
+    assert published[-1].position == 1 == store.positions.queue_position(job.id)
 
 
 def test_a_job_lost_past_its_attempts_fails_with_a_reason_and_frees_its_place(store, redis_client):

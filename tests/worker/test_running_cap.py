@@ -92,7 +92,7 @@ def test_two_worker_processes_hold_the_cap(redis_url, state_dir, tmp_path, redis
                                               "--name", name], cwd=ROOT, env=env, stdout=log,
                                              stderr=subprocess.STDOUT), log))
         deadline = time.monotonic() + 120
-        while len(store.live_engines().get("tiny", [])) < 2:
+        while len(store.positions.live_engines().get("tiny", [])) < 2:
             assert all(p.poll() is None for p, _ in workers), (tmp_path / "cap-1.log").read_text()
             assert time.monotonic() < deadline, "workers did not come up"
             time.sleep(0.1)

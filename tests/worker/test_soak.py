@@ -40,7 +40,7 @@ def workers(redis_url, state_dir, tmp_path, store, tiny_engine):
                                              "--name", name], cwd=ROOT, env=env, stdout=log,
                                             stderr=subprocess.STDOUT), log)
     deadline = time.monotonic() + 90
-    while set(store.live_engines().get("tiny", [])) != set(processes):
+    while set(store.positions.live_engines().get("tiny", [])) != set(processes):
         assert all(process.poll() is None for process, _ in processes.values()), "a worker exited at start-up"
         assert time.monotonic() < deadline, "the workers did not come up"
         time.sleep(0.1)

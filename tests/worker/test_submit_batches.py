@@ -75,9 +75,9 @@ def test_positions_of_many_jobs_match_one_at_a_time(store, redis_client):
     store.start(started.id, "w1")
     store.cancel(cancelled.id)
 
-    batched = store.waiting_positions(jobs)
+    batched = store.positions.waiting_positions(jobs)
     assert {job_id: position for job_id, (_, position) in batched.items()} == {
-        job.id: store.queue_position(job.id) for job in jobs}
+        job.id: store.positions.queue_position(job.id) for job in jobs}
     assert not batched[started.id][0] and not batched[cancelled.id][0]
     waiting = [job for job in jobs if job not in (started, cancelled)]
     assert all(batched[job.id][0] for job in waiting)
@@ -88,7 +88,7 @@ def test_positions_of_many_jobs_match_one_at_a_time(store, redis_client):
 
 def test_a_waiting_job_no_live_worker_serves_still_waits_without_a_position(store, redis_client):
     job = store.submit(new_job())
-    assert store.waiting_positions([job]) == {job.id: (True, None)}
+    assert store.positions.waiting_positions([job]) == {job.id: (True, None)}
 
 
 def test_a_restarted_submitter_still_places_fairly_behind_the_queue_it_did_not_make(store, settings, redis_client):
