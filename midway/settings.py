@@ -44,8 +44,9 @@ class Settings(BaseSettings):
 
     # Engines: the catalogue file and the engines a worker serves by default.
     catalogue: Path | None = None
-    # The offline engines: the latent-diffusion `tiny` and the DALL·E 2-style `tiny-unclip`.
-    engines: str = "tiny,tiny-unclip"
+    # The offline engines: the latent-diffusion `tiny`, the DALL·E 2-style `tiny-unclip` and the BLIP
+    # captioner `tiny-caption` that /describe runs on.
+    engines: str = "tiny,tiny-unclip,tiny-caption"
     default_engine: str = "tiny"
     # /describe's captioner (a `caption` catalogue entry, e.g. blip); a worker must serve it.
     caption_engine: str = "tiny-caption"

@@ -93,6 +93,14 @@ def _engines_for_this_machine(settings: Settings) -> str:
     return ",".join(engines)
 
 
+def _caption_engine(settings: Settings, engines: str) -> str:
+    from midway.catalogue import load_catalogue
+    from ops.local_engines import caption_engine
+
+    served = [name.strip() for name in engines.split(",") if name.strip()]
+    return caption_engine(served, load_catalogue(), settings.caption_engine)
+
+
 def _wait_for_redis(url: str, timeout_s: float) -> str | None:
     """Wait for the Redis at `url` to answer; why it still cannot be reached after `timeout_s`, or None."""
     deadline = time.monotonic() + timeout_s
@@ -184,6 +192,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     env = {"REDIS_URL": redis_url, "MIDWAY_PLAYGROUND_PORT": str(port), "MIDWAY_ENGINES": engines,
            "MIDWAY_DEFAULT_ENGINE": default_engine(settings, engines)}
+    if "caption_engine" not in settings.model_fields_set:
+        env["MIDWAY_CAPTION_ENGINE"] = _caption_engine(settings, engines)
     if not token:
         env["MIDWAY_FETCH_ALLOW_HOSTS"] = fetch_allow_hosts(settings.fetch_allow_hosts, settings.playground_host, port)
     page = f"http://{settings.playground_host}:{port}/"

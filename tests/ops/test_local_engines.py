@@ -47,3 +47,25 @@ def test_gpu_without_any_weights_falls_back_to_tiny(tmp_path, monkeypatch):
     catalogue = Catalogue({"hub": EngineEntry(name="hub", kind="sdxl", model="someone/not-in-this-cache"),
                            "tiny": EngineEntry(name="tiny", kind="tiny", family="sd")})
     assert default_engines(catalogue, gpu=True) == ["tiny"]
+
+
+def test_a_gpu_machine_serves_a_captioner_beside_its_image_engine(tmp_path, monkeypatch):
+    """/describe must find a worker on a GPU machine too: the real captioner when its weights are here,
+    else the tiny one, and the bot is pointed at whichever is served."""
+    from ops.local_engines import caption_engine
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    (tmp_path / "sdxl").mkdir()
+    entries = {"sdxl": EngineEntry(name="sdxl", kind="sdxl", model=str(tmp_path / "sdxl")),
+               "blip": EngineEntry(name="blip", kind="caption", model="Salesforce/not-in-this-cache"),
+               "tiny-caption": EngineEntry(name="tiny-caption", kind="tiny", family="caption")}
+    served = default_engines(Catalogue(entries), gpu=True)
+    assert served == ["sdxl", "tiny-caption"]
+    assert caption_engine(served, Catalogue(entries), "blip") == "tiny-caption"
+
+    (tmp_path / "blip").mkdir()
+    entries["blip"] = EngineEntry(name="blip", kind="caption", model=str(tmp_path / "blip"))
+    served = default_engines(Catalogue(entries), gpu=True)
+    assert served == ["sdxl", "blip"]
+    assert caption_engine(served, Catalogue(entries), "tiny-caption") == "blip"
+    assert caption_engine(["sdxl"], Catalogue(entries), "blip") == "blip"  # nothing served: keep the setting
