@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from PIL import Image, ImageStat
 
+from engines.base import ProgressCallback
 from midway.catalogue import EngineEntry
 
 # The medium each of the four prompts starts from; BLIP continues the text it is given.
@@ -70,8 +71,10 @@ class CaptionEngine:
         self.device = device
         self.dtype = dtype
 
-    def describe(self, image: Image.Image, seed: int, count: int = 4) -> list[str]:
-        """`count` prompts for `image`; the same image and seed give the same prompts."""
+    def describe(self, image: Image.Image, seed: int, count: int = 4,
+                 on_progress: ProgressCallback | None = None) -> list[str]:
+        """`count` prompts for `image`; the same image and seed give the same prompts. `on_progress(done,
+        count, None)` after each prompt: each is one sampled generate, the unit of work a user waits on."""
         rgb = image.convert("RGB")
         tail = f"{look_of(rgb)} --ar {suggested_aspect(rgb.size)}"
         prompts = []
@@ -79,6 +82,8 @@ class CaptionEngine:
             prefix = PREFIXES[index % len(PREFIXES)]
             caption = self._caption(rgb, prefix, seed + index)
             prompts.append(f"{tidy(caption, prefix)}, {tail}")
+            if on_progress is not None:
+                on_progress(index + 1, count, None)
         return prompts
 
     @torch.inference_mode()

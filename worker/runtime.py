@@ -159,15 +159,16 @@ class JobRunner:
 
     def _answer(self, job: Job) -> dict[str, Any]:
         """A text job's results (JobStore.finish's fields): /describe's prompts for its image, /shorten's
-        prompts and word scores. One forward pass or a few, so no progress events; a cancel that came
-        meanwhile still wins over the answer."""
+        prompts and word scores, with a progress event per finished /describe prompt; a cancel that
+        came meanwhile still wins over the answer."""
         engine = self.engine_for(job.spec.engine or self.settings.default_engine)
         images: list[Image] = []
         if job.spec.operation is Operation.describe:
             init_image = self.sources.for_job(job)
             images = [init_image] if init_image is not None else self.sources.prompt_images(job)
         started = time.perf_counter()
-        texts, word_scores = run_text_job(engine, job, images)
+        with self._progress_reporter(job) as progress:
+            texts, word_scores = run_text_job(engine, job, images, on_progress=progress)
         if self.store.cancel_requested(job.id):
             raise GenerationCancelled(f"job {job.id} was cancelled")
         return {"texts": texts, "word_scores": word_scores, "compute_s": time.perf_counter() - started}
@@ -177,19 +178,21 @@ class JobRunner:
         engine = self.engine_for(job.spec.engine or self.settings.default_engine)
         init_image = self.sources.for_job(job)
         prompt_images = self.sources.prompt_images(job)
-        progress = ProgressReporter(
+        started = time.perf_counter()
+        # Progress goes out from its own thread, its last event before this block ends (worker/progress.py).
+        with self._progress_reporter(job) as progress:
+            images = self._run_engine(engine, job, init_image, progress, prompt_images)
+        compute_s = time.perf_counter() - started
+        outputs, grid = self._store(images)
+        return {"outputs": outputs, "grid": grid, "compute_s": compute_s}
+
+    def _progress_reporter(self, job: Job) -> ProgressReporter:
+        return ProgressReporter(
             job.id,
             publish=lambda event: events.publish(self.client, event),
             put_preview=lambda data: self.blobs.put(data, content_type="image/webp", ttl_s=PREVIEW_TTL_S),
             interval_s=self.settings.progress_interval_s, attempt=job.attempts, worker=self.worker_name,
             background=True)
-        started = time.perf_counter()
-        # Progress goes out from its own thread, its last event before this block ends (worker/progress.py).
-        with progress:
-            images = self._run_engine(engine, job, init_image, progress, prompt_images)
-        compute_s = time.perf_counter() - started
-        outputs, grid = self._store(images)
-        return {"outputs": outputs, "grid": grid, "compute_s": compute_s}
 
     def _store(self, images: list[Image]) -> tuple[list[str], str | None]:
         """(output refs, grid ref). The 2x2 grid holds every image losslessly at full size, so a job with

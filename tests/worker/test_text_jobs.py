@@ -112,6 +112,18 @@ def test_a_describe_job_answers_four_prompts_with_the_images_aspect(store, make_
     assert event.kind.value == "done" and event.texts == finished.texts and event.outputs == []
 
 
+def test_a_describe_job_shows_its_progress_prompt_by_prompt(store, make_worker, blobs, consumer,
+                                                          caption_engine) -> None:
+    """The message shows 25 %, 50 %, 75 % as the four prompts are written, not 0 % until the answer."""
+    job = store.submit(describe_job(blobs.put(png())))
+    serve(make_worker({"tiny-caption": caption_engine}), burst=True)
+    seen = [event for _, event in consumer.read(block_ms=100, count=1000) if event.job_id == job.id]
+    progress = [(event.step, event.total) for event in seen if event.kind.value == "progress"]
+    assert progress == [(1, 4), (2, 4), (3, 4)]
+    assert [event.percent for event in seen if event.kind.value == "progress"] == [25, 50, 75]
+    assert seen[-1].kind.value == "done"
+
+
 def test_a_shorten_job_answers_five_prompts_and_a_score_per_word(store, make_worker, consumer,
                                                                  tiny_engine) -> None:
     full = f"{SHORTEN} --ar 3:2"
@@ -180,7 +192,7 @@ class CancelledMidway:
         self.store = store
         self.job_id = job_id
 
-    def describe(self, image: Image.Image, seed: int) -> list[str]:
+    def describe(self, image: Image.Image, seed: int, on_progress=None) -> list[str]:
         self.store.cancel(self.job_id)
         return ["a photograph of a fox --ar 1:1"] * 4
 
