@@ -35,6 +35,8 @@ from midway.settings import PROJECT_ROOT
 ACK_TIMEOUT_S = 10.0
 DISCORD_ACK_S = 3.0
 WARM_UP = 5
+# The Midway bot's default queue-position refresh (bot/app.py's queue_poll_s).
+QUEUE_POLL_S = 2.0
 READY_TIMEOUT_S = 60.0
 
 
@@ -145,7 +147,8 @@ Bursts = dict[str, dict[int, list[list[float]]]]  # bot -> N -> one list of ack 
 Presses = dict[str, list[list[float]]]  # bot -> one list of press ack times per round
 
 
-async def measure(levels: list[int], redis_url: str, rounds: int = 1, grids: int = 0) -> tuple[Bursts, Presses]:
+async def measure(levels: list[int], redis_url: str, rounds: int = 1, grids: int = 0,
+                  queue_poll_s: float = QUEUE_POLL_S) -> tuple[Bursts, Presses]:
     """/imagine bursts at each level and, given `grids`, a burst of presses on that many grid messages
     (U1-U4, V1-V4 and 🔄 on each) per round and bot."""
     from bench.discord_stack import BareBot, midway_bot
@@ -157,7 +160,7 @@ async def measure(levels: list[int], redis_url: str, rounds: int = 1, grids: int
     submitted = 0
     async with discord_process() as remote:
         # The Midway bot goes first in the first round: its grids are the ones both bots' presses use.
-        bots = (("midway", lambda: midway_bot(redis_url)), ("bare", BareBot))
+        bots = (("midway", lambda: midway_bot(redis_url, queue_poll_s=queue_poll_s)), ("bare", BareBot))
         for round_number in range(rounds):
             # Which bot goes first alternates, so a drift in the machine's speed favours neither.
             for label, make in bots if round_number % 2 == 0 else bots[::-1]:
@@ -194,18 +197,23 @@ def run(quick: bool) -> PartResult:
     return summarise(bursts, levels, pressed)
 
 
-def measure_in_fresh_process(levels: list[int], rounds: int, grids: int = 0) -> tuple[Bursts, Presses]:
-    command = [sys.executable, "-m", "bench.ack_load", ",".join(map(str, levels)), str(rounds), str(grids)]
+def measure_in_fresh_process(levels: list[int], rounds: int, grids: int = 0,
+                             queue_poll_s: float = QUEUE_POLL_S) -> tuple[Bursts, Presses]:
+    """`queue_poll_s`: how often the Midway bot refreshes queue positions; each settle waits one poll,
+    so the tests shorten it (the benchmark keeps the bot's default)."""
+    command = [sys.executable, "-m", "bench.ack_load", ",".join(map(str, levels)), str(rounds), str(grids),
+               str(queue_poll_s)]
     finished = subprocess.run(command, cwd=str(PROJECT_ROOT), stdout=subprocess.PIPE, check=True)
     reply = json.loads(finished.stdout)
     bursts = {label: {int(n): rounds for n, rounds in by_n.items()} for label, by_n in reply["imagine"].items()}
     return bursts, reply["presses"]
 
 
-def measure_alone(levels: list[int], rounds: int, grids: int) -> tuple[Bursts, Presses]:
+def measure_alone(levels: list[int], rounds: int, grids: int,
+                  queue_poll_s: float = QUEUE_POLL_S) -> tuple[Bursts, Presses]:
     """What the subprocess does: its own redis-server, the emulator's process, both bots here."""
     with local_redis() as server:
-        return asyncio.run(measure(levels, server.url, rounds=rounds, grids=grids))
+        return asyncio.run(measure(levels, server.url, rounds=rounds, grids=grids, queue_poll_s=queue_poll_s))
 
 
 def lost(times: list[float]) -> int:
@@ -289,6 +297,7 @@ def _spread(summary: dict[str, float]) -> str:
 
 
 if __name__ == "__main__":
-    # python -m bench.ack_load LEVELS ROUNDS GRIDS: the ack times as JSON on stdout (progress on stderr).
-    bursts, pressed = measure_alone([int(n) for n in sys.argv[1].split(",")], int(sys.argv[2]), int(sys.argv[3]))
+    # python -m bench.ack_load LEVELS ROUNDS GRIDS QUEUE_POLL_S: the ack times as JSON on stdout (progress on stderr).
+    bursts, pressed = measure_alone([int(n) for n in sys.argv[1].split(",")], int(sys.argv[2]), int(sys.argv[3]),
+                                    float(sys.argv[4]))
     print(json.dumps({"imagine": bursts, "presses": pressed}))

@@ -1,4 +1,5 @@
-"""`midway describe` and `midway shorten` as a user runs them: subprocesses, no Redis."""
+"""`midway describe` and `midway shorten` as a user runs them, no Redis: one describe in a real subprocess,
+the rest in-process through the same `cli.main.main` (tests/cli_run.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,14 @@ import sys
 
 from PIL import Image
 
+from tests.cli_run import run_cli
+
 
 def midway(state_dir, *args: str) -> subprocess.CompletedProcess:
+    return run_cli(*args, env={"MIDWAY_STATE_DIR": str(state_dir), "HF_HUB_OFFLINE": "1"})
+
+
+def midway_process(state_dir, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, MIDWAY_STATE_DIR=str(state_dir), OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
     return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, env=env,
                           timeout=240)
@@ -19,11 +26,12 @@ def midway(state_dir, *args: str) -> subprocess.CompletedProcess:
 def test_describe_prints_four_numbered_prompts_with_the_images_aspect_ratio(state_dir, tmp_path) -> None:
     image = tmp_path / "wide.png"
     Image.new("RGB", (320, 180), (30, 90, 200)).save(image)
-    result = midway(state_dir, "describe", str(image), "--seed", "3")
+    result = midway_process(state_dir, "describe", str(image), "--seed", "3")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert [line[:3] for line in lines] == ["1. ", "2. ", "3. ", "4. "]
     assert all(line.endswith("--ar 16:9") for line in lines)
+    # The same image and seed give the same prompts, in another process too.
     assert midway(state_dir, "describe", str(image), "--seed", "3").stdout == result.stdout
 
 

@@ -1,4 +1,5 @@
-"""`midway generate` as a user runs it: a subprocess that writes a PNG."""
+"""`midway generate` as a user runs it: the command writes a PNG (one run in a real subprocess, the rest
+in-process through the same `cli.main.main`, see tests/cli_run.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,14 @@ import sys
 
 from PIL import Image
 
+from tests.cli_run import run_cli
+
 
 def run_generate(state_dir, *args: str) -> subprocess.CompletedProcess:
+    return run_cli("generate", *args, env={"MIDWAY_STATE_DIR": str(state_dir), "HF_HUB_OFFLINE": "1"})
+
+
+def run_generate_process(state_dir, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, MIDWAY_STATE_DIR=str(state_dir), OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
     return subprocess.run([sys.executable, "-m", "cli", "generate", *args], capture_output=True, text=True,
                           env=env, timeout=240)
@@ -17,7 +24,7 @@ def run_generate(state_dir, *args: str) -> subprocess.CompletedProcess:
 
 def test_generate_writes_the_grid_at_the_aspect_ratio(state_dir, tiny, tmp_path):
     out = tmp_path / "fox.png"
-    result = run_generate(state_dir, "--seed", "5", "-o", str(out), "a red fox --ar 3:2 --s 250 --no snow")
+    result = run_generate_process(state_dir, "--seed", "5", "-o", str(out), "a red fox --ar 3:2 --s 250 --no snow")
     assert result.returncode == 0, result.stderr
     assert "seed 5" in result.stdout
     # tiny keeps 256x256's area at 3:2 in multiples of 32: 320x224 per image, 2x2 grid.
