@@ -11,23 +11,14 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
 from playground.driver import Playground
+from tests.browser import needs_chromium, open_page
 from tests.playground.foxbot import FoxBot
 from tests.playground.minibot import TOKEN
 
-CHROMIUM = Path("/usr/bin/chromium")
-STATIC = Path(__file__).resolve().parents[2] / "playground" / "static"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-EXPECT_MS = 10_000
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed (scripts/install.sh --dev installs it)"
-    ),
-]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 
 @pytest.fixture
@@ -49,19 +40,9 @@ def page_errors() -> list[str]:
 
 @pytest.fixture
 async def page(pg: Playground, fox_bot: FoxBot, page_errors: list[str]):
-    # A loaded 2-core machine runs bot, emulator and browser at once: allow more than the 5 s default.
-    expect.set_options(timeout=EXPECT_MS)
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        page = await browser.new_page(viewport={"width": 1100, "height": 800})
-        page.set_default_timeout(EXPECT_MS)
-        page.on("pageerror", lambda error: page_errors.append(str(error)))
-        page.on("console", lambda message: message.type == "error" and page_errors.append(message.text))
-        await page.goto(f"{pg.base_url}/?user=admin&channel=general")
-        await page.wait_for_selector("body[data-ready=true][data-live=on]")
+    async with open_page(pg.base_url, page_errors) as page:
         yield page
-        await browser.close()
-        assert page_errors == [], f"the page raised or logged errors: {page_errors}"
+    assert page_errors == [], f"the page raised or logged errors: {page_errors}"
 
 
 async def test_imagine_then_click_shows_the_bots_answers_live(page) -> None:

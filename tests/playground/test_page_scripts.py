@@ -3,17 +3,16 @@ command lines become /slash requests, and Discord's markdown renders safely."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from playwright.async_api import async_playwright
 
-from tests.playground.test_page_browser import CHROMIUM, CHROMIUM_ARGS, STATIC
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed (scripts/install.sh --dev installs it)"
-    ),
-]
+STATIC = Path(__file__).resolve().parents[2] / "playground" / "static"
+
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 
 @pytest.fixture
