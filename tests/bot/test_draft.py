@@ -58,3 +58,13 @@ async def test_draft_on_an_engine_without_draft_mode_is_refused_by_name(pg: Play
                                   options={"prompt": "a fox --v 7 --draft"})).response()
     assert reply.ephemeral_for == pg.user("alice").id
     assert "`tiny2` has no draft mode" in reply.content
+
+
+async def test_a_prefer_option_can_hold_draft(pg: Playground, worker, midway, settings) -> None:
+    saved = await (await pg.slash("prefer option set", user="alice", channel="general",
+                                  options={"name": "quick", "value": "--draft"})).response()
+    assert saved.ephemeral_for == pg.user("alice").id and "Invalid" not in saved.content
+    grid = await grid_for(pg, "a clay pot --quick")
+    assert "(Draft)" in grid.content and "Enhance" in labels(grid)
+    job = stored_job(settings.redis_url, job_of(grid))
+    assert job is not None and job.spec.draft
