@@ -43,6 +43,7 @@ class Action(StrEnum):
     decline = "no"  # drop that batch
     pick = "p"  # /describe's 1️⃣–4️⃣, /shorten's 1️⃣–5️⃣: a modal prefilled with that prompt, to imagine
     imagine_all = "ia"  # /describe's 🎉 Imagine all: the four prompts at once
+    enhance = "e"  # a `--draft` grid's Enhance: the same prompt, seed and parameters at full quality
 
 
 # Actions that point at one image of a job; the rest point at the whole job.

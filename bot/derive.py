@@ -17,6 +17,7 @@ from bot.outpaint import OUTPAINT_ACTIONS, OUTPAINT_OPERATIONS, OutpaintError, o
 from bot.store import VariationMode
 from midway.catalogue import Catalogue, EngineEntry
 from midway.contract import GenerationSpec, Job, JobStatus, Lane, Operation, Requester, UpscaleMode
+from midway.drafts import enhanced_spec
 from midway.prompt.errors import PromptError
 from midway.prompt.params import apply_params
 from midway.prompt.tokens import split_sections
@@ -71,10 +72,14 @@ def source_image(parent: Job, index: int) -> str:
 def derive(parent: Job, action: Action, index: int | None, clicker: Requester, *, lane: Lane,
            variation_mode: VariationMode, entry: EngineEntry, seed: int,
            remix: GenerationSpec | None = None, region: Region | None = None, zoom: float | None = None,
-           max_side: int | None = None) -> Job:
+           max_side: int | None = None, catalogue: Catalogue | None = None) -> Job:
     """The new job for `action` on `parent` (its requester is whoever clicked). `remix` is the prompt a
     modal returned; `region` (Vary (Region)) and `zoom` (Custom Zoom) are what their modals asked for;
-    `max_side` is the channel's limit, which bounds a zoom or pan's canvas."""
+    `max_side` is the channel's limit, which bounds a zoom or pan's canvas. A draft's V, Vary, 🔄, Zoom,
+    Pan and Remix stay drafts (Midjourney: a variation of a draft is a draft); its Upscale (2x/4x) and
+    Enhance run at full quality. `catalogue` finds the engine an Enhance returns to."""
+    if action is Action.enhance:
+        return enhance(parent, clicker, lane, catalogue)
     spec = parent.spec.model_copy(deep=True)
     if remix is not None:
         changes = remix_changes(parent.spec, remix, action, entry)
@@ -110,7 +115,7 @@ def derive(parent: Job, action: Action, index: int | None, clicker: Requester, *
         factor = _UPSCALE_FACTOR[action]
         spec.operation, spec.n_images, spec.init_image, spec.seed = Operation.upscale, 1, image, seed
         spec.upscale_factor, spec.upscale_mode = factor, UpscaleMode.subtle
-        spec.strength = None
+        spec.strength, spec.draft = None, False
         job.label = f"Upscaled ({factor}x)"
         return job
     mode = _VARIATION_MODE.get(action, variation_mode)
@@ -121,8 +126,24 @@ def derive(parent: Job, action: Action, index: int | None, clicker: Requester, *
     return job
 
 
+def enhance(parent: Job, clicker: Requester, lane: Lane, catalogue: Catalogue | None) -> Job:
+    """Enhance: the draft again, same prompt, seed and parameters (and source image, for a drafted
+    variation or zoom), at full quality on the engine the draft was made for."""
+    if not parent.spec.draft:
+        raise DeriveError("That job is not a draft; only a draft grid can be enhanced.")
+    if parent.status is not JobStatus.done:
+        raise DeriveError("That draft has not finished yet.")
+    spec = enhanced_spec(parent.spec, catalogue) if catalogue is not None else parent.spec.model_copy(
+        update={"draft": False}, deep=True)
+    spec.lane = lane
+    label = f"{parent.label} (Enhanced)" if parent.label else "Enhanced"
+    return Job(spec=spec, requester=clicker, parent_job_id=parent.id, lane=lane, label=label)
+
+
 def operation_after(parent: GenerationSpec, action: Action) -> Operation:
     """The kind of job `action` makes from a job whose spec is `parent`."""
+    if action is Action.enhance:
+        return parent.operation
     if action is Action.reroll:
         return parent.operation if parent.operation in _REROLL_IN_PLACE else Operation.reroll
     if action is Action.vary_region:
@@ -156,6 +177,8 @@ def remix_changes(parent: GenerationSpec, remix: GenerationSpec, action: Action,
                           f"`{remix.engine}`. Use /imagine to start over with another engine.")
     before, after = asked_params(parent.full_prompt or parent.prompt), asked_params(remix.full_prompt)
     edited = {field for field in before.keys() | after.keys() if before.get(field) != after.get(field)}
+    if "draft" in edited and remix.draft and not entry.drafts:
+        raise DeriveError(f"The engine `{entry.name}` has no draft mode: take `--draft` out of the prompt.")
     operation = operation_after(parent, action)
     # Custom Zoom's modal may change `--ar`: the zoomed canvas takes the new ratio (bot/outpaint.py).
     fixed = _FIXED_BY_REMIX.get(operation, frozenset()) - ({"aspect_ratio"} if action is Action.custom_zoom else set())

@@ -83,8 +83,10 @@ def progress(job: Job, percent: int) -> str:
 
 
 def finished(job: Job) -> str:
-    """The result message: a new message replying to the job's progress message."""
-    return f"{_headline(job)} ({lane_tag(job)})"
+    """The result message: a new message replying to the job's progress message; a `--draft` says so
+    (its prompt may not: the /settings Draft toggle drafts without the parameter)."""
+    draft = " (Draft)" if job.spec.draft else ""
+    return f"{_headline(job)}{draft} ({lane_tag(job)})"
 
 
 def single_image(job: Job, index: int) -> str:
@@ -159,7 +161,14 @@ def result_buttons(job: Job, used: set[str] | frozenset[str] = frozenset(),
     if len(job.outputs) == 1 or job.spec.n_images == 1:
         return single_buttons(job.id, 1, used, capabilities if is_split(job) else frozenset(),
                               square=job.spec.width == job.spec.height)
+    if job.spec.draft:
+        return grid_buttons(job.id, used) + [_mark(enhance_button(job.id), set(used))]
     return grid_buttons(job.id, used)
+
+
+def enhance_button(job_id: str) -> ButtonSpec:
+    """A draft grid's third row: the same prompt and seed again at full quality."""
+    return ButtonSpec("Enhance", encode(Action.enhance, job_id), 2, emoji="✨")
 
 
 def stopped(job: Job) -> str:

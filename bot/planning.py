@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from bot.store import ChannelSettings, UserSettings
 from midway.catalogue import Catalogue, EngineEntry, alias_table, guidance_scale
 from midway.contract import GenerationSpec, Operation
+from midway.drafts import draft_spec
 from midway.prompt.errors import PromptError, shown
 from midway.prompt.options import ParseOptions
 from midway.prompt.parser import parse_prompt
@@ -130,8 +131,10 @@ def parse_options(entry: EngineEntry, catalogue: Catalogue, user: UserSettings, 
                         default_engine=entry.name, default_lane=user.lane)
 
 
-def fit_engine(spec: GenerationSpec, catalogue: Catalogue, stylize_preset: int | None) -> GenerationSpec:
-    """Resize for the engine `--v` picked, check it can imagine, and apply the /settings stylize preset."""
+def fit_engine(spec: GenerationSpec, catalogue: Catalogue, stylize_preset: int | None,
+               draft_preset: bool = False) -> GenerationSpec:
+    """Resize for the engine `--v` picked, check it can imagine, apply the /settings stylize preset and
+    Draft toggle, and move a draft to its engine's draft engine (midway/drafts.py)."""
     if spec.engine is None or spec.engine not in catalogue:
         raise PromptError(f"Engine {shown(str(spec.engine))} is not in this server's catalogue.", str(spec.engine))
     entry = catalogue.get(spec.engine)
@@ -143,8 +146,12 @@ def fit_engine(spec: GenerationSpec, catalogue: Catalogue, stylize_preset: int |
     update: dict[str, object] = {"width": width, "height": height}
     if stylize_preset is not None and "--stylize" not in spec.full_prompt:
         update["stylize"] = stylize_preset
-    fitted = spec.model_copy(update=update)
-    check_negatives_apply(fitted, entry)
+    # The Draft toggle drafts wherever the engine can: a setting must not make every /imagine fail on an
+    # engine without a draft mode (a typed `--draft` there is refused by name instead).
+    if draft_preset and entry.drafts:
+        update["draft"] = True
+    fitted = draft_spec(spec.model_copy(update=update), catalogue)
+    check_negatives_apply(fitted, catalogue.get(fitted.engine or entry.name))
     return fitted
 
 
@@ -174,4 +181,4 @@ def plan_imagine(text: str, user: UserSettings, channel: ChannelSettings, catalo
         if blamed is error:
             raise
         raise blamed from error
-    return Planned([fit_engine(spec, catalogue, user.stylize) for spec in specs], full_text)
+    return Planned([fit_engine(spec, catalogue, user.stylize, user.draft) for spec in specs], full_text)

@@ -135,7 +135,8 @@ async def run_action(bot: Services, interaction: discord.Interaction, parent: Jo
     try:
         job = derive(parent, ref.action, ref.index, clicker, lane=user.lane, variation_mode=user.variation,
                      entry=bot.catalogue.get(parent.spec.engine or bot.settings.default_engine),
-                     seed=random_seed(), remix=remix, region=region, zoom=zoom, max_side=channel.max_side)
+                     seed=random_seed(), remix=remix, region=region, zoom=zoom, max_side=channel.max_side,
+                     catalogue=bot.catalogue)
     except (DeriveError, EngineError) as error:
         await ephemeral(interaction, f"**Can't do that**\n{error}")
         return

@@ -36,6 +36,7 @@ def panel_buttons(user: UserSettings) -> list[ButtonSpec]:
         _button("Remix mode", "remix", "toggle", 2, user.remix),
         _button("High Variation Mode", "variation", "high", 2, user.variation is VariationMode.high),
         _button("Low Variation Mode", "variation", "low", 2, user.variation is VariationMode.low),
+        _button("Draft mode", "draft", "toggle", 2, user.draft),
         _button("Reset Settings", "reset", "all", 3, False),
     ]
 
@@ -50,6 +51,8 @@ def apply_setting(user: UserSettings, setting: str, value: str) -> None:
         user.stylize = int(value)
     elif setting == "remix":
         user.remix = not user.remix
+    elif setting == "draft":
+        user.draft = not user.draft
     elif setting == "variation":
         user.variation = VariationMode(value)
     elif setting == "reset":

@@ -47,6 +47,8 @@ class UserSettings(BaseModel):
     # Midjourney's /settings presets: Stylize Low/Med/High/Very High = --s 50/100/250/750.
     stylize: int | None = None
     remix: bool = False
+    # /settings Draft mode: every new /imagine drafts (`--draft`) where its engine can.
+    draft: bool = False
     variation: VariationMode = VariationMode.high
     suffix: str = ""
     options: dict[str, str] = Field(default_factory=dict)

@@ -4,6 +4,8 @@ The mappings are documented here and nowhere else:
 - seeds: image i of a job with seed s uses seed (s + i) mod 2**32, for its latent noise and for its
   chaos perturbation alike, so image i re-runs alone as a single-image job with seed s + i;
 - `--q` scales the step count (Midjourney: "only changes GPU time");
+- `--draft` runs the catalogue's `draft_steps` instead of `steps` (and its `draft_guidance`, if any, as the
+  base guidance below); an engine with a `draft_engine` has its drafts planned onto that engine instead;
 - `--s` maps to guidance: guidance = base * (0.5 + 0.5 * sqrt(s / 100)), so s=100 keeps the
   catalogue's guidance, s=0 halves it and s=1000 roughly doubles it (more "opinionated" images);
   an engine whose base guidance is 0 (turbo, schnell) stays at 0;
@@ -117,8 +119,11 @@ def chaos_amount(chaos: int) -> float:
 
 
 def step_count(spec: GenerationSpec, entry: EngineEntry) -> int:
-    """Steps before `--stop`: the spec's steps or the catalogue's, scaled by `--q`."""
+    """Steps before `--stop`: the spec's steps or the catalogue's (its `draft_steps` for a `--draft`),
+    scaled by `--q`."""
     base = spec.steps or entry.steps
+    if spec.draft and entry.draft_steps is not None:
+        base = min(base, entry.draft_steps)
     quality = spec.quality if spec.operation in (Operation.imagine, Operation.reroll) else 1.0
     return max(1, round(base * quality))
 

@@ -82,6 +82,16 @@ class EngineEntry:
     # torch.compile mode: max-autotune is fastest per step but its first call autotunes for minutes
     # (a worker pays it once at start); "default" compiles in about a minute.
     compile_mode: str = "max-autotune"
+    # `--draft`: either fewer steps (and optionally another guidance) on this same pipeline, or a faster
+    # engine of the same family (`draft_engine`, e.g. SDXL-Turbo for SDXL) that serves the drafts.
+    # Neither set: the engine refuses `--draft` by name.
+    draft_steps: int | None = None
+    draft_guidance: float | None = None
+    draft_engine: str = ""
+
+    @property
+    def drafts(self) -> bool:
+        return self.draft_steps is not None or bool(self.draft_engine)
 
     @property
     def is_tiny(self) -> bool:
@@ -96,10 +106,14 @@ class EngineEntry:
 # Checkpoints in one file (from_single_file); anything else is a diffusers folder or hub id.
 SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt")
 
-_INT_FIELDS = ("base_width", "base_height", "steps", "size_multiple", "prior_steps")
-_FLOAT_FIELDS = ("guidance", "variation_strength_subtle", "variation_strength_strong", "upscale_strength")
+_INT_FIELDS = ("base_width", "base_height", "steps", "size_multiple", "prior_steps", "draft_steps")
+_FLOAT_FIELDS = ("guidance", "variation_strength_subtle", "variation_strength_strong", "upscale_strength",
+                 "draft_guidance")
 _BOOL_FIELDS = ("channels_last", "fuse_qkv", "compile")
-_STR_FIELDS = ("model", "config", "family", "dtype", "description", "prior", "upscaler", "scheduler", "compile_mode")
+_STR_FIELDS = ("model", "config", "family", "dtype", "description", "prior", "upscaler", "scheduler", "compile_mode",
+               "draft_engine")
+# What a draft served by a `draft_engine` counts as, against a full job (Midjourney: "half the cost").
+DRAFT_ENGINE_COST = 0.5
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
@@ -127,11 +141,32 @@ class Catalogue:
 
 def guidance_scale(spec: GenerationSpec, entry: EngineEntry) -> float:
     """Classifier-free guidance for a spec on an engine: `--s` moves it around the catalogue's value
-    (engines/params.py explains the mapping); the bot reads it to tell whether `--no` can apply."""
+    (engines/params.py explains the mapping), a draft's around its `draft_guidance`; the bot reads it to
+    tell whether `--no` can apply."""
     if spec.guidance is not None:
         return spec.guidance
+    base = entry.draft_guidance if spec.draft and entry.draft_guidance is not None else entry.guidance
     stylize = spec.stylize * (RAW_STYLIZE if spec.style == "raw" else 1)
-    return round(entry.guidance * (0.5 + 0.5 * math.sqrt(stylize / 100)), 4)
+    return round(base * (0.5 + 0.5 * math.sqrt(stylize / 100)), 4)
+
+
+def job_cost(spec: GenerationSpec, entry: EngineEntry) -> float:
+    """What a job counts as against a full one on its engine: a draft on the same pipeline its step ratio
+    (draft_steps / steps), a draft served by a draft engine DRAFT_ENGINE_COST; anything else 1."""
+    if not spec.draft:
+        return 1.0
+    if entry.draft_steps is not None:
+        return min(1.0, entry.draft_steps / entry.steps)
+    return DRAFT_ENGINE_COST
+
+
+def draft_source(catalogue: Catalogue, engine: str) -> str | None:
+    """The engine whose `draft_engine` is `engine` (the full-quality engine a draft's Enhance runs on),
+    the first by name when several share it; None when no engine drafts on it."""
+    for name in catalogue.names():
+        if catalogue.get(name).draft_engine == engine:
+            return name
+    return None
 
 
 def alias_key(alias: str) -> str:
@@ -188,9 +223,25 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
     catalogue = Catalogue(entries, source=path)
     try:
         alias_table(catalogue)
+        check_draft_engines(catalogue)
     except CatalogueError as exc:
         raise CatalogueError(f"engine catalogue {path}: {exc}") from None
     return catalogue
+
+
+def check_draft_engines(catalogue: Catalogue) -> None:
+    """A `draft_engine` names another image engine of the same family that itself drafts no further."""
+    for entry in catalogue:
+        if not entry.draft_engine:
+            continue
+        if entry.draft_engine not in catalogue:
+            raise CatalogueError(f"engine {entry.name!r}: draft_engine {entry.draft_engine!r} is not in the catalogue")
+        drafter = catalogue.get(entry.draft_engine)
+        if drafter.family != entry.family or drafter.name == entry.name or drafter.drafts:
+            raise CatalogueError(f"engine {entry.name!r}: draft_engine {drafter.name!r} must be another "
+                                 f"{entry.family} engine without a draft setting of its own")
+        if Operation.imagine not in drafter.capabilities:
+            raise CatalogueError(f"engine {entry.name!r}: draft_engine {drafter.name!r} cannot imagine")
 
 
 def parse_entry(name: str, table: object) -> EngineEntry:
@@ -268,6 +319,14 @@ def _check(entry: EngineEntry, fail: Fail) -> EngineEntry:
         raise fail(f"compile_mode must be one of {list(COMPILE_MODES)}, got {entry.compile_mode!r}")
     if entry.base_width % entry.size_multiple or entry.base_height % entry.size_multiple:
         raise fail(f"base size {entry.base_width}x{entry.base_height} is not a multiple of {entry.size_multiple}")
+    if entry.draft_steps is not None and entry.draft_engine:
+        raise fail("draft_steps and draft_engine are two ways to draft: give one")
+    if entry.draft_steps is not None and entry.draft_steps >= entry.steps:
+        raise fail(f"draft_steps ({entry.draft_steps}) must be fewer than steps ({entry.steps})")
+    if entry.draft_guidance is not None and entry.draft_steps is None:
+        raise fail("draft_guidance needs draft_steps (a draft engine has its own guidance)")
+    if entry.drafts and family not in IMAGE_FAMILIES:
+        raise fail(f"only image engines draft, not family {family!r}")
     for key in ("variation_strength_subtle", "variation_strength_strong", "upscale_strength"):
         if not 0 < getattr(entry, key) <= 1:
             raise fail(f"{key} must be in (0, 1], got {getattr(entry, key)!r}")

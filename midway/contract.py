@@ -184,6 +184,9 @@ class GenerationSpec(_Model):
     # Vary (Region) (`operation = "inpaint"`): the rectangle to repaint as fractions of the image,
     # (left, top, width, height), each in [0, 1]; everything outside it is kept (engines/region.py).
     region: tuple[float, float, float, float] | None = None
+    # `--draft` (Midjourney V7 Draft mode): the engine's few-step draft setting (catalogue `draft_steps` /
+    # `draft_guidance`, or its `draft_engine`) at a fraction of the cost; the grid gets an Enhance button.
+    draft: bool = False
 
     @field_validator("region")
     @classmethod

@@ -28,6 +28,7 @@ def info_text(user: UserSettings, stats: UserStats, jobs: list[Job]) -> str:
     return "\n".join([
         "**Your info**",
         f"**Job Mode**: {user.lane.value.title()}",
+        f"**Draft Mode**: {'On' if user.draft else 'Off'}",
         f"**Lifetime Usage**: {stats.images} images ({stats.compute_s / 3600:.2f} hours)",
         "",
         f"**Queued Jobs (fast)**: {queued[Lane.fast] + queued[Lane.turbo]}",

@@ -42,6 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", choices=[m.value for m in UpscaleMode], default="subtle", help="upscale mode")
     parser.add_argument("--zoom", type=float, default=2.0, help="zoom-out factor, 1.0-2.0")
     parser.add_argument("--pan", choices=[d.value for d in PanDirection], default="right", help="pan direction")
+    parser.add_argument("--draft", action="store_true",
+                        help="Draft mode, as `--draft` in the prompt: the engine's few-step draft setting")
     parser.add_argument("--max-batch", type=int, help="images per model call (results do not change)")
     parser.add_argument("-o", "--output", type=Path, required=True, help="where to write the PNG")
 
@@ -133,13 +135,15 @@ def _generate(args: argparse.Namespace) -> int:
     result = compose_grid(images) if len(images) == 4 else images[0]
     args.output.parent.mkdir(parents=True, exist_ok=True)
     result.save(args.output, format="PNG")
-    print(f"seed {spec.seed}  engine {spec.engine}  {spec.operation.value}  {result.width}x{result.height}  "
+    mode = "  draft" if spec.draft else ""
+    print(f"seed {spec.seed}  engine {spec.engine}  {spec.operation.value}{mode}  {result.width}x{result.height}  "
           f"{elapsed:.2f} s  -> {args.output}")
     return 0
 
 
 def _spec(args: argparse.Namespace, catalogue) -> GenerationSpec:
     from midway.catalogue import alias_table, engine_sizes
+    from midway.drafts import draft_spec
     from midway.prompt import ParseOptions, parse_prompt
     from midway.settings import get_settings
 
@@ -159,9 +163,11 @@ def _spec(args: argparse.Namespace, catalogue) -> GenerationSpec:
         update["seed"] = args.seed
     if args.strength is not None:
         update["strength"] = args.strength
+    if args.draft:
+        update["draft"] = True
     if args.op == "upscale":
-        update.update(n_images=1, upscale_factor=args.factor, upscale_mode=UpscaleMode(args.mode))
-    return _updated(spec, **update)
+        update.update(n_images=1, upscale_factor=args.factor, upscale_mode=UpscaleMode(args.mode), draft=False)
+    return draft_spec(_updated(spec, **update), catalogue)
 
 
 def _outpaint_spec(args: argparse.Namespace, spec: GenerationSpec, source, multiple: int) -> GenerationSpec:

@@ -122,6 +122,7 @@ def prepare_output(path: Path) -> str | None:
 def parse(text: str, engine: str, lane: Lane, settings: Settings) -> list[GenerationSpec]:
     """The prompt's specs, sized for their engine from the catalogue (PromptError for bad input)."""
     from midway.catalogue import alias_table, load_catalogue
+    from midway.drafts import draft_spec
     from midway.errors import EngineError
     from midway.prompt import ParseOptions, PromptError, parse_prompt
 
@@ -135,7 +136,7 @@ def parse(text: str, engine: str, lane: Lane, settings: Settings) -> list[Genera
                            size_multiple=entry.size_multiple, max_permutations=settings.max_permutations,
                            max_repeat=settings.max_repeat, aliases=alias_table(catalogue),
                            default_engine=entry.name, engine_sizes=sizes, default_lane=lane)
-    return parse_prompt(text, options)
+    return [draft_spec(spec, catalogue) for spec in parse_prompt(text, options)]
 
 
 def follow_job(client, job_id: str, after: str, timeout_s: float | None):

@@ -60,6 +60,7 @@ PARAMS: tuple[Param, ...] = (
     Param("stop", (), Takes.ONE, _ranged("stop", 10, 100)),
     Param("stylize", ("s",), Takes.ONE, _ranged("stylize", 0, 1000)),
     Param("tile", (), Takes.FLAG, _constant(tile=True)),
+    Param("draft", (), Takes.FLAG, _constant(draft=True)),
     Param("iw", (), Takes.ONE, lambda n, v: {"image_weight": values.number(n, v, 0, 3)}),
     Param("weird", ("w",), Takes.ONE, _ranged("weird", 0, 3000)),
     # Checked against the caller's cap by the parser, which also makes the copies.
@@ -79,7 +80,7 @@ PARAMETER_NAMES = frozenset(_BY_NAME)
 
 # Real Midjourney parameters Midway has no equivalent for: named as such, not as typos.
 UNSUPPORTED = frozenset(
-    "sref sw sv cref cw p personalize video public stealth draft exp oref ow zoom h hd test testp "
+    "sref sw sv cref cw p personalize video public stealth exp oref ow zoom h hd test testp "
     "creative uplight upbeta upanime sameseed hq newclip nostretch old beta vibe".split()
 )
 

@@ -39,6 +39,8 @@ size_multiple = 32
 steps = 20
 guidance = 5.0
 aliases = ["tiny"]
+# `--draft`: 5 of its 20 steps (tests/bot/test_draft.py).
+draft_steps = 5
 
 [engines.tiny2]
 kind = "tiny"

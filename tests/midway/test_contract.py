@@ -57,6 +57,7 @@ def full_spec() -> GenerationSpec:
         zoom=1.5,
         pan=PanDirection.left,
         region=(0.25, 0.0, 0.5, 0.75),
+        draft=True,
     )
 
 
