@@ -9,11 +9,13 @@ engine through the catalogue's aliases. /settings presets apply only where the p
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from bot.store import ChannelSettings, UserSettings
 from midway.catalogue import Catalogue, EngineEntry, alias_table, guidance_scale
 from midway.contract import GenerationSpec, Operation
+from midway.loras import resolve_loras
 from midway.prompt.errors import PromptError, shown
 from midway.prompt.options import ParseOptions
 from midway.prompt.parser import parse_prompt
@@ -130,8 +132,10 @@ def parse_options(entry: EngineEntry, catalogue: Catalogue, user: UserSettings, 
                         default_engine=entry.name, default_lane=user.lane)
 
 
-def fit_engine(spec: GenerationSpec, catalogue: Catalogue, stylize_preset: int | None) -> GenerationSpec:
-    """Resize for the engine `--v` picked, check it can imagine, and apply the /settings stylize preset."""
+def fit_engine(spec: GenerationSpec, catalogue: Catalogue, stylize_preset: int | None,
+               allowed_loras: Collection[str] = ()) -> GenerationSpec:
+    """Resize for the engine `--v` picked, check it can imagine, apply the /settings stylize preset, and
+    check the `--lora`s against the catalogue and the channel's allow list (trigger words join the prompt)."""
     if spec.engine is None or spec.engine not in catalogue:
         raise PromptError(f"Engine {shown(str(spec.engine))} is not in this server's catalogue.", str(spec.engine))
     entry = catalogue.get(spec.engine)
@@ -143,7 +147,7 @@ def fit_engine(spec: GenerationSpec, catalogue: Catalogue, stylize_preset: int |
     update: dict[str, object] = {"width": width, "height": height}
     if stylize_preset is not None and "--stylize" not in spec.full_prompt:
         update["stylize"] = stylize_preset
-    fitted = spec.model_copy(update=update)
+    fitted = resolve_loras(spec.model_copy(update=update), entry.family, catalogue.loras, allowed_loras)
     check_negatives_apply(fitted, entry)
     return fitted
 
@@ -174,4 +178,4 @@ def plan_imagine(text: str, user: UserSettings, channel: ChannelSettings, catalo
         if blamed is error:
             raise
         raise blamed from error
-    return Planned([fit_engine(spec, catalogue, user.stylize) for spec in specs], full_text)
+    return Planned([fit_engine(spec, catalogue, user.stylize, channel.loras) for spec in specs], full_text)

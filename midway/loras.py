@@ -83,9 +83,9 @@ def choice_echo(choice: LoraChoice) -> str:
     return choice.name if choice.weight is None else f"{choice.name}::{choice.weight:g}"
 
 
-def resolve_loras(spec: GenerationSpec, family: str, catalogue: Mapping[str, LoraEntry],
+def resolve_loras(spec: GenerationSpec, family: str | None, catalogue: Mapping[str, LoraEntry],
                   allowed: Collection[str] | None = None) -> GenerationSpec:
-    """The spec with its LoRAs checked (known, fitting `family`, in `allowed` when a channel limits them),
+    """The spec with its LoRAs checked (known, fitting `family` unless None, in `allowed` when a channel limits them),
     each weight set (the catalogue's default where none was typed) and their trigger words in the prompt.
     PromptError naming the LoRA for any refusal. Idempotent: a planned spec planned again is unchanged."""
     if not spec.loras:
@@ -99,15 +99,15 @@ def resolve_loras(spec: GenerationSpec, family: str, catalogue: Mapping[str, Lor
     return spec.model_copy(update={"loras": resolved, **with_trigger_words(spec, words)})
 
 
-def _check(choice: LoraChoice, family: str, catalogue: Mapping[str, LoraEntry],
+def _check(choice: LoraChoice, family: str | None, catalogue: Mapping[str, LoraEntry],
            allowed: Collection[str] | None) -> LoraEntry:
     entry = catalogue.get(choice.name)
     if entry is None:
         known = ", ".join(f"`{name}`" for name in sorted(catalogue)) or "none"
         raise PromptError(f"Unknown LoRA {shown(choice.name)}; the catalogue's LoRAs: {known}.", choice.name, "lora")
-    if family not in entry.families:
-        raise PromptError(f"LoRA {shown(entry.name)} fits {'/'.join(entry.families)} engines; this channel's engine "
-                          f"is a {family} engine.", entry.name, "lora")
+    if family is not None and family not in entry.families:
+        raise PromptError(f"LoRA {shown(entry.name)} is made for {'/'.join(entry.families)} engines, not for this "
+                          f"{family} engine.", entry.name, "lora")
     if allowed is not None and entry.name not in allowed:
         here = ", ".join(f"`{name}`" for name in sorted(allowed)) or "none"
         raise PromptError(f"LoRA {shown(entry.name)} is not allowed in this channel (allowed here: {here}); an admin "

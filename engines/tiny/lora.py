@@ -43,10 +43,10 @@ class TinyLoraFile:
 
 
 def build_lora(model: str) -> TinyLoraFile:
+    from diffusers.utils import convert_state_dict_to_diffusers
     from peft import LoraConfig
     from peft.utils import get_peft_model_state_dict
 
-    from diffusers.utils import convert_state_dict_to_diffusers
     from engines.tiny.cache import BUILDERS
 
     family, seed = TINY_LORAS[model]
