@@ -7,14 +7,50 @@ from __future__ import annotations
 import pytest
 
 from bot.commands.info import info_text
-from bot.store import UserSettings, UserStats
-from midway.contract import GenerationSpec, Job, LoraChoice, Requester
+from bot.custom_ids import Action
+from bot.derive import derive
+from bot.planning import plan_imagine
+from bot.store import ChannelSettings, UserSettings, UserStats, VariationMode
+from midway.catalogue import Catalogue, parse_entry
+from midway.contract import GenerationSpec, Job, JobStatus, Lane, LoraChoice, Requester
+from midway.loras import parse_lora
+from midway.settings import Settings
 from playground.driver import DriverError, Playground
 from tests.bot.helpers import job_of, jobs_of_user, result_for, result_of_press, stored_job
 
 pytestmark = pytest.mark.slow
 
 STYLE = [LoraChoice(name="tiny-style", weight=0.8)]
+ENTRY = parse_entry("small", {"kind": "tiny", "family": "sd", "base_width": 64, "base_height": 64,
+                              "size_multiple": 32})
+CATALOGUE = Catalogue({"small": ENTRY}, loras={
+    "tiny-style": parse_lora("tiny-style", {"model": "tiny-lora-sd", "families": ["sd"],
+                                            "trigger_words": ["tnystyle"]})})
+CHANNEL = ChannelSettings(loras=["tiny-style"])
+CLICKER = Requester(user_id="7", guild_id="1", channel_id="2")
+
+
+def planned(text: str) -> GenerationSpec:
+    return plan_imagine(text, UserSettings(), CHANNEL, CATALOGUE, Settings(default_engine="small")).specs[0]
+
+
+def pressed(parent: Job, action: Action, remix: str | None = None) -> Job:
+    return derive(parent, action, None if action is Action.reroll else 1, CLICKER, lane=Lane.fast,
+                  variation_mode=VariationMode.high, entry=ENTRY, seed=5,
+                  remix=planned(remix) if remix is not None else None)
+
+
+@pytest.mark.parametrize("action", [Action.variation, Action.vary_subtle, Action.vary_strong, Action.reroll])
+def test_vary_reroll_and_an_unchanged_remix_keep_the_loras(action: Action) -> None:
+    parent = Job(spec=planned("an owl --lora tiny-style::0.8"), requester=CLICKER, status=JobStatus.done,
+                 outputs=["img-1", "img-2", "img-3", "img-4"])
+    for job in (pressed(parent, action), pressed(parent, action, parent.spec.full_prompt)):
+        assert job.spec.loras == STYLE and job.spec.prompt == "an owl tnystyle"
+    reweighted = pressed(parent, action, "a grey owl --lora tiny-style::0.3")
+    assert reweighted.spec.loras == [LoraChoice(name="tiny-style", weight=0.3)]
+    assert reweighted.spec.prompt == "a grey owl tnystyle"
+    dropped = pressed(parent, action, "a grey owl")
+    assert dropped.spec.loras == [] and dropped.spec.prompt == "a grey owl"
 
 
 async def test_an_allowed_lora_runs_and_v1_and_reroll_keep_it(pg: Playground, worker, midway, settings) -> None:
