@@ -13,6 +13,7 @@ from bot.custom_ids import Action, encode
 from bot.outpaint import PAN_ARROWS, PAN_DIRECTIONS
 from midway.contract import Job, Lane, Operation
 from midway.discord_limits import MESSAGE_CONTENT
+from midway.loras import choice_echo
 from midway.prompt.shorten import marked_prompt, shorten_input
 
 # Discord rejects content above MESSAGE_CONTENT characters; the prompt is the only unbounded part,
@@ -51,6 +52,11 @@ def echo_prompt(job: Job) -> str:
     if len(text) > MAX_PROMPT_ECHO:
         text = text[: MAX_PROMPT_ECHO - 1] + "…"
     return text
+
+
+def loras_text(job: Job) -> str:
+    """The job's LoRAs with the weights they ran at, e.g. "`tiny-style::0.8`, `tiny-ink::1`"; "" for none."""
+    return ", ".join(f"`{choice_echo(choice)}`" for choice in job.spec.loras)
 
 
 def mention(job: Job) -> str:

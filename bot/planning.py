@@ -9,12 +9,14 @@ engine through the catalogue's aliases. /settings presets apply only where the p
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from bot.store import ChannelSettings, UserSettings
 from midway.catalogue import Catalogue, EngineEntry, alias_table, guidance_scale
 from midway.contract import GenerationSpec, Operation
 from midway.drafts import draft_spec
+from midway.loras import resolve_loras
 from midway.prompt.errors import PromptError, shown
 from midway.prompt.options import ParseOptions
 from midway.prompt.parser import parse_prompt
@@ -132,9 +134,10 @@ def parse_options(entry: EngineEntry, catalogue: Catalogue, user: UserSettings, 
 
 
 def fit_engine(spec: GenerationSpec, catalogue: Catalogue, stylize_preset: int | None,
-               draft_preset: bool = False) -> GenerationSpec:
+               draft_preset: bool = False, allowed_loras: Collection[str] = ()) -> GenerationSpec:
     """Resize for the engine `--v` picked, check it can imagine, apply the /settings stylize preset and
-    Draft toggle, and move a draft to its engine's draft engine (midway/drafts.py)."""
+    Draft toggle, move a draft to its engine's draft engine (midway/drafts.py), and check the `--lora`s
+    against the catalogue and the channel's allow list (trigger words join the prompt)."""
     if spec.engine is None or spec.engine not in catalogue:
         raise PromptError(f"Engine {shown(str(spec.engine))} is not in this server's catalogue.", str(spec.engine))
     entry = catalogue.get(spec.engine)
@@ -151,6 +154,7 @@ def fit_engine(spec: GenerationSpec, catalogue: Catalogue, stylize_preset: int |
     if draft_preset and entry.drafts:
         update["draft"] = True
     fitted = draft_spec(spec.model_copy(update=update), catalogue)
+    fitted = resolve_loras(fitted, entry.family, catalogue.loras, allowed_loras)
     check_negatives_apply(fitted, catalogue.get(fitted.engine or entry.name))
     return fitted
 
@@ -181,4 +185,4 @@ def plan_imagine(text: str, user: UserSettings, channel: ChannelSettings, catalo
         if blamed is error:
             raise
         raise blamed from error
-    return Planned([fit_engine(spec, catalogue, user.stylize, user.draft) for spec in specs], full_text)
+    return Planned([fit_engine(spec, catalogue, user.stylize, user.draft, channel.loras) for spec in specs], full_text)

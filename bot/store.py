@@ -56,6 +56,8 @@ class UserSettings(BaseModel):
 
 class ChannelSettings(BaseModel):
     engine: str | None = None
+    # The catalogue LoRAs `--lora` may name here (`/engine lora add`); none until an admin allows one.
+    loras: list[str] = Field(default_factory=list)
     max_jobs_per_user: int | None = None
     max_steps: int | None = None
     max_side: int | None = None

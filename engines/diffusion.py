@@ -90,6 +90,12 @@ class DiffusionEngine(Engine):
         """Steps reported before the denoising loop of each chunk (the unCLIP prior)."""
         return plan.prelude
 
+    def use_loras(self, spec: GenerationSpec) -> None:
+        """Switch the pipeline to the spec's LoRAs (none: the base model); families without a LoRA loader
+        refuse a spec that names any rather than ignore them."""
+        if spec.loras:
+            raise UnsupportedOperation(f"engine {self.name!r} ({self.family}) cannot apply LoRAs")
+
     # --- the Engine API ---------------------------------------------------------------------------
     def run(self, spec: GenerationSpec, *, init_image: Image.Image | None = None,
             on_progress: ProgressCallback | None = None, should_cancel: CancelCheck | None = None,
@@ -108,6 +114,7 @@ class DiffusionEngine(Engine):
             raise EngineError(f"blend needs {BLEND_MIN_IMAGES} to {BLEND_MAX_IMAGES} images, got {len(sources)}")
         if sources and operation == Operation.imagine and not self.embeds_images:
             spec, init_image, sources = self.image_prompt_as_init(spec, sources)
+        self.use_loras(spec)
         try:
             with torch.inference_mode(), circular_padding(self.denoisers(), spec.tile):
                 if operation == Operation.upscale:

@@ -16,6 +16,7 @@ from PIL import Image
 from engines import conditioning as cond
 from engines import outpaint, region
 from engines.diffusion import OUTPAINT_STRENGTH, DiffusionEngine, Plan
+from engines.lora import LoraAdapters
 from engines.monitor import StepMonitor
 from midway.catalogue import EngineEntry
 from midway.contract import GenerationSpec, Operation
@@ -36,7 +37,10 @@ class LatentDiffusionEngine(DiffusionEngine):
         self.pipe = pipe
         self._img2img: Any = None
         self._inpaint: Any = None
-        self._unconditional: cond.Conditioning | None = None
+        # Keyed by the active LoRAs: a LoRA with text-encoder layers changes the unconditional side too.
+        self._unconditional: dict[tuple[tuple[str, float], ...], cond.Conditioning] = {}
+        # The registry hands in the catalogue's LoRAs (and, offline, where the tiny ones are built).
+        self.loras = LoraAdapters(pipe, self.family, {})
 
     @property
     def img2img(self) -> Any:
@@ -84,9 +88,15 @@ class LatentDiffusionEngine(DiffusionEngine):
     def unconditional(self) -> cond.Conditioning:
         """The negative side of a prompt without `--no`: the same for every job, so encoded once
         (a pass of every text encoder per job saved; the pipelines never write to their inputs)."""
-        if self._unconditional is None:
-            self._unconditional = self.empty_negative()
-        return self._unconditional
+        key = self.loras.active
+        if key not in self._unconditional:
+            self._unconditional[key] = self.empty_negative()
+        return self._unconditional[key]
+
+    def use_loras(self, spec: GenerationSpec) -> None:
+        # The img2img and inpainting pipelines are made with from_pipe and share these very modules, so
+        # the adapters set here apply to every operation.
+        self.loras.activate(spec.loras)
 
     def extra_kwargs(self, spec: GenerationSpec, has_negative: bool) -> dict[str, Any]:
         return {}

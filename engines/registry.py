@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from engines.base import Engine
 from midway.catalogue import Catalogue, EngineEntry, load_catalogue
+from midway.loras import LoraEntry
 
 if TYPE_CHECKING:
     from engines.diffusion import DiffusionEngine
@@ -28,8 +29,8 @@ def get_engine(name: str, catalogue: Catalogue | None = None) -> Engine:
     """The loaded engine `name` (EngineNotFound / EngineError with a clear message otherwise)."""
     with _lock:
         if name not in _engines:
-            entry = (catalogue or load_catalogue()).get(name)
-            _engines[name] = load_engine(entry)
+            catalogue = catalogue or load_catalogue()
+            _engines[name] = load_engine(catalogue.get(name), catalogue.loras)
             _loads[name] += 1
         return _engines[name]
 
@@ -45,8 +46,9 @@ def unload(name: str | None = None) -> None:
             _engines.pop(key, None)
 
 
-def load_engine(entry: EngineEntry) -> Engine:
-    """Build the engine of a catalogue entry through diffusers' `from_pretrained`/`from_single_file`."""
+def load_engine(entry: EngineEntry, loras: Mapping[str, LoraEntry] | None = None) -> Engine:
+    """Build the engine of a catalogue entry through diffusers' `from_pretrained`/`from_single_file`;
+    `loras` are the catalogue's `[loras]`, which its jobs may name (each loaded on first use)."""
     from engines.loading import pick_device, pick_dtype
 
     device = pick_device()
@@ -57,7 +59,25 @@ def load_engine(entry: EngineEntry) -> Engine:
     tiny_upscaler = _tiny_upscaler(entry)
     if tiny_upscaler is not None:
         engine.upscaler_source = tiny_upscaler
+    from engines.latent import LatentDiffusionEngine
+
+    if isinstance(engine, LatentDiffusionEngine):
+        engine.loras.entries = dict(loras or {})
+        engine.loras.source = _lora_source
     return engine
+
+
+def _lora_source(entry: LoraEntry) -> tuple[str, dict[str, Any]]:
+    """Where a LoRA loads from: a tiny one's built folder (built on first use, as a real one is downloaded),
+    anything else as the catalogue names it."""
+    from engines.lora import lora_source
+    from engines.tiny.lora import TINY_LORAS
+
+    if entry.model not in TINY_LORAS:
+        return lora_source(entry)
+    from engines.tiny.cache import ensure_tiny_lora
+
+    return str(ensure_tiny_lora(entry.model)), {"local_files_only": True}
 
 
 def _sources(entry: EngineEntry) -> tuple[str, str, dict[str, Any]]:

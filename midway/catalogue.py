@@ -17,6 +17,7 @@ from typing import Any
 
 from midway.contract import GenerationSpec, Operation
 from midway.errors import CatalogueError, EngineNotFound
+from midway.loras import LoraEntry, parse_loras
 
 # Builds the error for a bad `[engines.<name>]` table, naming the engine (parse_entry's `fail`).
 Fail = Callable[[str], CatalogueError]
@@ -118,9 +119,12 @@ COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-
 
 
 class Catalogue:
-    def __init__(self, entries: dict[str, EngineEntry], source: Path | None = None) -> None:
+    def __init__(self, entries: dict[str, EngineEntry], source: Path | None = None,
+                 loras: dict[str, LoraEntry] | None = None) -> None:
         self._entries = dict(entries)
         self.source = source
+        # `[loras.<name>]`: adapters a prompt may add with `--lora` (midway/loras.py).
+        self.loras: dict[str, LoraEntry] = dict(loras or {})
 
     def get(self, name: str) -> EngineEntry:
         try:
@@ -220,8 +224,10 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
     if not isinstance(tables, dict):
         raise CatalogueError(f"engine catalogue {path}: expected [engines.<name>] tables")
     entries = {name: parse_entry(name, table) for name, table in tables.items()}
-    catalogue = Catalogue(entries, source=path)
+    # A catalogue of bare engine tables (no [engines] section) has no room for [loras]: none then.
+    lora_tables = raw.get("loras", {}) if "engines" in raw else {}
     try:
+        catalogue = Catalogue(entries, source=path, loras=parse_loras(lora_tables))
         alias_table(catalogue)
         check_draft_engines(catalogue)
     except CatalogueError as exc:

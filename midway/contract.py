@@ -137,6 +137,19 @@ def _drop(data: dict[str, Any], loc: tuple[int | str, ...]) -> bool:
     return True
 
 
+# Past this an adapter's scale only burns the image (slider LoRAs use negative scales, so both signs count).
+MAX_LORA_WEIGHT = 4.0
+
+
+class LoraChoice(_Model):
+    """One `--lora name::weight` of a prompt: a catalogue `[loras.<name>]` entry and how strongly it applies."""
+
+    name: str
+    # The adapter's scale (diffusers `set_adapters`); None: the catalogue's default weight, resolved when the
+    # prompt is planned (midway/loras.py), so a stored job always names the weight it ran with.
+    weight: float | None = Field(default=None, ge=-MAX_LORA_WEIGHT, le=MAX_LORA_WEIGHT)
+
+
 class GenerationSpec(_Model):
     """What to generate: everything an engine needs, nothing about Discord or Redis."""
 
@@ -187,6 +200,9 @@ class GenerationSpec(_Model):
     # `--draft` (Midjourney V7 Draft mode): the engine's few-step draft setting (catalogue `draft_steps` /
     # `draft_guidance`, or its `draft_engine`) at a fraction of the cost; the grid gets an Enhance button.
     draft: bool = False
+    # `--lora`: adapters applied on top of the engine's base model, in the order typed. Empty in records
+    # older than LoRAs, which therefore read back as jobs without any.
+    loras: list[LoraChoice] = Field(default_factory=list)
 
     @field_validator("region")
     @classmethod

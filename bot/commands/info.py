@@ -10,6 +10,7 @@ from discord import app_commands
 
 from bot.context import active_jobs
 from bot.jobflow import ephemeral, message_ref
+from bot.messages import loras_text
 from bot.services import services
 from bot.store import UserSettings, UserStats
 from midway.contract import Job, JobStatus, Lane
@@ -34,7 +35,14 @@ def info_text(user: UserSettings, stats: UserStats, jobs: list[Job]) -> str:
         f"**Queued Jobs (fast)**: {queued[Lane.fast] + queued[Lane.turbo]}",
         f"**Queued Jobs (relax)**: {queued[Lane.relax]}",
         f"**Running Jobs**: {running_text}",
+        *_lora_lines(jobs),
     ])
+
+
+def _lora_lines(jobs: list[Job]) -> list[str]:
+    """Each queued or running job that uses LoRAs, with them: what `--lora` resolved to, weights included."""
+    with_loras = [f"`{job.id}`: {loras_text(job)}" for job in jobs if job.spec.loras]
+    return [f"**LoRAs**: {'; '.join(with_loras)}"] if with_loras else []
 
 
 @app_commands.command(name="info", description="View information about your profile")
@@ -84,7 +92,8 @@ async def show(interaction: discord.Interaction, job_id: str) -> None:
     here = job.model_copy(update={"message": message_ref(interaction, None).model_copy(
         update={"message_id": None})})
     posted = await bot.delivery.post_result(here)
-    await interaction.followup.send(f"Posted: {posted.jump_url}", ephemeral=True)
+    loras = f"\nLoRAs: {loras_text(job)}" if job.spec.loras else ""
+    await interaction.followup.send(f"Posted: {posted.jump_url}{loras}", ephemeral=True)
 
 
 def setup(bot: Services) -> None:

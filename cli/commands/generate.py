@@ -44,6 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pan", choices=[d.value for d in PanDirection], default="right", help="pan direction")
     parser.add_argument("--draft", action="store_true",
                         help="Draft mode, as `--draft` in the prompt: the engine's few-step draft setting")
+    parser.add_argument("--lora", action="append", default=[], metavar="NAME[::WEIGHT]",
+                        help="a catalogue LoRA, as `--lora` in the prompt (repeatable)")
     parser.add_argument("--max-batch", type=int, help="images per model call (results do not change)")
     parser.add_argument("-o", "--output", type=Path, required=True, help="where to write the PNG")
 
@@ -144,6 +146,7 @@ def _generate(args: argparse.Namespace) -> int:
 def _spec(args: argparse.Namespace, catalogue) -> GenerationSpec:
     from midway.catalogue import alias_table, engine_sizes
     from midway.drafts import draft_spec
+    from midway.loras import resolve_loras
     from midway.prompt import ParseOptions, parse_prompt
     from midway.settings import get_settings
 
@@ -152,13 +155,15 @@ def _spec(args: argparse.Namespace, catalogue) -> GenerationSpec:
     options = ParseOptions(base_width=entry.base_width, base_height=entry.base_height,
                            size_multiple=entry.size_multiple, aliases=alias_table(catalogue),
                            default_engine=default, engine_sizes=None if args.engine else engine_sizes(catalogue))
-    specs = parse_prompt(" ".join(args.prompt), options)
+    specs = parse_prompt(" ".join([*args.prompt, *(f"--lora {lora}" for lora in args.lora)]), options)
     if len(specs) > 1:
         print(f"note: the prompt expands to {len(specs)} jobs; generating the first", file=sys.stderr)
     spec = specs[0]
     engine = args.engine or spec.engine or default
     catalogue.get(engine)  # EngineNotFound names the known engines
     update: dict = {"engine": engine, "operation": Operation(args.op)}
+    # No channel here, so no allow list: any catalogue LoRA that fits the engine's family.
+    spec = resolve_loras(spec, catalogue.get(engine).family, catalogue.loras)
     if args.seed is not None:
         update["seed"] = args.seed
     if args.strength is not None:

@@ -1,7 +1,8 @@
 """`midway parse "<prompt>"`: print the GenerationSpecs a Midjourney-style prompt stands for, as JSON.
 
 Exit 0 with a JSON array on stdout; exit 2 with the user-facing message on stderr for a bad prompt.
-Versions (`--v`, `--niji`) resolve through the engine catalogue's aliases when it loads. No torch.
+Versions (`--v`, `--niji`) resolve through the engine catalogue's aliases when it loads, and `--lora`s through
+its `[loras]` (default weights filled in, trigger words added to the prompt). No torch.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import re
 import sys
 from collections.abc import Mapping
 
+from midway.catalogue import Catalogue
+from midway.contract import GenerationSpec
+from midway.loras import resolve_loras
 from midway.prompt import ParseOptions, PromptError, parse_prompt
 
 
@@ -26,8 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    catalogue = _load()
     try:
-        specs = parse_prompt(" ".join(args.text), _options(args))
+        specs = [_with_loras(spec, catalogue) for spec in parse_prompt(" ".join(args.text), _options(args, catalogue))]
     except PromptError as error:
         print(error.message, file=sys.stderr)
         return 2
@@ -35,8 +40,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _options(args: argparse.Namespace) -> ParseOptions:
-    aliases, engine_sizes = _catalogue()
+def _options(args: argparse.Namespace, catalogue: Catalogue | None) -> ParseOptions:
+    aliases, engine_sizes = _catalogue(catalogue)
     base_width, base_height = args.engine_base or (1024, 1024)
     extra: dict = {}
     if args.seed_default is not None:
@@ -54,17 +59,31 @@ def _options(args: argparse.Namespace) -> ParseOptions:
     )
 
 
-def _catalogue() -> tuple[Mapping[str, str] | None, dict[str, tuple[int, int, int]] | None]:
-    """Version aliases and engine sizes from the engine catalogue; (None, None) when there is none."""
+def _load() -> Catalogue | None:
+    from midway.catalogue import load_catalogue
+    from midway.errors import EngineError
+
     try:
-        from midway.catalogue import alias_table, load_catalogue
-        from midway.errors import EngineError
-    except ImportError:
-        return None, None
-    try:
-        catalogue = load_catalogue()
+        return load_catalogue()
     except EngineError as error:
         print(f"warning: engine catalogue not used: {error}", file=sys.stderr)
+        return None
+
+
+def _with_loras(spec: GenerationSpec, catalogue: Catalogue | None) -> GenerationSpec:
+    """`--lora`s checked against the catalogue: against the family of the engine a `--v` picked, if any
+    (without a channel there is no allow list; /imagine adds that check)."""
+    if catalogue is None or not spec.loras:
+        return spec
+    family = catalogue.get(spec.engine).family if spec.engine and spec.engine in catalogue else None
+    return resolve_loras(spec, family, catalogue.loras)
+
+
+def _catalogue(catalogue: Catalogue | None) -> tuple[Mapping[str, str] | None, dict[str, tuple[int, int, int]] | None]:
+    """Version aliases and engine sizes from the engine catalogue; (None, None) when there is none."""
+    from midway.catalogue import alias_table
+
+    if catalogue is None:
         return None, None
     sizes = {entry.name: (entry.base_width, entry.base_height, entry.size_multiple) for entry in catalogue}
     return alias_table(catalogue), sizes

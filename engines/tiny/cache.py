@@ -51,6 +51,16 @@ def ensure_tiny_upscaler(state_dir: Path | None = None) -> Path:
     return _build_once(folder, "x4-upscaler", build_upscaler)
 
 
+def ensure_tiny_lora(model: str, state_dir: Path | None = None) -> Path:
+    """The cache folder of a tiny LoRA (`model = "tiny-lora-sd"` etc. in a `[loras.<name>]` table), holding
+    its `pytorch_lora_weights.safetensors`; shared by every LoRA entry that names it."""
+    from engines.tiny.lora import TINY_LORAS, UP_SCALE, build_lora
+
+    folder = tiny_dir(EngineEntry(name=model, kind="tiny"), state_dir)
+    family, seed = TINY_LORAS[model]
+    return _build_once(folder, f"lora-{family}-{seed}-x{UP_SCALE[family]:g}", lambda: build_lora(model))
+
+
 def _build_once(folder: Path, family: str, build: Callable[[], Any]) -> Path:
     marker = {"family": family, "recipe": RECIPE_VERSION}
     try:

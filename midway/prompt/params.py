@@ -37,6 +37,8 @@ class Param:
     slot: str = ""
     # False for `--repeat`: its copies are separate jobs, so it is no part of each one's prompt.
     echoed: bool = True
+    # `--lora` may be given several times: its converter returns one-item lists, which add up.
+    repeatable: bool = False
 
 
 def _field(field: str, read: Callable[[str, str], Any]) -> Converter:
@@ -73,6 +75,8 @@ PARAMS: tuple[Param, ...] = (
     Param("fast", (), Takes.FLAG, _constant(lane=Lane.fast), slot="lane"),
     Param("relax", (), Takes.FLAG, _constant(lane=Lane.relax), slot="lane"),
     Param("turbo", (), Takes.FLAG, _constant(lane=Lane.turbo), slot="lane"),
+    # Checked against the catalogue and the channel once the engine is known (midway/loras.resolve_loras).
+    Param("lora", (), Takes.ONE, lambda n, v: {"loras": [values.lora(n, v)]}, repeatable=True),
 )
 _BY_NAME: dict[str, Param] = {alias: p for p in PARAMS for alias in (p.name, *p.aliases)}
 # Every name a parameter answers to (a `/prefer option` may not take one).
@@ -99,11 +103,12 @@ def apply_params(raw_params: list[RawParam]) -> Applied:
     for raw in raw_params:
         param = lookup(raw)
         slot = param.slot or param.name
-        if slot in seen:
+        if slot in seen and not param.repeatable:
             raise _clash(seen[slot], raw, same=_BY_NAME[seen[slot].name] is param)
         seen[slot] = raw
         value = _value_of(param, raw)
-        fields.update(param.convert(param.name, value))
+        for key, converted in param.convert(param.name, value).items():
+            fields[key] = fields.get(key, []) + converted if param.repeatable else converted
         if param.echoed:
             echo.append(f"--{param.name} {value}" if value else f"--{param.name}")
     return Applied(fields, echo)

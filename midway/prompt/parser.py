@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from midway.contract import GenerationSpec, Operation
+from midway.contract import GenerationSpec, LoraChoice, Operation
 from midway.prompt import values
-from midway.prompt.errors import PromptError
+from midway.prompt.errors import PromptError, shown
 from midway.prompt.multiprompt import split_weights
 from midway.prompt.options import MAX_SEED, ParseOptions
 from midway.prompt.params import apply_params
@@ -46,6 +46,7 @@ def _parse_one(text: str, options: ParseOptions) -> list[GenerationSpec]:
     applied = apply_params(sections.params)
     fields = dict(applied.fields)
     repeat = _repeat_count(fields.pop("repeat", None), options)
+    _check_loras_once(fields.get("loras", []))
     prompt = " ".join(sections.words)
     if not prompt and not sections.image_urls:
         raise PromptError(
@@ -80,6 +81,16 @@ def _image_echo(sections: Sections) -> list[str]:
     weights = sections.image_weights or [None] * len(sections.image_urls)
     return [url if weight is None else f"{url}::{weight}" for url, weight in zip(sections.image_urls, weights,
                                                                                strict=True)]
+
+
+def _check_loras_once(loras: list[LoraChoice]) -> None:
+    """One LoRA twice would only add its weights up: say so rather than guess which one was meant."""
+    seen: set[str] = set()
+    for choice in loras:
+        if choice.name in seen:
+            raise PromptError(f"LoRA {shown(choice.name)} is given twice; use each `--lora` once, with the weight "
+                              "you want.", choice.name, "lora")
+        seen.add(choice.name)
 
 
 def _repeat_count(typed: str | None, options: ParseOptions) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 
+from midway.contract import MAX_LORA_WEIGHT, LoraChoice
 from midway.prompt.errors import PromptError, shown
 from midway.sizing import MAX_ASPECT
 
@@ -88,3 +89,14 @@ def style(param: str, value: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", value):
         raise invalid(param, value, "a style is one word such as `raw`")
     return value.lower() if value.isalpha() else value
+
+
+def lora(param: str, value: str) -> LoraChoice:
+    """`name` or `name::weight` after `--lora`: the weight checked here, the name later against the
+    catalogue and the channel (midway/loras.py), which the grammar does not know."""
+    name, separator, weight = value.partition("::")
+    if not name:
+        raise invalid(param, value, "it must name a LoRA, as in `--lora name` or `--lora name::0.8`")
+    if not separator:
+        return LoraChoice(name=name.lower())
+    return LoraChoice(name=name.lower(), weight=number(param, weight, -MAX_LORA_WEIGHT, MAX_LORA_WEIGHT))

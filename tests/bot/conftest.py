@@ -69,6 +69,18 @@ guidance = 5.0
 kind = "tiny"
 family = "caption"
 
+# LoRAs an admin may allow per channel (/engine lora add): a random-weight one for the tiny SD engines, and
+# one for a family no engine here has.
+[loras.tiny-style]
+model = "tiny-lora-sd"
+families = ["sd"]
+trigger_words = ["tnystyle"]
+description = "Random-weight tiny SD LoRA."
+
+[loras.tiny-style-xl]
+model = "tiny-lora-sdxl"
+families = ["sdxl"]
+
 # In the catalogue but served by no worker: /engine marks it.
 [engines.tiny3]
 kind = "tiny"

@@ -57,3 +57,14 @@ def test_generate_pans_a_source_image(state_dir, tiny, tmp_path):
     # Four 96x96 images (64 px grown by half upwards), as a 2x2 grid; the source kept at the bottom.
     assert Image.open(panned).size == (192, 192)
     assert Image.open(panned).getpixel((48, 80)) == (200, 40, 40)
+
+
+def test_generate_applies_a_lora_from_the_flag_or_the_prompt(state_dir, tiny, tmp_path):
+    plain, flagged, typed = (tmp_path / f"{name}.png" for name in ("plain", "flagged", "typed"))
+    assert run_generate(state_dir, "--seed", "3", "-o", str(plain), "a fox --ar 1:1").returncode == 0
+    assert run_generate(state_dir, "--seed", "3", "--lora", "tiny-style::0.8", "-o", str(flagged),
+                        "a fox").returncode == 0
+    assert run_generate(state_dir, "--seed", "3", "-o", str(typed), "a fox --lora tiny-style::0.8").returncode == 0
+    assert Image.open(flagged).tobytes() == Image.open(typed).tobytes() != Image.open(plain).tobytes()
+    refused = run_generate(state_dir, "--lora", "tiny-style-xl", "-o", str(tmp_path / "x.png"), "a fox")
+    assert refused.returncode == 2 and "`tiny-style-xl` is made for sdxl engines" in refused.stderr

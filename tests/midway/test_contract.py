@@ -15,6 +15,7 @@ from midway.contract import (
     Job,
     JobStatus,
     Lane,
+    LoraChoice,
     MessageRef,
     Operation,
     PanDirection,
@@ -58,7 +59,12 @@ def full_spec() -> GenerationSpec:
         pan=PanDirection.left,
         region=(0.25, 0.0, 0.5, 0.75),
         draft=True,
+        loras=[full_lora(), LoraChoice(name="ink", weight=-1.5)],
     )
+
+
+def full_lora() -> LoraChoice:
+    return LoraChoice(name="tiny-style", weight=0.8)
 
 
 def full_requester() -> Requester:
@@ -124,6 +130,7 @@ def full_event() -> Event:
 
 FACTORIES = {
     GenerationSpec: full_spec,
+    LoraChoice: full_lora,
     Requester: full_requester,
     MessageRef: full_message,
     Job: full_job,

@@ -80,3 +80,13 @@ def test_versions_resolve_through_the_engine_catalogue(tmp_path: Path) -> None:
     unknown = midway("parse", "a fox --v 7", env=env)
     assert unknown.returncode == 2
     assert "`7`" in unknown.stderr and "niji 6" in unknown.stderr
+
+
+def test_parse_shows_loras_with_weights_and_trigger_words() -> None:
+    result = midway("parse", "a fox --lora tiny-style::0.8 --lora tiny-ink")
+    assert result.returncode == 0, result.stderr
+    spec = json.loads(result.stdout)[0]
+    assert spec["loras"] == [{"name": "tiny-style", "weight": 0.8}, {"name": "tiny-ink", "weight": 0.8}]
+    assert spec["prompt"] == "a fox tnystyle"
+    refused = midway("parse", "a fox --lora tiny-nope")
+    assert refused.returncode == 2 and "Unknown LoRA `tiny-nope`" in refused.stderr
