@@ -12,9 +12,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_catalogue_example_in_the_readme_loads(tmp_path):
     readme = (ROOT / "README.md").read_text()
-    (block,) = re.findall(r"```toml\n(.*?)```", readme, flags=re.S)
+    # Every catalogue example loads; the engines one and the LoRAs one together, as a user pastes them.
+    blocks = re.findall(r"```toml\n(.*?)```", readme, flags=re.S)
+    assert len(blocks) == 2
     path = tmp_path / "catalogue.toml"
-    path.write_text(block)
+    path.write_text("\n".join(blocks))
     catalogue = load_catalogue(path)
     assert catalogue.get("my-sdxl").model.endswith(".safetensors")
     assert catalogue.get("dalle2-style").prior
