@@ -36,3 +36,13 @@ async def open_page(base_url: str, errors: list[str], *, user: str = "admin", ch
             yield page
         finally:
             await browser.close()
+
+
+async def choose_file(page: Page, typed: str, path: Path) -> None:
+    """Type `typed` (a command up to its attachment option) and pick `path` in the file chooser that
+    Enter opens there, as a person does."""
+    box = page.locator("#command-input")
+    await box.press_sequentially(typed)
+    async with page.expect_file_chooser() as chooser:
+        await box.press("Enter")
+    await (await chooser.value).set_files(str(path))

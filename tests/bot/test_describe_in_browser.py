@@ -13,7 +13,7 @@ from PIL import Image
 from playwright.async_api import expect
 
 from playground.driver import Playground
-from tests.browser import needs_chromium, open_page
+from tests.browser import choose_file, needs_chromium, open_page
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, needs_chromium]
 
@@ -27,10 +27,7 @@ async def test_describe_then_imagine_a_prompt_in_the_page(pg: Playground, worker
     errors: list[str] = []
     async with open_page(pg.base_url, errors, user="alice") as page:
         box = page.locator("#command-input")
-        await box.press_sequentially("/describe image:")
-        async with page.expect_file_chooser() as chooser:
-            await box.press("Enter")
-        await (await chooser.value).set_files(str(picture))
+        await choose_file(page, "/describe image:", picture)
         await expect(box).to_have_value("/describe image:wide.png")
         await box.press("Enter")
 

@@ -14,7 +14,7 @@ from PIL import Image
 from playwright.async_api import expect
 
 from playground.driver import Playground
-from tests.browser import needs_chromium, open_page
+from tests.browser import choose_file, needs_chromium, open_page
 from tests.playground.foxbot import FoxBot
 from tests.playground.minibot import TOKEN
 
@@ -134,10 +134,7 @@ async def test_an_attachment_option_uploads_the_chosen_file(page, tmp_path: Path
     picture = tmp_path / "fox.png"
     Image.new("RGB", (20, 12), (200, 100, 0)).save(picture)
     box = page.locator("#command-input")
-    await box.press_sequentially("/describe ")
-    async with page.expect_file_chooser() as chooser:
-        await box.press("Enter")
-    await (await chooser.value).set_files(str(picture))
+    await choose_file(page, "/describe ", picture)
     await expect(box).to_have_value("/describe fox.png")
     await box.press("Enter")
     embed = page.locator("[data-testid=embed]")
