@@ -65,11 +65,15 @@ def default_engines(catalogue: Catalogue, *, gpu: bool | None = None) -> list[st
     return [name for name in OFFLINE_ENGINES if name in catalogue]
 
 
+def _is_captioner(entry: EngineEntry) -> bool:
+    return (entry.family or entry.kind) == "caption"
+
+
 def _captioner(catalogue: Catalogue) -> list[str]:
     """The captioner /describe runs on beside the GPU's image engine: the first real one whose weights are
     here (BLIP-large is ~1 GB, small beside an image engine), else the tiny one, so /describe never waits
     for a worker that nobody started."""
-    captioners = [entry for entry in catalogue if (entry.family or entry.kind) == "caption"]
+    captioners = [entry for entry in catalogue if _is_captioner(entry)]
     real = [entry.name for entry in captioners if not entry.is_tiny and runnable(entry)]
     tiny = [entry.name for entry in captioners if entry.is_tiny]
     return (real or tiny)[:1]
@@ -78,6 +82,5 @@ def _captioner(catalogue: Catalogue) -> list[str]:
 def caption_engine(served: list[str], catalogue: Catalogue, configured: str) -> str:
     """The captioner the bot should send /describe to: the configured one when a worker here serves it
     (or none serves any), else the captioner that is served."""
-    captioners = [name for name in served if name in catalogue
-                  and (catalogue.get(name).family or catalogue.get(name).kind) == "caption"]
+    captioners = [name for name in served if name in catalogue and _is_captioner(catalogue.get(name))]
     return configured if configured in captioners or not captioners else captioners[0]
