@@ -148,4 +148,6 @@ def test_a_workers_later_jobs_reuse_its_memory_instead_of_faulting_it_in(spawn_w
     before = minor_faults(worker.pid)
     run_job()
     run_job()
-    assert minor_faults(worker.pid) - before < 20_000
+    # Untuned, two jobs fault ~350,000 pages in; tuned, 10,000-25,000 were measured (Python's own
+    # arenas, the heartbeat and event threads): the bound sits far from both.
+    assert minor_faults(worker.pid) - before < 70_000
