@@ -57,6 +57,8 @@ class Plan:
     prelude: int = 0  # steps reported before the denoising loop of each chunk (the unCLIP prior)
     # Image prompts and /blend sources, for families that condition on them (unCLIP's image embeddings).
     sources: tuple[Image.Image, ...] = ()
+    # The image prompt's and the --sref's encoded references (engines/image_adapter.py), for adapter families.
+    references: Any = None
 
 
 class DiffusionEngine(Engine):
@@ -99,8 +101,10 @@ class DiffusionEngine(Engine):
     # --- the Engine API ---------------------------------------------------------------------------
     def run(self, spec: GenerationSpec, *, init_image: Image.Image | None = None,
             on_progress: ProgressCallback | None = None, should_cancel: CancelCheck | None = None,
-            max_batch: int | None = None, source_images: Sequence[Image.Image] = ()) -> list[Image.Image]:
-        """`source_images`: the images of an image prompt (imagine, reroll) or of a blend (2-5)."""
+            max_batch: int | None = None, source_images: Sequence[Image.Image] = (),
+            style_images: Sequence[Image.Image] = ()) -> list[Image.Image]:
+        """`source_images`: the images of an image prompt (imagine, reroll) or of a blend (2-5);
+        `style_images`: the --sref references (`spec.style_refs`, in order)."""
         operation = Operation.imagine if spec.operation == Operation.reroll else spec.operation
         if spec.operation not in self.capabilities and operation not in self.capabilities:
             supported = ", ".join(sorted(op.value for op in self.capabilities))
@@ -112,7 +116,10 @@ class DiffusionEngine(Engine):
         sources = tuple(source_images) if operation in (Operation.imagine, Operation.blend) else ()
         if operation == Operation.blend and not BLEND_MIN_IMAGES <= len(sources) <= BLEND_MAX_IMAGES:
             raise EngineError(f"blend needs {BLEND_MIN_IMAGES} to {BLEND_MAX_IMAGES} images, got {len(sources)}")
-        if sources and operation == Operation.imagine and not self.embeds_images:
+        if (spec.style_refs or spec.style_code is not None) and not self.entry.serves_style_refs:
+            raise UnsupportedOperation(f"--sref needs an engine whose catalogue entry lists it (an ip_adapter); "
+                                       f"engine {self.name!r} has none")
+        if sources and operation == Operation.imagine and not self.conditions_on_images():
             spec, init_image, sources = self.image_prompt_as_init(spec, sources)
         self.use_loras(spec)
         try:
@@ -120,9 +127,19 @@ class DiffusionEngine(Engine):
                 if operation == Operation.upscale:
                     assert init_image is not None  # upscale is in NEEDS_SOURCE, checked above
                     return self.upscale(spec, init_image, on_progress, should_cancel)
-                return self.generate(spec, init_image, on_progress, should_cancel, max_batch, sources)
+                return self.generate(spec, init_image, on_progress, should_cancel, max_batch, sources,
+                                     tuple(style_images))
         except _OOM_ERRORS as exc:
             raise EngineOutOfMemory(f"engine {self.name!r} ran out of GPU memory") from exc
+
+    def conditions_on_images(self) -> bool:
+        """Whether an image prompt conditions the model itself (unCLIP's embeddings, an IP-Adapter), rather
+        than becoming an img2img start."""
+        return self.embeds_images
+
+    def with_references(self, spec: GenerationSpec, plan: Plan, style: tuple[Image.Image, ...]) -> Plan:
+        """The plan with the job's image references encoded (once per job); families with an adapter."""
+        return plan
 
     @staticmethod
     def image_prompt_as_init(spec: GenerationSpec, sources: tuple[Image.Image, ...]
@@ -165,9 +182,9 @@ class DiffusionEngine(Engine):
 
     def generate(self, spec: GenerationSpec, init_image: Image.Image | None, on_progress: ProgressCallback | None,
                  should_cancel: CancelCheck | None, max_batch: int | None,
-                 sources: tuple[Image.Image, ...] = ()) -> list[Image.Image]:
+                 sources: tuple[Image.Image, ...] = (), style: tuple[Image.Image, ...] = ()) -> list[Image.Image]:
         """Images 0..n-1 in chunks of at most `max_batch`; image i depends only on (seed, i)."""
-        plan = replace(self.plan(spec, init_image), sources=sources)
+        plan = self.with_references(spec, replace(self.plan(spec, init_image), sources=sources), style)
         size = max(1, max_batch or spec.n_images)
         chunks = [list(range(start, min(spec.n_images, start + size))) for start in range(0, spec.n_images, size)]
         per_chunk = self.prelude_steps(plan) + plan.executed

@@ -8,6 +8,8 @@ The families live in engines/stable_diffusion.py and engines/flux.py.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -17,10 +19,22 @@ from engines import conditioning as cond
 from engines import outpaint, region
 from engines.diffusion import OUTPAINT_STRENGTH, DiffusionEngine, Plan
 from engines.lora import LoraAdapters
+from engines.image_adapter import AdapterSource, ImageAdapter, References, parse_source
 from engines.monitor import StepMonitor
+from engines.style_codes import style_image
 from midway.catalogue import EngineEntry
 from midway.contract import GenerationSpec, Operation
 from midway.errors import EngineError
+
+
+# The operations an image reference conditions (an upscale re-diffuses its own image only).
+REFERENCE_OPERATIONS = (Operation.imagine, Operation.reroll, Operation.variation, Operation.zoom, Operation.pan,
+                        Operation.inpaint)
+
+
+def default_adapter_source(entry: EngineEntry) -> AdapterSource:
+    repo, subfolder, weight_name = parse_source(entry.ip_adapter)
+    return repo, subfolder, weight_name, entry.image_encoder, {}
 
 
 def accepts(pipe: Any, name: str) -> bool:
@@ -41,6 +55,10 @@ class LatentDiffusionEngine(DiffusionEngine):
         self._unconditional: dict[tuple[tuple[str, float], ...], cond.Conditioning] = {}
         # The registry hands in the catalogue's LoRAs (and, offline, where the tiny ones are built).
         self.loras = LoraAdapters(pipe, self.family, {})
+        # Loaded on the first job with an image reference; the registry points a tiny engine's
+        # "tiny-ip-adapter" at its built folder (adapter_source), as it does the tiny upscaler.
+        self.adapter_source: Callable[[], AdapterSource] = lambda: default_adapter_source(entry)
+        self.adapter = ImageAdapter(pipe, entry, lambda: self.adapter_source()) if entry.ip_adapter else None
 
     @property
     def img2img(self) -> Any:
@@ -62,6 +80,21 @@ class LatentDiffusionEngine(DiffusionEngine):
             self._inpaint = AutoPipelineForInpainting.from_pipe(self.pipe)
             self._inpaint.set_progress_bar_config(disable=True)
         return self._inpaint
+
+    def conditions_on_images(self) -> bool:
+        return self.adapter is not None and self.entry.image_prompt_mode == "adapter"
+
+    def with_references(self, spec: GenerationSpec, plan: Plan, style: tuple[Image.Image, ...]) -> Plan:
+        if self.adapter is None or spec.operation not in REFERENCE_OPERATIONS:
+            return plan
+        content = plan.sources if self.conditions_on_images() else ()
+        styles, weights = list(style), list(spec.style_ref_weights) or [1.0] * len(style)
+        if spec.style_code is not None:
+            styles.append(style_image(spec.style_code))
+            weights.append(1.0)
+        if len(weights) != len(styles):
+            raise EngineError(f"style weights {spec.style_ref_weights} do not fit {len(style)} style references")
+        return replace(plan, references=self.adapter.encode(spec, content, styles, weights))
 
     def denoisers(self) -> list[Any]:
         return [getattr(self.pipe, "unet", None), getattr(self.pipe, "transformer", None), self.pipe.vae]
@@ -109,6 +142,9 @@ class LatentDiffusionEngine(DiffusionEngine):
             negative = cond.encode_weighted(self.encode, negatives) if negatives else self.unconditional()
             kwargs.update(cond.batch([negative] * len(indices), prefix="negative_"))
         kwargs.update(self.extra_kwargs(spec, bool(negatives)))
+        if self.adapter is not None:
+            kwargs.update(self.adapter.pipeline_kwargs(plan.references or References(), len(indices),
+                                                       guided=plan.guidance > 1))
         return kwargs
 
     def generate_chunk(self, spec: GenerationSpec, indices: list[int], init_image: Image.Image | None,

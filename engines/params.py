@@ -30,6 +30,11 @@ The mappings are documented here and nowhere else:
   default, is half and half; --iw 0 ignores the image; --iw 3 is 3/4 image). unCLIP slerps each image's
   prior embedding towards the images' CLIP embedding by that share; latent-diffusion engines run img2img
   from the first image with strength 1 / (W + 1), the share of the noise schedule the text re-paints;
+  engines whose catalogue entry has an `ip_adapter` (image_prompts = "adapter") instead condition every
+  cross-attention on the images' mean CLIP image embedding (weighted by `image_weights`) through
+  IP-Adapter at scale W / (W + 1) (`adapter_scale`; engines/image_adapter.py);
+- `--sref` (style references, IP-Adapter engines): the references' weighted mean embedding goes only
+  to the style blocks (InstantStyle), at sqrt(sw / 100) times the block's scale (`style_scale`);
 - /blend (unCLIP only): the weighted spherical mean of the 2-5 images' CLIP image embeddings (the
   Karcher mean on the unit sphere, with the weighted mean of their norms), decoded with the four seeds.
   Order does not matter, weights (`image_weights`, equal by default) do; for two images of weights a
@@ -102,6 +107,19 @@ def image_prompt_share(image_weight: float) -> float:
 def image_prompt_strength(image_weight: float) -> float:
     """Img2img strength of an image prompt on a latent-diffusion engine: the text's share, 1 / (iw + 1)."""
     return max(MIN_IMAGE_PROMPT_STRENGTH, 1 - image_prompt_share(image_weight))
+
+
+def adapter_scale(image_weight: float) -> float:
+    """IP-Adapter scale of an image prompt: the image side's share, so --iw 1 is the adapter's usual 0.5
+    (half image, half text), --iw 0 adds nothing and --iw 3 is 0.75."""
+    return image_prompt_share(image_weight)
+
+
+def style_scale(spec: GenerationSpec) -> float:
+    """IP-Adapter scale of the style blocks under --sref: sqrt(sw / 100), so the default --sw 100 is
+    InstantStyle's 1.0, --sw 0 adds nothing and --sw 1000 about 3.2 (Midjourney's top is "strong", not
+    "ten times"; the square root keeps it in the range where a UNet still draws)."""
+    return math.sqrt(max(0, spec.style_weight) / 100)
 
 
 def source_weights(spec: GenerationSpec, count: int) -> list[float]:

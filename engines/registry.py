@@ -123,7 +123,24 @@ def _load_latent(entry: EngineEntry, device: Any, dtype: Any) -> DiffusionEngine
         kwargs.update(safety_checker=None, requires_safety_checker=False)
     pipe = load_pipeline(pipeline_cls, entry, model, dtype, **kwargs)
     set_scheduler(pipe, entry.scheduler)
-    return engine_cls(entry, optimise(pipe, entry, device), device, dtype)
+    engine = engine_cls(entry, optimise(pipe, entry, device), device, dtype)
+    tiny_adapter = _tiny_ip_adapter(entry)
+    if tiny_adapter is not None:
+        engine.adapter_source = tiny_adapter
+    return engine
+
+
+def _tiny_ip_adapter(entry: EngineEntry) -> Callable[[], tuple[str, str, str, str, dict[str, Any]]] | None:
+    """Where a tiny engine's `tiny-ip-adapter` loads from: its built folder (h94/IP-Adapter's layout),
+    built on the first image reference. None: the catalogue's `ip_adapter` as it stands."""
+    from engines.tiny.cache import TINY_IP_ADAPTER
+
+    if not entry.is_tiny or entry.ip_adapter != TINY_IP_ADAPTER:
+        return None
+    from engines.tiny.cache import ensure_tiny_ip_adapter
+    from engines.tiny.ip_adapter import SUBFOLDER, WEIGHT_NAME
+
+    return lambda: (str(ensure_tiny_ip_adapter(entry)), SUBFOLDER, WEIGHT_NAME, "", {"local_files_only": True})
 
 
 def _load_caption(entry: EngineEntry, device: Any, dtype: Any) -> Engine:

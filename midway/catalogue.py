@@ -43,6 +43,12 @@ OUTPAINT_CAPABILITIES = ("zoom", "pan", "inpaint")
 # /blend mixes CLIP image embeddings: only the unCLIP family has them to mix.
 BLEND_FAMILIES = ("unclip",)
 BLEND_CAPABILITIES = ("blend",)
+IMAGE_PROMPT_MODES = ("adapter", "img2img")
+# InstantStyle (Wang et al. 2024, "InstantStyle: Free Lunch towards Style-Preserving"): in SDXL the second
+# attention of the first up block carries style; --sref injects its reference there only. SD 1.5's first
+# cross-attention up block is up_blocks.1 (its up_blocks.0 has no attention).
+STYLE_BLOCKS: dict[str, dict[str, Any]] = {"sdxl": {"up": {"block_0": [0.0, 1.0, 0.0]}},
+                                           "sd": {"up": {"block_1": [0.0, 1.0, 0.0]}}}
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,44 @@ class EngineEntry:
     def drafts(self) -> bool:
         return self.draft_steps is not None or bool(self.draft_engine)
 
+    # IP-Adapter (sd, sdxl): "<hub id or folder>:<subfolder>/<weights>.safetensors", the layout diffusers'
+    # load_ip_adapter reads (e.g. "h94/IP-Adapter:sdxl_models/ip-adapter_sdxl.safetensors"); "tiny-ip-adapter"
+    # builds a random-weight one offline. Image prompts and --sref condition through it.
+    ip_adapter: str = ""
+    # The CLIP vision encoder inside the adapter's repo: a folder name next to the weights ("image_encoder",
+    # the default) or a path from the repo's root ("models/image_encoder").
+    image_encoder: str = ""
+    # How an image prompt conditions a latent engine: "adapter" (needs ip_adapter) or "img2img" (the first
+    # image as the start). Empty: adapter when ip_adapter is set, else img2img.
+    image_prompts: str = ""
+    # --sref's InstantStyle layer selection in diffusers' set_ip_adapter_scale format, scaled by --sw/100;
+    # empty: the family's style block (STYLE_BLOCKS).
+    style_blocks: dict[str, Any] = field(default_factory=dict, hash=False)
+
+    @property
+    def image_prompt_mode(self) -> str:
+        """"embeddings" (unclip mixes CLIP image embeddings), "adapter" or "img2img" (latent families)."""
+        if self.family == "unclip":
+            return "embeddings"
+        return self.image_prompts or ("adapter" if self.ip_adapter else "img2img")
+
+    @property
+    def serves_style_refs(self) -> bool:
+        """--sref needs an IP-Adapter whose style blocks can be scaled alone (InstantStyle)."""
+        return bool(self.ip_adapter) and self.family in STYLE_BLOCKS
+
+    @property
+    def style_block_scales(self) -> dict[str, Any]:
+        return self.style_blocks or STYLE_BLOCKS.get(self.family, {})
+
+    @property
+    def reference_features(self) -> list[str]:
+        """What the engine does with image references, as /engine list shows it."""
+        if self.family not in IMAGE_FAMILIES:
+            return []
+        features = [f"image prompts ({self.image_prompt_mode})"]
+        return [*features, "--sref"] if self.serves_style_refs else features
+
     @property
     def is_tiny(self) -> bool:
         return self.kind == "tiny"
@@ -112,7 +156,7 @@ _FLOAT_FIELDS = ("guidance", "variation_strength_subtle", "variation_strength_st
                  "draft_guidance")
 _BOOL_FIELDS = ("channels_last", "fuse_qkv", "compile")
 _STR_FIELDS = ("model", "config", "family", "dtype", "description", "prior", "upscaler", "scheduler", "compile_mode",
-               "draft_engine")
+               "draft_engine", "ip_adapter", "image_encoder", "image_prompts")
 # What a draft served by a `draft_engine` counts as, against a full job (Midjourney: "half the cost").
 DRAFT_ENGINE_COST = 0.5
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
@@ -283,6 +327,8 @@ def parse_entry(name: str, table: object) -> EngineEntry:
             if not isinstance(table[key], str):
                 raise fail(f"{key} must be a string, got {table[key]!r}")
             values[key] = table[key]
+    if "style_blocks" in table:
+        values["style_blocks"] = _style_blocks(table["style_blocks"], fail)
     values["capabilities"] = _capabilities(table.get("capabilities", default_capabilities(table)), fail)
     aliases = table.get("aliases", [])
     if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
@@ -319,6 +365,12 @@ def _check(entry: EngineEntry, fail: Fail) -> EngineEntry:
     if (Operation.describe in entry.capabilities) != (family in CAPTION_FAMILIES):
         raise fail("describe runs on a captioning model: kind (or family) = \"caption\" and capabilities "
                    f"[\"describe\"] go together, not family {family!r} with {sorted(entry.capabilities)}")
+    if entry.image_prompts and entry.image_prompts not in IMAGE_PROMPT_MODES:
+        raise fail(f"image_prompts must be one of {list(IMAGE_PROMPT_MODES)}, got {entry.image_prompts!r}")
+    if entry.image_prompts == "adapter" and not entry.ip_adapter:
+        raise fail("image_prompts = \"adapter\" needs ip_adapter")
+    if entry.ip_adapter and family not in ("sd", "sdxl"):
+        raise fail(f"ip_adapter is for the sd and sdxl families, not {family!r}")
     if entry.dtype not in DTYPES:
         raise fail(f"dtype must be one of {list(DTYPES)}, got {entry.dtype!r}")
     if entry.compile_mode not in COMPILE_MODES:
@@ -349,6 +401,20 @@ def _number(value: object, key: str, fail: Fail) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise fail(f"{key} must be a non-negative number, got {value!r}")
     return float(value)
+
+
+def _style_blocks(value: object, fail: Fail) -> dict[str, Any]:
+    """A table of tables of numbers or lists of numbers, as set_ip_adapter_scale takes."""
+    def valid(node: object) -> bool:
+        if isinstance(node, dict):
+            return all(isinstance(k, str) and valid(v) for k, v in node.items())
+        if isinstance(node, list):
+            return all(valid(v) for v in node) and not any(isinstance(v, dict | list) for v in node)
+        return isinstance(node, int | float) and not isinstance(node, bool)
+
+    if not isinstance(value, dict) or not valid(value):
+        raise fail(f"style_blocks must be a table like {{ up = {{ block_0 = [0.0, 1.0, 0.0] }} }}, got {value!r}")
+    return value
 
 
 def _capabilities(value: object, fail: Fail) -> frozenset[Operation]:

@@ -179,6 +179,12 @@ class GenerationSpec(_Model):
     image_urls: list[str] = Field(default_factory=list)
     image_weight: float = Field(default=1.0, ge=0, le=3)
     image_weights: list[float] = Field(default_factory=list)
+    # --sref style references: URLs or blob refs, their `::` weights (empty: equal) and --sw; `style_code`
+    # is `--sref <code>` / `--sref random`'s code, a seeded random style (engines/style_codes.py).
+    style_refs: list[str] = Field(default_factory=list)
+    style_ref_weights: list[float] = Field(default_factory=list)
+    style_weight: int = Field(default=100, ge=0, le=1000)
+    style_code: int | None = Field(default=None, ge=0, le=4294967295)
     style: str | None = None
     # `--v 6` / `--niji 6` as typed ("6", "niji 6"); `engine` is what it resolved to, if anything.
     version: str | None = None

@@ -26,6 +26,8 @@ RECIPE_VERSION = 3
 MARKER = "midway-tiny.json"
 # The catalogue value of `upscaler` that selects the tiny x4 upscaler, and its cache folder name.
 TINY_UPSCALER = "tiny-x4-upscaler"
+# The catalogue value of `ip_adapter` that selects the tiny IP-Adapter built for the entry's UNet.
+TINY_IP_ADAPTER = "tiny-ip-adapter"
 
 # Catalogue family -> the builder of its tiny engine.
 BUILDERS: dict[str, Callable[[], Any]] = {"sd": build_sd, "sdxl": build_sdxl, "unclip": build_unclip,
@@ -59,6 +61,14 @@ def ensure_tiny_lora(model: str, state_dir: Path | None = None) -> Path:
     folder = tiny_dir(EngineEntry(name=model, kind="tiny"), state_dir)
     family, seed = TINY_LORAS[model]
     return _build_once(folder, f"lora-{family}-{seed}-x{UP_SCALE[family]:g}", lambda: build_lora(model))
+
+
+def ensure_tiny_ip_adapter(entry: EngineEntry, state_dir: Path | None = None) -> Path:
+    """The cache folder of the tiny IP-Adapter for a tiny family's UNet (one per family, h94's layout)."""
+    from engines.tiny.ip_adapter import TinyIpAdapter
+
+    folder = tiny_dir(EngineEntry(name=f"{TINY_IP_ADAPTER}-{entry.family}", kind="tiny"), state_dir)
+    return _build_once(folder, f"ip-adapter-{entry.family}", lambda: TinyIpAdapter(BUILDERS[entry.family]().unet))
 
 
 def _build_once(folder: Path, family: str, build: Callable[[], Any]) -> Path:

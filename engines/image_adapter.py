@@ -1,0 +1,138 @@
+"""IP-Adapter conditioning for the latent families (Ye et al. 2023, "IP-Adapter: Text Compatible Image
+Prompt Adapter"): image prompts as content references and --sref as style references.
+
+The catalogue's `ip_adapter` is loaded twice into the UNet through diffusers' `load_ip_adapter`, on the
+first job that needs it: adapter 0 takes the image prompt over every cross-attention, scaled by --iw;
+adapter 1 takes the style reference over the style blocks alone (InstantStyle's layer selection,
+`set_ip_adapter_scale` with the catalogue's `style_blocks`), scaled by --sw. The references are encoded
+once per job (`encode`); each chunk of images then only repeats the embeddings (`pipeline_kwargs`).
+
+Once loaded, every call through the shared UNet needs image embeddings, so jobs without references pass
+empty ones at scale 0: the adapter then adds exactly nothing and the pixels are those of no adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from PIL import Image
+
+from engines.params import adapter_scale, source_weights, style_scale
+from midway.catalogue import EngineEntry
+from midway.contract import GenerationSpec
+from midway.errors import EngineError
+
+# Where one adapter comes from: (hub id or folder, subfolder, weight file, image encoder folder, extra kwargs).
+AdapterSource = tuple[str, str, str, str, dict[str, Any]]
+CONTENT, STYLE = 0, 1
+
+
+def parse_source(value: str) -> tuple[str, str, str]:
+    """`"h94/IP-Adapter:sdxl_models/ip-adapter_sdxl.safetensors"` -> (repo, subfolder, weight name)."""
+    repo, separator, path = value.rpartition(":")
+    if not separator or not repo or not path.endswith((".safetensors", ".bin")):
+        raise EngineError(f"ip_adapter {value!r} must read <hub id or folder>:<subfolder>/<weights>.safetensors")
+    subfolder, _, weight_name = path.rpartition("/")
+    return repo, subfolder, weight_name
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One side's embeddings, (1, ...) each: the weighted mean of its images, and the negative side."""
+
+    positive: torch.Tensor
+    negative: torch.Tensor
+    scale: float
+
+
+@dataclass(frozen=True)
+class References:
+    content: Reference | None = None
+    style: Reference | None = None
+
+
+class ImageAdapter:
+    def __init__(self, pipe: Any, entry: EngineEntry, source: Callable[[], AdapterSource]) -> None:
+        self.pipe = pipe
+        self.entry = entry
+        self.source = source
+        self.loaded = False
+        self._blank: Reference | None = None
+
+    def load(self) -> None:
+        if self.loaded:
+            return
+        repo, subfolder, weight_name, encoder, extra = self.source()
+        try:
+            self.pipe.load_ip_adapter([repo, repo], subfolder=[subfolder, subfolder],
+                                      weight_name=[weight_name, weight_name],
+                                      image_encoder_folder=encoder or "image_encoder", **extra)
+        except (OSError, ValueError, KeyError) as exc:
+            reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+            raise EngineError(f"engine {self.entry.name!r}: cannot load its IP-Adapter {self.entry.ip_adapter!r} "
+                              f"({reason}); download it first or fix the catalogue's ip_adapter") from exc
+        self.pipe.image_encoder.to(self.pipe.unet.device)
+        self.loaded = True
+
+    def encode(self, spec: GenerationSpec, content: Sequence[Image.Image], style: Sequence[Image.Image],
+               style_weights: Sequence[float] = ()) -> References:
+        """The job's references, each image through the CLIP vision encoder once."""
+        if not content and not style:
+            return References()
+        self.load()
+        image_side = self._mean(content, source_weights(spec, len(content)), adapter_scale(spec.image_weight))
+        style_side = self._mean(style, list(style_weights) or [1.0] * len(style), style_scale(spec))
+        return References(content=image_side, style=style_side)
+
+    def pipeline_kwargs(self, references: References, batch: int, guided: bool) -> dict[str, Any]:
+        """`ip_adapter_image_embeds` for `batch` images (negative half first when guided); sets the scales."""
+        if not self.loaded:
+            return {}
+        blank = self.blank()
+        sides = [references.content or blank, references.style or blank]
+        style_blocks = scaled(self.entry.style_block_scales, sides[STYLE].scale)
+        self.pipe.set_ip_adapter_scale([sides[CONTENT].scale, style_blocks])
+        embeds = []
+        for side in sides:
+            positive = side.positive[None].expand(batch, *side.positive.shape)
+            negative = side.negative[None].expand(batch, *side.negative.shape)
+            embeds.append(torch.cat([negative, positive]) if guided else positive)
+        return {"ip_adapter_image_embeds": embeds}
+
+    def blank(self) -> Reference:
+        """Zero embeddings at scale 0, shaped as the encoder's: for a job without references."""
+        if self._blank is None:
+            encoded = self._encode([Image.new("RGB", (8, 8))])
+            zeros = torch.zeros_like(encoded[0][:1])
+            self._blank = Reference(zeros, zeros, 0.0)
+        return self._blank
+
+    def _mean(self, images: Sequence[Image.Image], weights: Sequence[float], scale: float) -> Reference | None:
+        if not images:
+            return None
+        positive, negative = self._encode(images)
+        w = torch.tensor(weights, dtype=positive.dtype, device=positive.device)
+        w = (w / w.sum()).reshape(-1, *[1] * (positive.dim() - 1))
+        return Reference((positive * w).sum(0, keepdim=True), (negative * w).sum(0, keepdim=True), scale)
+
+    def _encode(self, images: Sequence[Image.Image]) -> tuple[torch.Tensor, torch.Tensor]:
+        from diffusers.models.embeddings import ImageProjection
+
+        # Plain IP-Adapters project the pooled embedding; the "plus" ones resample the hidden states.
+        layer = self.pipe.unet.encoder_hid_proj.image_projection_layers[CONTENT]
+        hidden = not isinstance(layer, ImageProjection)
+        rgb = [image.convert("RGB") for image in images]
+        positive, negative = self.pipe.encode_image(rgb, self.pipe.unet.device, 1, hidden)
+        return positive, negative
+
+
+def scaled(blocks: Any, factor: float) -> Any:
+    """The InstantStyle block table with every scale multiplied by `factor`."""
+    if isinstance(blocks, dict):
+        return {key: scaled(value, factor) for key, value in blocks.items()}
+    if isinstance(blocks, list):
+        return [scaled(value, factor) for value in blocks]
+    return float(blocks) * factor
