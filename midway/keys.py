@@ -18,6 +18,11 @@ def job_key(job_id: str) -> str:
     return f"{PREFIX}:job:{job_id}"
 
 
+def fetched_key(job_id: str) -> str:
+    """Hash: image reference URL -> the blob ref of what the job's first attempt fetched from it."""
+    return f"{PREFIX}:fetched:{job_id}"
+
+
 def blob_key(ref: str) -> str:
     return f"{PREFIX}:blob:{ref}"
 

@@ -33,7 +33,7 @@ from ops import metrics
 from worker.cancel_watch import CancelWatch
 from worker.progress import PREVIEW_TTL_S, ProgressReporter
 from worker.rq_worker import RestartWorker
-from worker.sources import SourceImages
+from worker.sources import SourceImages, engine_references
 from worker.text_jobs import TEXT_OPERATIONS, run_text_job
 
 log = logging.getLogger(__name__)
@@ -177,11 +177,11 @@ class JobRunner:
         """An image job's results (JobStore.finish's fields): its stored images, with progress on the way."""
         engine = self.engine_for(job.spec.engine or self.settings.default_engine)
         init_image = self.sources.for_job(job)
-        prompt_images = self.sources.prompt_images(job)
+        references = engine_references(self.sources.prompt_images(job), self.sources.style_images(job))
         started = time.perf_counter()
         # Progress goes out from its own thread, its last event before this block ends (worker/progress.py).
         with self._progress_reporter(job) as progress:
-            images = self._run_engine(engine, job, init_image, progress, prompt_images)
+            images = self._run_engine(engine, job, init_image, progress, references)
         compute_s = time.perf_counter() - started
         outputs, grid = self._store(images)
         return {"outputs": outputs, "grid": grid, "compute_s": compute_s}
@@ -205,11 +205,11 @@ class JobRunner:
         return [self._put(image) for image in images], None
 
     def _run_engine(self, engine: Engine, job: Job, init_image: Image | None,
-                    progress: ProgressReporter, prompt_images: list[Image] | None = None) -> list[Image]:
+                    progress: ProgressReporter, references: dict[str, Any] | None = None) -> list[Image]:
         """Run once with the engine's own batching; after an out-of-memory error, once more one image
         at a time (the engine's result does not depend on max_batch), then give up with a reason."""
-        # Only engines that take image prompts see the keyword (older Engine implementations lack it).
-        extra = {"source_images": prompt_images} if prompt_images else {}
+        # Only engines that take image references see the keywords (older Engine implementations lack them).
+        extra = references or {}
         for max_batch in (None, 1):
             try:
                 with CancelWatch(lambda: self.store.cancel_requested(job.id), name=f"cancel-{job.id}") as cancelled:

@@ -20,6 +20,7 @@ from typing import Any
 from PIL.Image import Image
 
 from engines.base import Engine
+from midway import keys
 from midway.blobs import BlobStore, is_ref, read_image
 from midway.contract import Job, Operation
 from midway.errors import EngineError
@@ -32,6 +33,9 @@ log = logging.getLogger(__name__)
 MAX_REDERIVE_DEPTH = 4
 # Only these read `image_urls`: a V/U/zoom/pan of an image-prompt job starts from its own source image.
 PROMPT_IMAGE_OPERATIONS = (Operation.imagine, Operation.reroll, Operation.blend, Operation.describe)
+# --sref conditions every operation that draws from the prompt (engines/latent.py: REFERENCE_OPERATIONS).
+STYLE_OPERATIONS = (Operation.imagine, Operation.reroll, Operation.variation, Operation.zoom, Operation.pan,
+                    Operation.inpaint)
 
 
 class SourceImages:
@@ -63,27 +67,51 @@ class SourceImages:
         """
         if job.spec.operation not in PROMPT_IMAGE_OPERATIONS:
             return []
-        images = []
-        for number, ref in enumerate(job.spec.image_urls, start=1):
-            if ref.startswith(("http://", "https://")):
-                images.append(self.download(ref))
-                continue
-            data = self.blobs.get(ref) if is_ref(ref) else None
+        which = "The image to describe" if job.spec.operation is Operation.describe else "Image {} of this prompt"
+        return [self.reference(job, ref, which.format(number)) for number, ref in enumerate(job.spec.image_urls, 1)]
+
+    def style_images(self, job: Job) -> list[Image]:
+        """The --sref references, in order; [] for operations they do not condition."""
+        if job.spec.operation not in STYLE_OPERATIONS:
+            return []
+        return [self.reference(job, ref, f"Style reference {number}")
+                for number, ref in enumerate(job.spec.style_refs, start=1)]
+
+    def reference(self, job: Job, ref: str, which: str) -> Image:
+        """One image reference: a URL is fetched on the job's first attempt only and kept as a blob (a retry
+        reads the blob: the same bytes, and no second request to someone else's server)."""
+        if ref.startswith(("http://", "https://")):
+            kept = self.store.redis.hget(keys.fetched_key(job.id), ref)
+            data = self.blobs.get(kept.decode() if isinstance(kept, bytes) else kept) if kept else None
             if data is None:
-                which = "The image to describe" if job.spec.operation is Operation.describe \
-                    else f"Image {number} of this prompt"
-                raise EngineError(f"{which} has expired or is not an image link; upload it again.")
-            images.append(decode(data))
-        return images
+                data = self._fetch(ref)
+                image = decode(data)  # before keeping it: a bomb or a non-image fails here, unstored
+                self._keep(job.id, ref, data)
+                return image
+            return decode(data)
+        data = self.blobs.get(ref) if is_ref(ref) else None
+        if data is None:
+            raise EngineError(f"{which} has expired or is not an image link; upload it again.")
+        return decode(data)
+
+    def _keep(self, job_id: str, url: str, data: bytes) -> None:
+        ttl_s = self.store.settings.image_ttl_s
+        blob = self.blobs.put(data, content_type="application/octet-stream", ttl_s=ttl_s)
+        with self.store.redis.pipeline() as pipe:
+            pipe.hset(keys.fetched_key(job_id), url, blob)
+            pipe.expire(keys.fetched_key(job_id), ttl_s)
+            pipe.execute()
 
     def download(self, url: str) -> Image:
         """An image by URL (a Discord attachment, a link a user gave), through the SSRF-safe fetch."""
+        return decode(self._fetch(url))
+
+    def _fetch(self, url: str) -> bytes:
         try:
-            data = fetch_bytes(url, self.policy)
+            return fetch_bytes(url, self.policy)
         except FetchError as error:
             # Its message is for the user (midway/fetch.py): a host, a status, a size, never a path.
             raise EngineError(str(error)) from None
-        return decode(data)
 
     def rederive(self, parent_id: str | None, index: int | None, depth: int = 0) -> Image:
         parent = self.store.get(parent_id) if parent_id else None
@@ -93,8 +121,7 @@ class SourceImages:
             return image
         spec = parent.spec.model_copy(update={"n_images": index + 1})
         engine = self.engine_for(spec.engine or self.store.settings.default_engine)
-        prompt_images = self.prompt_images(parent)
-        extra: dict[str, Any] = {"source_images": prompt_images} if prompt_images else {}
+        extra = engine_references(self.prompt_images(parent), self.style_images(parent))
         images = engine.run(spec, init_image=self.for_job(parent, depth + 1), **extra)
         return images[index]
 
@@ -103,6 +130,14 @@ class SourceImages:
             return read_image(self.blobs, ref)
         except OSError:
             raise EngineError("The source image could not be read (not an image, or damaged).") from None
+
+
+def engine_references(prompt_images: list[Image], style_images: list[Image]) -> dict[str, Any]:
+    """Engine.run's keywords for a job's references; only the ones it has (older engines lack them)."""
+    extra: dict[str, Any] = {"source_images": prompt_images} if prompt_images else {}
+    if style_images:
+        extra["style_images"] = style_images
+    return extra
 
 
 def decode(data: bytes) -> Image:

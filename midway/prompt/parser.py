@@ -22,6 +22,7 @@ from midway.prompt.multiprompt import split_weights
 from midway.prompt.options import MAX_SEED, ParseOptions
 from midway.prompt.params import apply_params
 from midway.prompt.permutations import expand_permutations
+from midway.prompt.style_refs import RANDOM_CODE, echo_code
 from midway.prompt.tokens import Sections, split_sections
 from midway.prompt.versions import resolve_engine
 from midway.sizing import size_for_aspect
@@ -70,6 +71,11 @@ def _parse_one(text: str, options: ParseOptions) -> list[GenerationSpec]:
     first_seed = shared.pop("seed", None)
     if first_seed is None:
         first_seed = options.seed_source()
+    if shared.get("style_code") == RANDOM_CODE:
+        # `--sref random`: a code of its own (not the seed), echoed so that the style can be reused.
+        shared["style_code"] = options.seed_source()
+        shared["full_prompt"] = " ".join(part for part in (*_image_echo(sections), prompt,
+                                                           *echo_code(applied.echo, shared["style_code"])) if part)
     # Copies of a `--repeat` differ by seed only. Image i of a grid draws from seed + i
     # (engines/params.py), so copies step by a whole grid: seed + 1 would share three of four images.
     step = shared["n_images"]

@@ -58,6 +58,11 @@ def split_sections(text: str) -> Sections:
     return Sections(image_urls, words[:first_param], _group_params(words[first_param:]), image_weights)
 
 
+def image_link(word: str) -> tuple[str, str | None] | None:
+    """(image URL, its `::` weight as typed) of a word that is an image link (--sref's values too)."""
+    return _leading_image(word)
+
+
 def _leading_image(word: str) -> tuple[str, str | None] | None:
     """(image URL, its `::` weight as typed or None) when `word` is an image prompt, None when it is no
     link; PromptError for a link that is no image. A link that is an image as a whole keeps any `::` in

@@ -83,6 +83,10 @@ def test_unknown_engine_names_it_and_lists_the_known_ones():
         ('kind = "tiny"\nfamily = "gan"', "a tiny engine needs family"),
         ('kind = "unclip"\nmodel = "x"', "needs prior"),
         ('kind = "sd"\nmodel = "x"\nbase_width = 500', "not a multiple of 64"),
+        ('kind = "sd"\nmodel = "x"\nimage_prompts = "paint"', "image_prompts must be one of"),
+        ('kind = "sd"\nmodel = "x"\nimage_prompts = "adapter"', "needs ip_adapter"),
+        ('kind = "flux"\nmodel = "x"\nip_adapter = "a:b/c.safetensors"', "ip_adapter is for the sd and sdxl"),
+        ('kind = "sd"\nmodel = "x"\nstyle_blocks = { up = "block_0" }', "style_blocks must be a table"),
     ],
 )
 def test_bad_entries_fail_with_a_message_naming_the_entry(tmp_path, table, complaint):
@@ -162,3 +166,22 @@ def test_alias_table_refuses_a_shared_alias_in_a_catalogue_built_in_code():
                            "b": EngineEntry(name="b", kind="sd", model="y", aliases=("Niji 6",))})
     with pytest.raises(CatalogueError, match="'a' and 'b' both declare alias 'niji 6'"):
         alias_table(catalogue)
+
+
+def test_the_catalogue_says_what_each_engine_does_with_image_references(tmp_path):
+    catalogue = load_catalogue(SHIPPED_CATALOGUE)
+    assert catalogue.get("tiny").reference_features == ["image prompts (adapter)", "--sref"]
+    assert catalogue.get("sdxl").ip_adapter == "h94/IP-Adapter:sdxl_models/ip-adapter_sdxl.safetensors"
+    assert catalogue.get("sdxl").style_block_scales == {"up": {"block_0": [0.0, 1.0, 0.0]}}
+    assert catalogue.get("tiny-unclip").reference_features == ["image prompts (embeddings)"]
+    assert catalogue.get("flux-schnell").reference_features == ["image prompts (img2img)"]
+    assert catalogue.get("tiny-caption").reference_features == []
+    # An adapter engine may still pick img2img for image prompts and keep the adapter for --sref.
+    fallback = load_catalogue(write(tmp_path, """\
+        [engines.x]
+        kind = "sd"
+        model = "x"
+        ip_adapter = "h94/IP-Adapter:models/ip-adapter_sd15.safetensors"
+        image_prompts = "img2img"
+        """)).get("x")
+    assert fallback.reference_features == ["image prompts (img2img)", "--sref"]

@@ -1,4 +1,5 @@
-"""Image prompts (`/imagine <url> text --iw W`): unCLIP mixes embeddings, latent diffusion runs img2img."""
+"""Image prompts (`/imagine <url> text --iw W`): unCLIP mixes embeddings; a latent engine without an IP-Adapter
+(or whose entry picks `image_prompts = "img2img"`) runs img2img (engines/test_image_adapter.py: the adapter)."""
 
 from __future__ import annotations
 
@@ -47,7 +48,18 @@ def test_unclip_image_prompt_with_two_images_uses_their_blend(tiny_unclip) -> No
     assert mse(both, only_red) > 1
 
 
-def test_latent_engine_starts_from_the_first_image_with_strength_from_iw(tiny) -> None:
+@pytest.fixture(scope="module")
+def tiny_img2img(tiny):
+    """The tiny SD engine with the img2img fallback for image prompts (`image_prompts = "img2img"`)."""
+    from dataclasses import replace
+
+    from engines.registry import load_engine
+
+    return load_engine(replace(tiny.entry, image_prompts="img2img"))
+
+
+def test_latent_engine_starts_from_the_first_image_with_strength_from_iw(tiny_img2img) -> None:
+    tiny = tiny_img2img
     spec = small_spec(prompt="a red fox", image_urls=["red", "blue"], steps=8)
     # Random VAE weights reconstruct nothing: compare with the source as this VAE sees it.
     seen = vae_round_trip(tiny, RED)

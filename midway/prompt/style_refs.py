@@ -1,0 +1,50 @@
+"""`--sref` values: style reference links (each may end in `::<weight>`), and at most one style code, a
+whole number or `random` (the parser then draws the code from its seed source and echoes it, so the
+result's prompt can be pasted back to reuse the style)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from midway.prompt import values
+from midway.prompt.errors import PromptError, shown
+from midway.prompt.options import MAX_SEED
+from midway.prompt.tokens import IMAGE_EXTENSIONS, image_link
+
+# Stands for `--sref random` until the parser picks the code (parse_prompt stays a pure function of its
+# options' seed source).
+RANDOM_CODE = -1
+MAX_STYLE_REFS = 5
+
+
+def style_refs(name: str, value: str) -> dict[str, Any]:
+    urls: list[str] = []
+    typed_weights: list[str | None] = []
+    code: int | None = None
+    for word in value.split():
+        link = image_link(word)
+        if link is not None:
+            urls.append(link[0])
+            typed_weights.append(link[1])
+            continue
+        if code is not None:
+            raise PromptError(f"`--{name}` takes one style code; {shown(word)} is a second one.", word)
+        code = RANDOM_CODE if word.lower() == "random" else _code(name, word)
+    if len(urls) > MAX_STYLE_REFS:
+        raise PromptError(f"`--{name}` takes at most {MAX_STYLE_REFS} style references, got {len(urls)}.",
+                          urls[MAX_STYLE_REFS])
+    return {"style_refs": urls, "style_ref_weights": values.image_weights(urls, typed_weights), "style_code": code}
+
+
+def _code(name: str, word: str) -> int:
+    if not word.isdigit():
+        raise PromptError(
+            f"Invalid `--{name}` value {shown(word)}: give direct links to {', '.join(IMAGE_EXTENSIONS)} files, "
+            "a style code (a whole number) or `random`.", word)
+    return values.whole(name, word, 0, MAX_SEED)
+
+
+def echo_code(echo: list[str], code: int) -> list[str]:
+    """The echoed parameters with `--sref random` showing the code it drew, so it can be reused."""
+    return [" ".join(str(code) if part.lower() == "random" else part for part in item.split(" "))
+            if item.startswith("--sref ") else item for item in echo]
