@@ -1,0 +1,139 @@
+"""Image references (`--sref`, image prompt links) in the worker: loaded for the engine, fetched once per
+job and kept as blobs, and a hostile link fails its job with a reason, never the worker."""
+
+from __future__ import annotations
+
+import http.server
+import io
+import threading
+from collections.abc import Iterator
+
+import pytest
+from PIL import Image
+
+from engines.base import Engine
+from midway.blobs import RedisBlobStore
+from midway.contract import JobStatus, Operation
+from midway.errors import EngineError
+from midway.fetch import FetchPolicy
+from worker.rq_worker import serve
+from worker.sources import SourceImages
+
+from .conftest import new_job
+from .test_prompt_images import png
+
+
+class StyleEngine(Engine):
+    """Records the style references it was given (their top-left pixels); answers with black images."""
+
+    name = "styled"
+    capabilities = frozenset({Operation.imagine, Operation.variation})
+
+    def __init__(self) -> None:
+        self.styles: list[list[tuple]] = []
+
+    def run(self, spec, *, init_image=None, on_progress=None, should_cancel=None, max_batch=None,
+            source_images=(), style_images=()):
+        self.styles.append([image.convert("RGB").getpixel((0, 0)) for image in style_images])
+        return [Image.new("RGB", (spec.width, spec.height)) for _ in range(spec.n_images)]
+
+
+@pytest.fixture
+def blobs(redis_client) -> RedisBlobStore:
+    return RedisBlobStore(redis_client, 600)
+
+
+@pytest.fixture
+def site() -> Iterator[tuple[str, list[str]]]:
+    """A local web server: /red.png, /blue.png, /page.png (HTML), /bomb.png, /away.png (a redirect to the
+    metadata address); yields its base URL and the paths requested."""
+    requested: list[str] = []
+    bomb = io.BytesIO()
+    Image.new("L", (9000, 9000)).save(bomb, format="PNG")
+    bodies = {"/red.png": png((200, 0, 0)), "/blue.png": png((0, 0, 200)), "/page.png": b"<html>hi</html>",
+              "/bomb.png": bomb.getvalue()}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            requested.append(self.path)
+            if self.path == "/away.png":
+                self.send_response(302)
+                self.send_header("Location", "http://169.254.169.254/latest/meta-data.png")
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.end_headers()
+            self.wfile.write(bodies[self.path])
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", requested
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def sources_for(store, blobs, base: str) -> SourceImages:
+    # The local server is fetched only because its host and port are allowed (as the playground's is).
+    policy = FetchPolicy(frozenset({base.removeprefix("http://")}))
+    return SourceImages(store, blobs, engine_for=lambda name: StyleEngine(), policy=policy)
+
+
+def test_style_references_reach_the_engine_in_order(store, make_worker, blobs) -> None:
+    engine = StyleEngine()
+    refs = [blobs.put(png((200, 0, 0))), blobs.put(png((0, 0, 200)))]
+    job = store.submit(new_job(engine="styled", style_refs=refs))
+    serve(make_worker({"styled": engine}), burst=True)
+    assert store.get(job.id).status is JobStatus.done
+    assert engine.styles == [[(200, 0, 0), (0, 0, 200)]]
+
+
+def test_a_variation_keeps_its_style_references(store, blobs) -> None:
+    sources = SourceImages(store, blobs, engine_for=lambda name: StyleEngine())
+    ref = blobs.put(png((9, 9, 9)))
+    variation = new_job(operation=Operation.variation, init_image=ref, style_refs=[ref])
+    assert [image.getpixel((0, 0)) for image in sources.style_images(variation)] == [(9, 9, 9)]
+    assert sources.style_images(new_job(operation=Operation.upscale, init_image=ref, style_refs=[ref])) == []
+
+
+def test_a_reference_link_is_fetched_once_per_job(store, blobs, site) -> None:
+    base, requested = site
+    job = store.submit(new_job(style_refs=[f"{base}/red.png"], image_urls=[f"{base}/blue.png"]))
+    sources = sources_for(store, blobs, base)
+    for _attempt in range(2):  # a retried job reads what its first attempt fetched
+        assert [image.getpixel((0, 0)) for image in sources.style_images(job)] == [(200, 0, 0)]
+        assert [image.getpixel((0, 0)) for image in sources.prompt_images(job)] == [(0, 0, 200)]
+    assert sorted(requested) == ["/blue.png", "/red.png"]
+    # Another job (a reroll) fetches for itself.
+    sources.style_images(store.submit(new_job(style_refs=[f"{base}/red.png"])))
+    assert requested.count("/red.png") == 2
+
+
+@pytest.mark.parametrize(("path", "complaint"), [
+    ("/page.png", "not an image"),
+    ("/bomb.png", "pixels"),
+    ("/away.png", "private or local address"),
+])
+def test_a_hostile_style_reference_fails_the_job_with_a_reason(store, make_worker, blobs, site, path,
+                                                               complaint) -> None:
+    base, _ = site
+    sources = sources_for(store, blobs, base)
+    with pytest.raises(EngineError, match=complaint):
+        sources.style_images(new_job(style_refs=[f"{base}{path}"]))
+
+
+def test_a_loopback_style_reference_is_refused_unless_allowed(store, make_worker, blobs, site) -> None:
+    base, requested = site
+    job = store.submit(new_job(engine="styled", style_refs=[f"{base}/red.png"]))
+    engine = StyleEngine()
+    serve(make_worker({"styled": engine}), burst=True)
+    failed = store.get(job.id)
+    assert failed.status is JobStatus.failed and "private or local address" in (failed.error or "")
+    assert engine.styles == [] and requested == []
