@@ -26,7 +26,6 @@ from midway.catalogue import EngineEntry
 from midway.contract import GenerationSpec, Operation
 from midway.errors import EngineError
 
-
 # The operations an image reference conditions (an upscale re-diffuses its own image only).
 REFERENCE_OPERATIONS = (Operation.imagine, Operation.reroll, Operation.variation, Operation.zoom, Operation.pan,
                         Operation.inpaint)
