@@ -22,7 +22,7 @@ ERRORS: list[tuple[str, str]] = [
     ("a cat --foo", "--foo"),
     ("a cat --", "--"),
     ("a cat --ar=16:9", "--ar=16:9"),
-    ("a cat --sref https://e.com/a.png", "--sref"),
+    ("a cat --sref file:///etc/passwd", "file:///etc/passwd"),
     ("a cat --video", "--video"),
     ("a cat --ar 1:1 --ar 2:3", "--ar"),
     ("a cat --ar 1:1 --aspect 2:3", "--aspect"),
@@ -108,7 +108,8 @@ def test_too_long_prompt_names_its_length() -> None:
 
 
 def test_known_midjourney_param_is_explained_as_unsupported() -> None:
-    assert "doesn't support" in error_of("fox --cref https://e.com/a.png").message
+    assert "doesn't support" in error_of("fox --video").message
+    assert "needs an engine whose catalogue entry lists it" in error_of("fox --cref https://e.com/a.png").message
     assert "Unknown parameter" in error_of("fox --colour red").message
 
 
