@@ -18,8 +18,8 @@ from PIL import Image
 from engines import conditioning as cond
 from engines import outpaint, region
 from engines.diffusion import OUTPAINT_STRENGTH, DiffusionEngine, Plan
-from engines.lora import LoraAdapters
 from engines.image_adapter import AdapterSource, ImageAdapter, References, parse_source
+from engines.lora import LoraAdapters
 from engines.monitor import StepMonitor
 from engines.style_codes import style_image
 from midway.catalogue import EngineEntry
