@@ -67,15 +67,22 @@ class ImageAdapter:
             return
         repo, subfolder, weight_name, encoder, extra = self.source()
         try:
-            self.pipe.load_ip_adapter([repo, repo], subfolder=[subfolder, subfolder],
-                                      weight_name=[weight_name, weight_name],
-                                      image_encoder_folder=encoder or "image_encoder", **extra)
+            # Loaded mid-job, inside the run's inference_mode: its weights must still be ordinary tensors,
+            # or a LoRA loaded later (peft sets requires_grad on the UNet's modules) fails on them.
+            with torch.inference_mode(False):
+                self._load(repo, subfolder, weight_name, encoder, extra)
         except (OSError, ValueError, KeyError) as exc:
             reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
             raise EngineError(f"engine {self.entry.name!r}: cannot load its IP-Adapter {self.entry.ip_adapter!r} "
                               f"({reason}); download it first or fix the catalogue's ip_adapter") from exc
         self.pipe.image_encoder.to(self.pipe.unet.device)
         self.loaded = True
+
+    def _load(self, repo: str, subfolder: str, weight_name: str, encoder: str, extra: dict[str, Any]) -> None:
+        # Twice: adapter 0 for the image prompt, adapter 1 for the style reference (each its own scales).
+        self.pipe.load_ip_adapter([repo, repo], subfolder=[subfolder, subfolder],
+                                  weight_name=[weight_name, weight_name],
+                                  image_encoder_folder=encoder or "image_encoder", **extra)
 
     def encode(self, spec: GenerationSpec, content: Sequence[Image.Image], style: Sequence[Image.Image],
                style_weights: Sequence[float] = ()) -> References:
