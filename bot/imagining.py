@@ -30,14 +30,21 @@ def cap_steps(spec: GenerationSpec, channel: ChannelSettings, catalogue: Catalog
     return spec.model_copy(update={"steps": min(steps, channel.max_steps)})
 
 
+def with_uploads(spec: GenerationSpec, uploads: dict[str, str]) -> GenerationSpec:
+    if not uploads:
+        return spec
+    return spec.model_copy(update={"image_urls": [uploads.get(url, url) for url in spec.image_urls]})
+
+
 def jobs_for(specs: list[GenerationSpec], requester: Requester, max_attempts: int) -> list[Job]:
     return [Job(spec=spec, requester=requester, lane=spec.lane, max_attempts=max_attempts) for spec in specs]
 
 
 async def imagine_prompts(bot: Services, interaction: discord.Interaction, request: Request,
-                          prompts: list[str]) -> None:
+                          prompts: list[str], uploads: dict[str, str] | None = None) -> None:
     """Plan, check and start the jobs of `prompts` (one, for /imagine), answering `interaction`; a
-    prompt the parser refuses is named and nothing starts."""
+    prompt the parser refuses is named and nothing starts. `uploads` maps an attachment's URL in a
+    prompt to the blob ref the job reads it from."""
     user, channel = request.context.user, request.context.channel
     specs: list[GenerationSpec] = []
     for prompt in prompts:
@@ -46,7 +53,7 @@ async def imagine_prompts(bot: Services, interaction: discord.Interaction, reque
         except PromptError as error:
             await ephemeral(interaction, prompt_error(error, prompt))
             return
-        specs.extend(cap_steps(spec, channel, bot.catalogue) for spec in planned.specs)
+        specs.extend(with_uploads(cap_steps(spec, channel, bot.catalogue), uploads or {}) for spec in planned.specs)
     jobs = jobs_for(specs, request.requester, bot.settings.max_attempts)
     # A batch that waits for a Yes is only checked now, and checked again at Yes (run_batch): jobs may
     # start or finish before then.

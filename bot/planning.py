@@ -155,8 +155,19 @@ def fit_engine(spec: GenerationSpec, catalogue: Catalogue, stylize_preset: int |
         update["draft"] = True
     fitted = draft_spec(spec.model_copy(update=update), catalogue)
     fitted = resolve_loras(fitted, entry.family, catalogue.loras, allowed_loras)
-    check_negatives_apply(fitted, catalogue.get(fitted.engine or entry.name))
+    served_by = catalogue.get(fitted.engine or entry.name)
+    check_negatives_apply(fitted, served_by)
+    check_style_refs_apply(fitted, served_by)
     return fitted
+
+
+def check_style_refs_apply(spec: GenerationSpec, entry: EngineEntry) -> None:
+    """`--sref` conditions through an IP-Adapter's style blocks; refused here, before a job exists, on an
+    engine whose catalogue entry has none (the worker would only fail the job later)."""
+    if (spec.style_refs or spec.style_code is not None) and not entry.serves_style_refs:
+        raise PromptError(f"`--sref` needs an engine with a style adapter, and {shown(entry.name)} has none. "
+                          "Leave it out, or pick another engine with `--v` (`/engine list` shows which serve it).",
+                          "--sref")
 
 
 def check_negatives_apply(spec: GenerationSpec, entry: EngineEntry) -> None:

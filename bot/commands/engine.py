@@ -26,7 +26,8 @@ def engine_lines(bot: Services, live: set[str], current: str) -> list[str]:
         marks = [mark for mark, on in (("this channel", entry.name == current), (NO_WORKER, entry.name not in live))
                  if on]
         suffix = f" ({', '.join(marks)})" if marks else ""
-        lines.append(f"`{entry.name}`{suffix}: {entry.description}"[:300])
+        references = f" References: {', '.join(entry.reference_features)}." if entry.reference_features else ""
+        lines.append(f"`{entry.name}`{suffix}: {entry.description}{references}"[:300])
     return lines
 
 

@@ -53,6 +53,10 @@ guidance = 5.0
 aliases = ["7"]
 # No outpainting: its single images get no Zoom Out / Pan buttons.
 capabilities = ["imagine", "variation", "upscale", "reroll"]
+# Image prompts and --sref through a random-weight IP-Adapter (tests/bot/test_references.py); `tiny`
+# has none, so it takes image prompts as img2img starts and refuses --sref.
+ip_adapter = "tiny-ip-adapter"
+style_blocks = { up = { block_0 = [0.0, 1.0] } }
 
 # Many steps: a job runs for seconds, long enough to press Cancel while it runs.
 [engines.tinyslow]
