@@ -14,6 +14,7 @@ from bot.admission import Request, admit
 from bot.confirmation import ask_to_confirm
 from bot.guards import prompt_error
 from bot.jobflow import ephemeral, start_jobs
+from bot.link_check import unfetchable_link
 from bot.planning import plan_imagine
 from bot.services import Services
 from bot.store import ChannelSettings
@@ -54,6 +55,9 @@ async def imagine_prompts(bot: Services, interaction: discord.Interaction, reque
             await ephemeral(interaction, prompt_error(error, prompt))
             return
         specs.extend(with_uploads(cap_steps(spec, channel, bot.catalogue), uploads or {}) for spec in planned.specs)
+    if refusal := await unfetchable_link(specs, bot.settings.fetch_allow_hosts):
+        await ephemeral(interaction, f"**Cannot use the image link**\n{refusal}")
+        return
     jobs = jobs_for(specs, request.requester, bot.settings.max_attempts)
     # A batch that waits for a Yes is only checked now, and checked again at Yes (run_batch): jobs may
     # start or finish before then.

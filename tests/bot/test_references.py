@@ -73,3 +73,14 @@ async def test_engine_list_says_what_each_engine_does_with_references(pg: Playgr
     assert "References: image prompts (adapter), --sref." in lines["tiny2"]
     assert "References: image prompts (img2img)." in lines["tiny"]
     assert "References" not in lines["tiny-caption"]
+
+
+@pytest.mark.parametrize("link", ["http://127.0.0.1:6379/a.png", "http://169.254.169.254/latest/x.png"])
+async def test_a_link_to_a_private_address_is_refused_before_any_job(pg: Playground, worker, midway, settings,
+                                                                     link: str) -> None:
+    before = len(jobs_of_user(settings.redis_url, pg.user("alice").id))
+    reply = await (await pg.slash("imagine", user="alice", channel="general",
+                                  options={"prompt": f"{link} a fox --v 7"})).response()
+    assert reply.ephemeral_for == pg.user("alice").id
+    assert "Cannot use the image link" in reply.content and "private or local address" in reply.content
+    assert len(jobs_of_user(settings.redis_url, pg.user("alice").id)) == before
