@@ -7,7 +7,10 @@
     midway generate --op pan --pan left --image cell.png -o panned.png "a red fox"
     midway generate --op inpaint --image cell.png --region 25,25,50,50 -o vary.png "a red fox wearing a hat"
     midway generate --engine tiny-unclip --op blend --image a.png --image b.png -o blend.png "a blend"
+    midway generate --image kite.png --sref style.png::2 -o ref.png "a red kite --iw 1.5 --sw 300"
 
+With --op imagine, --image files (and image links first in the prompt) are image prompts, and --sref
+adds a style reference (a file or a link, `::weight` allowed), as `--sref` in the prompt does.
 Imagine and variation write the 2x2 grid; upscale writes the single image. Exit 2 with a clear
 message for a bad prompt, an unknown engine, a missing file, an out-of-range option (--seed 0-4294967295,
 0 < --strength <= 1) or an -o path that cannot be written, all found before the engine loads.
@@ -35,7 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help=f"seed 0-{MAX_SEED} (overrides --seed in the prompt)")
     parser.add_argument("--op", choices=OPERATIONS, default="imagine")
     parser.add_argument("--image", type=Path, action="append", default=[],
-                        help="source image (variation, upscale, zoom, pan, inpaint); repeat it for blend (2-5)")
+                        help="source image (variation, upscale, zoom, pan, inpaint); repeat it for blend (2-5); "
+                             "an image prompt for imagine")
+    parser.add_argument("--sref", action="append", default=[], metavar="PATH_OR_URL[::WEIGHT]",
+                        help="a style reference, as `--sref` in the prompt (repeatable)")
     parser.add_argument("--region", help="inpaint: x,y,w,h to repaint, in fractions (0.25,...) or percent (25%%,...)")
     parser.add_argument("--strength", type=float, help="img2img strength for variation (above 0, at most 1)")
     parser.add_argument("--factor", type=int, choices=(2, 4), default=2, help="upscale factor")
@@ -115,10 +121,14 @@ def _generate(args: argparse.Namespace) -> int:
 
     catalogue = load_catalogue()
     spec = _spec(args, catalogue)
+    assert spec.engine is not None  # _spec always names one
     blended = [_load_image(path) for path in args.image] if args.op == "blend" else []
     if args.op == "blend" and len(blended) < 2:
         raise ValueError("blend needs at least two --image files")
     source = _load_image(args.image[0] if args.image else None) if args.op not in ("imagine", "blend") else None
+    if args.op == "imagine":
+        blended = [*(_reference(url) for url in spec.image_urls), *(_load_image(path) for path in args.image)]
+    style = [_reference(ref) for ref in spec.style_refs]
     if args.op in ("zoom", "pan", "inpaint"):
         spec = _outpaint_spec(args, spec, source, catalogue.get(spec.engine).size_multiple)
     quiet_libraries()
@@ -126,12 +136,15 @@ def _generate(args: argparse.Namespace) -> int:
     from midway.images.imaging import compose_grid
     from ops.heap_tuning import keep_freed_memory
 
+    assert spec.engine is not None
     engine = get_engine(spec.engine, catalogue)
     # As `midway worker` does, once the engine is loaded: each denoising step reuses the last one's
     # memory (ops/heap_tuning.py).
     keep_freed_memory()
     started = time.perf_counter()
-    extra = {"source_images": blended} if blended else {}
+    extra: dict = {"source_images": blended} if blended else {}
+    if style:
+        extra["style_images"] = style
     images = engine.run(spec, init_image=source, max_batch=args.max_batch, **extra)
     elapsed = time.perf_counter() - started
     result = compose_grid(images) if len(images) == 4 else images[0]
@@ -156,6 +169,8 @@ def _spec(args: argparse.Namespace, catalogue) -> GenerationSpec:
                            size_multiple=entry.size_multiple, aliases=alias_table(catalogue),
                            default_engine=default, engine_sizes=None if args.engine else engine_sizes(catalogue))
     specs = parse_prompt(" ".join([*args.prompt, *(f"--lora {lora}" for lora in args.lora)]), options)
+    if args.sref:
+        specs = [_with_style_files(spec, args.sref) for spec in specs]
     if len(specs) > 1:
         print(f"note: the prompt expands to {len(specs)} jobs; generating the first", file=sys.stderr)
     spec = specs[0]
@@ -187,6 +202,34 @@ def _outpaint_spec(args: argparse.Namespace, spec: GenerationSpec, source, multi
             raise ValueError("inpaint needs --region x,y,w,h")
         return region_spec(spec, parse_region(args.region))
     return zoom_spec(spec, args.zoom) if args.op == "zoom" else pan_spec(spec, args.pan, multiple)
+
+
+def _with_style_files(spec: GenerationSpec, refs: list[str]) -> GenerationSpec:
+    """--sref PATH_OR_URL[::W] joined to the prompt's own --sref links (a path is no link the parser knows)."""
+    from midway.prompt import values
+
+    paths, typed = [], []
+    for ref in refs:
+        head, separator, weight = ref.rpartition("::")
+        path, given = (head, weight) if separator and head else (ref, None)
+        paths.append(path)
+        typed.append(given)
+    own = list(spec.style_refs)
+    own_weights = spec.style_ref_weights or ([1.0] * len(own) if any(t is not None for t in typed) else [])
+    weights = values.image_weights(paths, typed)
+    if own_weights or weights:
+        weights = own_weights + (weights or [1.0] * len(paths))
+    return spec.model_copy(update={"style_refs": own + paths, "style_ref_weights": weights})
+
+
+def _reference(ref: str):
+    """An image reference: a local file, or a link fetched under midway/fetch.py's rules."""
+    if "://" not in ref:
+        return _load_image(Path(ref))
+    from midway.fetch import decode_image, fetch_bytes, policy_from_text
+    from midway.settings import get_settings
+
+    return decode_image(fetch_bytes(ref, policy_from_text(get_settings().fetch_allow_hosts))).convert("RGB")
 
 
 def _load_image(path: Path | None):
