@@ -70,13 +70,19 @@ def _headline(job: Job) -> str:
     return f"**{echo_prompt(job)}** - {mention(job)}"
 
 
+def _draft_tag(job: Job) -> str:
+    """Every message of a draft says so: its prompt may not (the /settings Draft toggle drafts without
+    the parameter)."""
+    return " (Draft)" if job.spec.draft else ""
+
+
 def lane_tag(job: Job) -> str:
     return LANE_TAGS.get(job.lane, job.lane.value)
 
 
 def waiting(job: Job, position: int | None = None, served: bool = True) -> str:
     """The acknowledgement, then the live queue position while nothing has started it."""
-    text = f"{_headline(job)} (Waiting to start)"
+    text = f"{_headline(job)}{_draft_tag(job)} (Waiting to start)"
     if not served:
         return f"{text} (no worker is serving `{job.spec.engine}` right now; it will start when one joins)"
     if position is not None and position > 0:
@@ -85,14 +91,12 @@ def waiting(job: Job, position: int | None = None, served: bool = True) -> str:
 
 
 def progress(job: Job, percent: int) -> str:
-    return f"{_headline(job)} ({max(0, min(100, percent))}%) ({lane_tag(job)})"
+    return f"{_headline(job)}{_draft_tag(job)} ({max(0, min(100, percent))}%) ({lane_tag(job)})"
 
 
 def finished(job: Job) -> str:
-    """The result message: a new message replying to the job's progress message; a `--draft` says so
-    (its prompt may not: the /settings Draft toggle drafts without the parameter)."""
-    draft = " (Draft)" if job.spec.draft else ""
-    return f"{_headline(job)}{draft} ({lane_tag(job)})"
+    """The result message: a new message replying to the job's progress message."""
+    return f"{_headline(job)}{_draft_tag(job)} ({lane_tag(job)})"
 
 
 def single_image(job: Job, index: int) -> str:

@@ -85,7 +85,7 @@ def plan_blend(urls: list[str], refs: list[str], dimensions: str | None, user: U
     engine = pick_engine([specs[0].engine if specs[0].version else None, channel_engine], catalogue, live)
     blended = []
     for spec in specs:
-        spec = fit_engine(spec.model_copy(update={"engine": engine}), catalogue, user.stylize,
+        spec = fit_engine(spec.model_copy(update={"engine": engine}), catalogue, user.stylize, user.draft,
                           allowed_loras=channel.loras)
         blended.append(spec.model_copy(update={"operation": Operation.blend, "prompt": "", "weights": [],
                                                "image_urls": refs}))

@@ -15,8 +15,8 @@ import pytest
 import redis
 from PIL import Image
 
-from bot.commands.blend import BlendError, blend_text, pick_engine
-from bot.store import UserSettings
+from bot.commands.blend import BlendError, blend_text, pick_engine, plan_blend
+from bot.store import ChannelSettings, UserSettings
 from midway.blobs import RedisBlobStore
 from midway.catalogue import load_catalogue
 from midway.contract import Operation
@@ -151,6 +151,17 @@ def test_pick_engine_prefers_the_channel_engine_then_a_live_one(blend_catalogue:
     (tmp_path / "plain.toml").write_text(CATALOGUE)
     with pytest.raises(BlendError, match="No engine in this server's catalogue can blend"):
         pick_engine(["tiny"], load_catalogue(tmp_path / "plain.toml"), live={"tiny"})
+
+
+def test_the_settings_draft_toggle_drafts_a_blend_where_its_engine_drafts(tmp_path: Path) -> None:
+    (tmp_path / "drafts.toml").write_text(CATALOGUE + UNCLIP + "draft_steps = 2\n")
+    catalogue = load_catalogue(tmp_path / "drafts.toml")
+    settings = Settings(default_engine="tiny-unclip")
+    urls = ["https://a.example/1.png", "https://a.example/2.png"]
+    for draft in (True, False):
+        [spec] = plan_blend(urls, ["r1", "r2"], None, UserSettings(draft=draft), ChannelSettings(), catalogue,
+                            settings, live={"tiny-unclip"})
+        assert (spec.operation, spec.image_urls, spec.draft) == (Operation.blend, ["r1", "r2"], draft)
 
 
 def test_blend_text_puts_the_chosen_ratio_before_the_suffix() -> None:

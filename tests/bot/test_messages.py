@@ -23,6 +23,14 @@ def test_lifecycle_texts() -> None:
     assert messages.failed(job, "out of memory\ntrace").endswith("(Failed: out of memory)")
 
 
+def test_every_message_of_a_draft_says_draft() -> None:
+    spec = GenerationSpec(prompt="a red fox", full_prompt="a red fox", draft=True)
+    job = Job(spec=spec, requester=Requester(user_id="42"))
+    assert messages.waiting(job, position=2) == "**a red fox** - <@42> (Draft) (Waiting to start) (#2 in queue)"
+    assert messages.progress(job, 50) == "**a red fox** - <@42> (Draft) (50%) (fast)"
+    assert messages.finished(job) == "**a red fox** - <@42> (Draft) (fast)"
+
+
 def test_relax_lane_says_relaxed() -> None:
     assert messages.finished(make_job(lane=Lane.relax)).endswith("(relaxed)")
 
