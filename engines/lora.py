@@ -10,6 +10,7 @@ layers skip their adapters when disabled, not merely scale them).
 from __future__ import annotations
 
 import os
+import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -72,7 +73,11 @@ class LoraAdapters:
             return
         source, kwargs = self.source(self._entry(name))
         try:
-            self.pipe.load_lora_weights(source, adapter_name=name, **kwargs)
+            with warnings.catch_warnings():
+                # peft warns on every adapter after the first ("Already found a `peft_config` attribute"):
+                # several named adapters side by side is exactly what this class wants.
+                warnings.filterwarnings("ignore", message="Already found a `peft_config`", category=UserWarning)
+                self.pipe.load_lora_weights(source, adapter_name=name, **kwargs)
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             # A missing file, a hub id offline, or a LoRA trained on another architecture (shape mismatch).
             raise EngineError(f"LoRA {name!r} could not be loaded from {source!r}: {exc}") from exc
