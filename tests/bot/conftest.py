@@ -1,5 +1,6 @@
 """End-to-end fixtures: a real redis-server and a `midway worker --engines tiny,tiny2,tinyslow,tiny-caption`
-subprocess per session (and one for `tinyflag` whose safety filter flags everything, for the tests that need it), a playground per test, and a factory that starts (and restarts) the real Midway bot in it.
+subprocess per session (and one for `tinyflag`, whose safety filter flags everything, for the tests that
+need it), a playground per test, and a factory that starts (and restarts) the real Midway bot in it.
 
 The redis and worker outlive single tests (starting a worker costs seconds), so tests isolate
 themselves by the playground's fresh snowflake ids (users, channels, messages) instead of FLUSHALL.
