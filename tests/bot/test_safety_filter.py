@@ -12,7 +12,7 @@ from midway import keys
 from midway.settings import Settings
 from playground.driver import Playground
 from playground.state import Message
-from tests.bot.helpers import GRID_LABELS, button, finished_while_the_bot_was_down, labels, stored_job
+from tests.bot.helpers import GRID_LABELS, button, finished_while_the_bot_was_down, job_of, labels, stored_job
 
 pytestmark = pytest.mark.slow
 
@@ -42,12 +42,12 @@ def filenames(message: Message) -> list[str]:
 async def test_a_flagged_grid_is_spoilered_in_a_normal_channel_with_the_reason(
         pg: Playground, flagging_worker, midway: MidwayBot, settings: Settings) -> None:
     await use_flagging_engine(pg)
-    ack, result = await imagine(pg)
+    _, result = await imagine(pg)
     [name] = filenames(result)
     assert name.startswith("SPOILER_") and name.endswith(".png")
     assert f"images #1, #2, #3, #4 were {REASON}" in result.content and "Spoilered" in result.content
     assert labels(result) == GRID_LABELS  # spoilered, not taken away
-    job = stored_job(settings.redis_url, ack.custom_ids[0].split(":")[2])
+    job = stored_job(settings.redis_url, job_of(result))
     assert job is not None and job.safety_flagged == [True] * 4 and len(job.safety_scores) == 4
 
     # U2 separates the image without a worker: it keeps its grid's verdict.
@@ -109,9 +109,9 @@ async def test_off_posts_flagged_images_plainly(pg: Playground, flagging_worker,
 async def test_images_under_the_threshold_are_posted_plainly(pg: Playground, worker, midway: MidwayBot,
                                                              settings: Settings) -> None:
     # The shared worker runs the tiny checker at threshold 1: it scores every image and flags none.
-    ack, result = await imagine(pg)
+    _, result = await imagine(pg)
     assert not filenames(result)[0].startswith("SPOILER_") and REASON not in result.content
-    job = stored_job(settings.redis_url, ack.custom_ids[0].split(":")[2])
+    job = stored_job(settings.redis_url, job_of(result))
     assert job is not None and job.safety_flagged == [False] * 4 and len(job.safety_scores) == 4
 
 
@@ -136,7 +136,7 @@ async def test_a_missed_result_follows_the_same_rule(pg: Playground, flagging_wo
     monkeypatch.setattr(missed, "GRACE_S", 0.5)
     monkeypatch.setattr(missed, "SWEEP_EVERY_S", 0.2)
     settings.default_engine = "tinyflag"
-    ack, job_id = await finished_while_the_bot_was_down(pg, flagging_worker, bots, settings.redis_url, "a lighthouse")
+    ack, _ = await finished_while_the_bot_was_down(pg, flagging_worker, bots, settings.redis_url, "a lighthouse")
     client = redis.Redis.from_url(settings.redis_url)
     try:
         client.xtrim(keys.EVENTS_STREAM, maxlen=0, approximate=False)  # its done event is gone
