@@ -98,6 +98,10 @@ def derive(parent: Job, action: Action, index: int | None, clicker: Requester, *
         spec.operation, spec.n_images, spec.upscale_factor = Operation.upscale, 1, 1
         spec.init_image = image
         job.outputs, job.status, job.label = [image], JobStatus.done, None
+        # No worker sees these pixels again: the image keeps the verdict its grid got.
+        cell = slice((index or 1) - 1, index or 1)
+        job.safety_scores, job.safety_flagged = parent.safety_scores[cell], parent.safety_flagged[cell]
+        job.safety_failed = parent.safety_failed
         return job
     image = source_image(parent, index or 1)
     if action in OUTPAINT_ACTIONS:

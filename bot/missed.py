@@ -54,9 +54,11 @@ async def sweep_once(store: BotStore, backend: Backend, deliver: Deliver) -> int
 
 
 def missed_event(job: Job) -> Event:
-    """The terminal event a finished job published: its images, or its texts (/describe, /shorten)."""
+    """The terminal event a finished job published: its images (and their safety verdict, which the result
+    post applies the server's policy to, as for a result from the stream), or its texts (/describe, /shorten)."""
     return Event(job_id=job.id, kind=EventKind(job.status.value), outputs=job.outputs, grid=job.grid,
-                 error=job.error, texts=job.texts, word_scores=job.word_scores)
+                 error=job.error, texts=job.texts, word_scores=job.word_scores, safety_scores=job.safety_scores,
+                 safety_flagged=job.safety_flagged, safety_failed=job.safety_failed)
 
 
 async def sweep_forever(store: BotStore, backend: Backend, deliver: Deliver) -> None:

@@ -37,8 +37,9 @@ def result_image(job: Job, grid: bytes | None, outputs: list[bytes | None]) -> t
     return encode_image(composed, max_bytes=limit)
 
 
-def as_file(job: Job, data: bytes, fmt: str) -> discord.File:
-    return discord.File(io.BytesIO(data), filename=messages.attachment_name(job, fmt))
+def as_file(job: Job, data: bytes, fmt: str, *, spoiler: bool = False) -> discord.File:
+    """`spoiler`: discord.py names the file `SPOILER_<name>`, which Discord blurs until clicked."""
+    return discord.File(io.BytesIO(data), filename=messages.attachment_name(job, fmt), spoiler=spoiler)
 
 
 def preview_file(data: bytes, job: Job) -> discord.File:

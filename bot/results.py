@@ -7,6 +7,7 @@ split out without a worker (bot/actions.py), and by /show (a deliberate re-post)
 from __future__ import annotations
 
 import hashlib
+import logging
 from typing import Any
 
 import discord
@@ -14,10 +15,13 @@ import discord
 from bot import messages, render
 from bot.backend import Backend
 from bot.derive import capabilities_of
+from bot.safety_policy import PLAIN, Treatment, allowed_buttons, flagged_images, treatment
 from bot.store import BotStore
 from bot.views import build_view
 from midway.blobs import is_ref
 from midway.contract import Job, Operation
+
+log = logging.getLogger(__name__)
 
 
 def result_nonce(job_id: str) -> str:
@@ -46,16 +50,22 @@ async def post_result(client: discord.Client, backend: Backend, store: BotStore,
     already made for a resend); None for a deliberate re-post (/show)."""
     assert job.message is not None
     content = messages.result_text(job)
+    treated = await safety_treatment(client, store, job)
     if job.spec.operation in messages.TEXT_OPERATIONS:
         files = await described_image(backend, job)
+    elif treated.blocked:
+        files = []
     else:
         grid = await backend.blob(job.grid)
         outputs = [await backend.blob(ref) for ref in job.outputs] if grid is None else []
         image = render.result_image(job, grid, outputs)
-        files = [render.as_file(job, *image)] if image else []
+        files = [render.as_file(job, *image, spoiler=treated.spoiler)] if image else []
         if image is None:
             content += "\n-# The images have expired; use 🔄 to make them again."
-    view = build_view(messages.result_buttons(job, await store.used(job.id), capabilities(client, job)))
+    if treated.note:
+        content += "\n" + treated.note
+    buttons = messages.result_buttons(job, await store.used(job.id), capabilities(client, job))
+    view = build_view(allowed_buttons(buttons, treated))
     reference_id = reply_to or (int(job.message.message_id) if job.message.message_id else None)
     # Only what is given: discord.py's send treats a passed None as "given" for some of these.
     extra: dict[str, Any] = {}
@@ -70,6 +80,31 @@ async def post_result(client: discord.Client, backend: Backend, store: BotStore,
     pinged = [discord.Object(int(requester))] if requester.isdigit() else []  # a Discord id, not a CLI name
     return await channel.send(content=content, files=files, view=view,
                               allowed_mentions=discord.AllowedMentions(users=pinged, replied_user=False), **extra)
+
+
+async def safety_treatment(client: discord.Client, store: BotStore, job: Job) -> Treatment:
+    """The server's safety policy for this job's flagged images, in the channel it posts to."""
+    if not flagged_images(job):
+        return PLAIN
+    guild = await store.guild(job.requester.guild_id)
+    nsfw = await channel_is_nsfw(client, job) if guild.safety_nsfw_exempt else False
+    return treatment(job, guild.safety, channel_nsfw=nsfw, nsfw_exempt=guild.safety_nsfw_exempt)
+
+
+async def channel_is_nsfw(client: discord.Client, job: Job) -> bool:
+    """Whether the job's channel is age-restricted, as Discord says (`is_nsfw()`; a thread's is its parent's):
+    from the gateway's cache, else from a GET of the channel. Unknown counts as not, so the filter applies."""
+    assert job.message is not None
+    channel_id = int(job.message.channel_id)
+    channel: object = client.get_channel(channel_id)
+    if channel is None:
+        try:
+            channel = await client.fetch_channel(channel_id)
+        except discord.HTTPException:
+            log.info("job %s: cannot read channel %s; treating it as not age-restricted", job.id, channel_id)
+            return False
+    is_nsfw = getattr(channel, "is_nsfw", None)
+    return bool(is_nsfw()) if callable(is_nsfw) else False
 
 
 async def described_image(backend: Backend, job: Job) -> list[discord.File]:

@@ -18,6 +18,7 @@ from redis.exceptions import WatchError
 from bot.batching import Coalescer
 from bot.messages import REMIXED_SUFFIX
 from bot.posting import Posting
+from bot.safety_policy import SafetyMode
 from midway import keys
 from midway.contract import Lane
 from midway.redis_clients import reply_text
@@ -65,6 +66,10 @@ class ChannelSettings(BaseModel):
 
 class GuildSettings(BaseModel):
     banned_words: list[str] = Field(default_factory=list)
+    # /moderation safety: what a result with an image the safety filter flagged gets (bot/safety_policy.py),
+    # and whether age-restricted channels post such results plainly.
+    safety: SafetyMode = SafetyMode.spoiler
+    safety_nsfw_exempt: bool = True
 
 
 class UserStats(BaseModel):

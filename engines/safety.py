@@ -116,3 +116,20 @@ def load_safety_checker(source: str, device: torch.device, dtype: torch.dtype,
             f"(huggingface-cli download {source}) or point it at a local folder."
         ) from exc
     return SafetyClassifier(checker, processor, device, dtype)
+
+
+# The checker Stable Diffusion ships with (a CLIP ViT-L/14 image tower: about 1.2 GB in float32).
+COMPVIS_SAFETY_CHECKER = "CompVis/stable-diffusion-safety-checker"
+
+
+def open_safety_checker(source: str, state_dir: Path | None = None) -> SafetyClassifier:
+    """The checker MIDWAY_SAFETY_CHECKER names: `tiny-safety-checker` (built once into the tiny cache), a
+    folder or a hub id; on the GPU in float16 when there is one (the margins are still taken in float32)."""
+    from engines.loading import pick_device
+    from engines.tiny.cache import TINY_SAFETY_CHECKER, ensure_tiny_safety_checker
+
+    device = pick_device()
+    dtype = torch.float16 if device.type == "cuda" else torch.float32
+    if source == TINY_SAFETY_CHECKER:
+        return load_safety_checker(str(ensure_tiny_safety_checker(state_dir)), device, dtype, local_files_only=True)
+    return load_safety_checker(source, device, dtype)

@@ -276,6 +276,13 @@ class Job(_Model):
     texts: list[str] = Field(default_factory=list)
     # /shorten: one score per word of the prompt's text (midway/prompt/shorten.py `shorten_input`).
     word_scores: list[float] = Field(default_factory=list)
+    # The safety filter's verdict on `outputs` (worker/safety.py), one entry per image: its score in [0, 1]
+    # and whether it is above the worker's MIDWAY_SAFETY_THRESHOLD. Empty: not checked (a text job, the
+    # filter off, a record older than the filter). `safety_failed`: the checker itself failed, so every
+    # image is flagged unchecked (fail closed) and `safety_scores` stays empty.
+    safety_scores: list[float] = Field(default_factory=list)
+    safety_flagged: list[bool] = Field(default_factory=list)
+    safety_failed: bool = False
 
 
 class Event(_Model):
@@ -291,6 +298,10 @@ class Event(_Model):
     # A `done` event of /describe or /shorten carries the job's text results too (Job.texts, word_scores).
     texts: list[str] = Field(default_factory=list)
     word_scores: list[float] = Field(default_factory=list)
+    # A `done` event of an image job carries the safety filter's verdict too (Job.safety_*).
+    safety_scores: list[float] = Field(default_factory=list)
+    safety_flagged: list[bool] = Field(default_factory=list)
+    safety_failed: bool = False
     # Text a Discord user may see: never a traceback.
     error: str | None = None
     worker: str | None = None

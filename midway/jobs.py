@@ -270,10 +270,12 @@ class JobStore:
     def finish(self, job_id: str, status: JobStatus, *, error: str | None = None,
                outputs: list[str] | None = None, grid: str | None = None, compute_s: float | None = None,
                texts: list[str] | None = None, word_scores: list[float] | None = None,
-               only_from: tuple[JobStatus, ...] | None = None) -> Job | None:
+               safety_scores: list[float] | None = None, safety_flagged: list[bool] | None = None,
+               safety_failed: bool = False, only_from: tuple[JobStatus, ...] | None = None) -> Job | None:
         """Move a job to a terminal status and publish its terminal event, exactly once per job.
 
-        A job's results (its images, or a /describe's or /shorten's texts and word scores) go on both the
+        A job's results (its images and their safety verdict, or a /describe's or /shorten's texts and word
+        scores) go on both the
         record and the event, so the bot can answer from the event alone. Returns the finished job, or
         None when it had already finished (or was not in `only_from`)."""
         kind = EventKind(status.value)
@@ -289,8 +291,12 @@ class JobStore:
             job.compute_s = compute_s
             job.texts = list(texts or [])
             job.word_scores = list(word_scores or [])
+            job.safety_scores = list(safety_scores or [])
+            job.safety_flagged = list(safety_flagged or [])
+            job.safety_failed = safety_failed
             return [Event(job_id=job.id, kind=kind, outputs=job.outputs, grid=grid, error=error,
-                          texts=job.texts, word_scores=job.word_scores,
+                          texts=job.texts, word_scores=job.word_scores, safety_scores=job.safety_scores,
+                          safety_flagged=job.safety_flagged, safety_failed=safety_failed,
                           worker=job.worker, attempt=job.attempts or None)]
 
         finished = self.update(job_id, change, also=_remember_undelivered)

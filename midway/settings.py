@@ -78,6 +78,14 @@ class Settings(BaseSettings):
     # call) make the worker put the last one back and exit, to be restarted; 0: never.
     max_errors_in_a_row: int = 3
 
+    # The safety filter every image job's outputs pass on the worker (worker/safety.py): "auto" (the CompVis
+    # checker when the worker serves a real engine, the tiny random-weight one when it serves only tiny
+    # engines), a hub id, a folder, "tiny-safety-checker", or "off".
+    safety_checker: str = "auto"
+    # Images scoring above this are flagged (engines/safety.py: 0.5 is the checker's own line; 0 flags every
+    # image, 1 none).
+    safety_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+
     # Per-user caps (Midjourney's: 3 running, 10 queued).
     max_running_per_user: int = 3
     max_queued_per_user: int = 10

@@ -139,9 +139,18 @@ class Playground:
         self.world.add_member(guild, user, admins if admin else [])
         return user
 
-    def add_channel(self, name: str) -> Channel:
-        channel = self.world.add_channel(self.world.default_guild, name)
+    def add_channel(self, name: str, *, nsfw: bool = False) -> Channel:
+        """A new text channel in the default guild; `nsfw`: age-restricted."""
+        channel = self.world.add_channel(self.world.default_guild, name, nsfw=nsfw)
         self.server.gateway.dispatch("CHANNEL_CREATE", channel_payload(channel))
+        return channel
+
+    def set_nsfw(self, name: str, nsfw: bool = True) -> Channel:
+        """Mark a channel age-restricted (or not), as a server admin does in its settings: CHANNEL_UPDATE."""
+        channel = self.channel(name)
+        channel.nsfw = nsfw
+        self.server.gateway.dispatch("CHANNEL_UPDATE", channel_payload(channel))
+        self.world.emit(WorldEvent("state"))
         return channel
 
     def commands(self, user: str | None = None) -> list[Command]:

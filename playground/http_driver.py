@@ -7,6 +7,8 @@
     POST /_playground/modal    {"user", "custom_id", "values"}                  -> same shape
     POST /_playground/modal/close {"user", "custom_id"}     Cancel a modal: it is discarded -> {"ok", "error"?}
     POST /_playground/dismiss  {"user", "message_id"}       "Dismiss message" on an ephemeral one -> same
+    POST /_playground/channel  {"name", "nsfw"?}            Create the channel, or mark an existing one
+                                                 age-restricted (nsfw: true) or not -> {"ok", "id", "nsfw"}
     GET  /_playground/autocomplete?user=&channel=&command=&option=&value=       -> {"choices": [...]}
     GET  /_playground/messages?channel=NAME[&user=NAME]                          -> [message view]
     GET  /_playground/modals?user=NAME                                           -> [open modal view]
@@ -55,6 +57,7 @@ def add_driver_routes(app: web.Application, playground: Playground) -> None:
     app.router.add_post(f"{PREFIX}/modal", _modal)
     app.router.add_post(f"{PREFIX}/modal/close", _close_modal)
     app.router.add_post(f"{PREFIX}/dismiss", _dismiss)
+    app.router.add_post(f"{PREFIX}/channel", _channel)
     app.router.add_get(f"{PREFIX}/autocomplete", _autocomplete)
     app.router.add_get(f"{PREFIX}/messages", _messages)
     app.router.add_get(f"{PREFIX}/modals", _modals)
@@ -128,6 +131,23 @@ async def _dismiss(request: web.Request) -> web.Response:
         pg.dismiss_message(body["message_id"], user=body["user"])
 
     return await _act(request, dismiss)
+
+
+async def _channel(request: web.Request) -> web.Response:
+    """An age-restricted channel to try the safety filter in: create it, or flip an existing one's flag."""
+    pg = _pg(request)
+    try:
+        body = await request.json()
+        name, nsfw = str(body["name"]).strip(), bool(body.get("nsfw", False))
+    except (KeyError, ValueError, TypeError, AttributeError) as error:
+        return _json({"ok": False, "error": _error_text(error)}, status=400)
+    if not name:
+        return _json({"ok": False, "error": "a channel needs a name"}, status=400)
+    try:
+        channel = pg.set_nsfw(name, nsfw)
+    except KeyError:
+        channel = pg.add_channel(name, nsfw=nsfw)
+    return _json({"ok": True, "id": str(channel.id), "nsfw": channel.nsfw})
 
 
 async def _autocomplete(request: web.Request) -> web.Response:

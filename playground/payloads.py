@@ -64,7 +64,7 @@ def channel_payload(channel: Channel) -> dict[str, Any]:
         "guild_id": str(channel.guild_id),
         "position": channel.position,
         "permission_overwrites": [],
-        "nsfw": False,
+        "nsfw": channel.nsfw,
         "parent_id": None,
         "topic": None,
         "last_message_id": None,

@@ -65,6 +65,8 @@ class Channel:
     guild_id: int
     position: int = 0
     type: int = 0  # GUILD_TEXT
+    # Age-restricted: Discord's `nsfw` flag, which discord.py reads as `channel.is_nsfw()`.
+    nsfw: bool = False
 
 
 @dataclass
@@ -190,8 +192,8 @@ class World:
         guild.roles[role.id] = role
         return role
 
-    def add_channel(self, guild: Guild, name: str) -> Channel:
-        channel = Channel(self.snowflake(), name, guild.id, position=len(guild.channels))
+    def add_channel(self, guild: Guild, name: str, *, nsfw: bool = False) -> Channel:
+        channel = Channel(self.snowflake(), name, guild.id, position=len(guild.channels), nsfw=nsfw)
         guild.channels[channel.id] = channel
         self.channels[channel.id] = channel
         self.emit(WorldEvent("state"))

@@ -73,7 +73,7 @@ def state_view(pg: Playground, user: str | None = None) -> dict[str, Any]:
     return {
         "guilds": [
             {"id": str(g.id), "name": g.name,
-             "channels": [{"id": str(c.id), "name": c.name} for c in g.channels.values()]}
+             "channels": [{"id": str(c.id), "name": c.name, "nsfw": c.nsfw} for c in g.channels.values()]}
             for g in world.guilds.values()
         ],
         "users": [

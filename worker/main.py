@@ -46,6 +46,8 @@ def build_worker(client: redis.Redis, settings: Settings, engines: dict[str, Eng
     """A worker serving `engines` (already loaded) on `lanes`; its runner becomes the RQ task's runner."""
     name = name or default_name()
     runner = JobRunner(client, settings, engines, worker_name=name, load_engine=load_engine)
+    # Before taking jobs, like the engines; one that cannot load is logged and fails its jobs closed.
+    runner.safety.load()
     tasks.install(runner)
     # The reconciler sweeps at most once per maintenance interval across all workers (its lock).
     reconciler = Reconciler(runner.store, interval_s=settings.heartbeat_s * 2,

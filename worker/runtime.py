@@ -33,6 +33,7 @@ from ops import metrics
 from worker.cancel_watch import CancelWatch
 from worker.progress import PREVIEW_TTL_S, ProgressReporter
 from worker.rq_worker import RestartWorker
+from worker.safety import SafetyFilter
 from worker.sources import SourceImages, engine_references
 from worker.text_jobs import TEXT_OPERATIONS, run_text_job
 
@@ -44,10 +45,12 @@ _T = TypeVar("_T")
 
 class JobRunner:
     """Runs jobs on resident engines. `engines` are loaded already; `load_engine` (optional) loads
-    one on first use, for RQ workers started without preloading."""
+    one on first use, for RQ workers started without preloading. `safety` scores every image job's
+    outputs (by default the checker MIDWAY_SAFETY_CHECKER names for these engines, loaded on first use)."""
 
     def __init__(self, client: redis.Redis, settings: Settings, engines: Mapping[str, Engine], *,
-                 worker_name: str, load_engine: Callable[[str], Engine] | None = None) -> None:
+                 worker_name: str, load_engine: Callable[[str], Engine] | None = None,
+                 safety: SafetyFilter | None = None) -> None:
         self.client = client
         self.settings = settings
         self.engines = dict(engines)
@@ -56,6 +59,7 @@ class JobRunner:
         self.store = JobStore(client, settings)
         self.blobs: BlobStore = blob_store(settings, client)
         self.sources = SourceImages(self.store, self.blobs, self.engine_for)
+        self.safety = safety or SafetyFilter.for_worker(settings, list(engines) or settings.engine_list)
         # Jobs failed by unexpected errors since the last job that succeeded (see _unexpected).
         self.errors_in_a_row = 0
 
@@ -174,7 +178,8 @@ class JobRunner:
         return {"texts": texts, "word_scores": word_scores, "compute_s": time.perf_counter() - started}
 
     def _generate(self, job: Job) -> dict[str, Any]:
-        """An image job's results (JobStore.finish's fields): its stored images, with progress on the way."""
+        """An image job's results (JobStore.finish's fields): its stored images and their safety verdict,
+        with progress on the way."""
         engine = self.engine_for(job.spec.engine or self.settings.default_engine)
         init_image = self.sources.for_job(job)
         references = engine_references(self.sources.prompt_images(job), self.sources.style_images(job))
@@ -183,8 +188,11 @@ class JobRunner:
         with self._progress_reporter(job) as progress:
             images = self._run_engine(engine, job, init_image, progress, references)
         compute_s = time.perf_counter() - started
+        # One batched pass over every output (grid cells, an upscale, a variation's four); the bot applies
+        # the server's policy to the verdict. It never fails the job: a broken checker flags every image.
+        verdict = self.safety.check(images)
         outputs, grid = self._store(images)
-        return {"outputs": outputs, "grid": grid, "compute_s": compute_s}
+        return {"outputs": outputs, "grid": grid, "compute_s": compute_s, **verdict.fields()}
 
     def _progress_reporter(self, job: Job) -> ProgressReporter:
         return ProgressReporter(

@@ -1,4 +1,4 @@
-"""/moderation banned-word add|remove|list (per server) and /moderation limits (per channel)."""
+"""/moderation banned-word add|remove|list and /moderation safety (per server), /moderation limits (per channel)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from bot.guards import NOT_ADMIN, is_channel_admin
 from bot.jobflow import ephemeral
 from bot.listing import fit, quoted
 from bot.policy import normalise_word
+from bot.safety_policy import SafetyMode
 from bot.services import services
 from bot.store import ChannelSettings, GuildSettings
 
@@ -97,6 +98,36 @@ async def limits(interaction: discord.Interaction, max_jobs_per_user: app_comman
     shown = ", ".join(f"{name} = {getattr(channel, name) or 'none'}"
                       for name in ("max_jobs_per_user", "max_steps", "max_side"))
     await ephemeral(interaction, f"This channel's limits: {shown}.")
+
+
+# What each mode does to a result with a flagged image, in the reply that confirms it.
+SAFETY_MODES = {
+    SafetyMode.off: "flagged images are posted plainly",
+    SafetyMode.spoiler: "flagged images are posted as spoilers, with the reason",
+    SafetyMode.block: "flagged images are not posted; the result says why",
+}
+
+
+@moderation.command(name="safety", description="What results with images the safety filter flags get here")
+@app_commands.describe(mode="off: post plainly; spoiler (default): post as spoilers; block: do not post them",
+                       skip_age_restricted="Age-restricted channels post flagged images plainly (default: yes)")
+async def safety(interaction: discord.Interaction, mode: SafetyMode | None = None,
+                 skip_age_restricted: bool | None = None) -> None:
+    if (bot := await _admin_bot(interaction)) is None:
+        return
+
+    def change(guild: GuildSettings) -> None:
+        if mode is not None:
+            guild.safety = mode
+        if skip_age_restricted is not None:
+            guild.safety_nsfw_exempt = skip_age_restricted
+
+    guild_id = str(interaction.guild_id)
+    changed = mode is not None or skip_age_restricted is not None
+    guild = await bot.store.update_guild(guild_id, change) if changed else await bot.store.guild(guild_id)
+    exempt = "post them plainly" if guild.safety_nsfw_exempt else "follow the same rule"
+    await ephemeral(interaction, f"**Safety filter: {guild.safety.value}**\n"
+                                 f"In this server {SAFETY_MODES[guild.safety]}; age-restricted channels {exempt}.")
 
 
 def setup(bot: Services) -> None:

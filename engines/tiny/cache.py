@@ -28,6 +28,8 @@ MARKER = "midway-tiny.json"
 TINY_UPSCALER = "tiny-x4-upscaler"
 # The catalogue value of `ip_adapter` that selects the tiny IP-Adapter built for the entry's UNet.
 TINY_IP_ADAPTER = "tiny-ip-adapter"
+# The MIDWAY_SAFETY_CHECKER value that selects the tiny random-weight safety checker, and its cache folder name.
+TINY_SAFETY_CHECKER = "tiny-safety-checker"
 
 # Catalogue family -> the builder of its tiny engine.
 BUILDERS: dict[str, Callable[[], Any]] = {"sd": build_sd, "sdxl": build_sdxl, "unclip": build_unclip,
@@ -51,6 +53,15 @@ def ensure_tiny_upscaler(state_dir: Path | None = None) -> Path:
     shared by every tiny engine that names it."""
     folder = tiny_dir(EngineEntry(name=TINY_UPSCALER, kind="tiny"), state_dir)
     return _build_once(folder, "x4-upscaler", build_upscaler)
+
+
+def ensure_tiny_safety_checker(state_dir: Path | None = None) -> Path:
+    """The cache folder of the tiny safety checker (`MIDWAY_SAFETY_CHECKER=tiny-safety-checker`): the checker's
+    weights and its `preprocessor_config.json`, as `CompVis/stable-diffusion-safety-checker` ships them."""
+    from engines.tiny.safety import build_safety_checker
+
+    folder = tiny_dir(EngineEntry(name=TINY_SAFETY_CHECKER, kind="tiny"), state_dir)
+    return _build_once(folder, "safety-checker", build_safety_checker)
 
 
 def ensure_tiny_lora(model: str, state_dir: Path | None = None) -> Path:

@@ -105,7 +105,8 @@ function renderWorld() {
   list.replaceChildren(...guilds.flatMap((guild) => guild.channels.map((channel) => el("li", {},
     el("button", { "data-channel": channel.name, "data-testid": "channel",
       class: channel.name === state.channel ? "active" : null,
-      onclick: () => { showSidebar(false); selectChannel(channel.name); } }, channel.name)))));
+      onclick: () => { showSidebar(false); selectChannel(channel.name); } },
+    channel.nsfw ? `${channel.name} 🔞` : channel.name)))));
   const select = $("user-select");
   select.replaceChildren(...users.map((u) => el("option", { value: u.name, selected: u.name === state.user },
     u.admin ? `${u.name} (admin)` : u.name)));
@@ -278,10 +279,22 @@ function isImage(attachment) {
     || /\.(png|jpe?g|gif|webp)$/i.test(attachment.filename);
 }
 
+// Discord blurs a `SPOILER_` file until it is clicked; the first click here reveals it, as there.
+const isSpoiler = (attachment) => attachment.filename.startsWith("SPOILER_");
+
+function reveal(event) {
+  const link = event.currentTarget;
+  if (link.classList.contains("spoiler")) {
+    event.preventDefault();
+    link.classList.remove("spoiler");
+  }
+}
+
 function renderAttachments(attachments) {
   if (!attachments.length) return null;
   return el("div", { class: "attachments" }, attachments.map((a) => isImage(a)
-    ? el("a", { href: a.url, target: "_blank", rel: "noopener" },
+    ? el("a", { href: a.url, target: "_blank", rel: "noopener", class: isSpoiler(a) ? "spoiler" : null,
+      onclick: isSpoiler(a) ? reveal : null },
       el("img", { src: a.url, alt: a.filename, width: a.width, height: a.height, "data-testid": "attachment",
         onload: () => state.stick && scrollToBottom() }))
     : el("a", { class: "file-attachment", href: a.url, download: a.filename, "data-testid": "attachment" },

@@ -1,5 +1,6 @@
 """End-to-end fixtures: a real redis-server and a `midway worker --engines tiny,tiny2,tinyslow,tiny-caption`
-subprocess per session, a playground per test, and a factory that starts (and restarts) the real Midway bot in it.
+subprocess per session (and one for `tinyflag`, whose safety filter flags everything, for the tests that
+need it), a playground per test, and a factory that starts (and restarts) the real Midway bot in it.
 
 The redis and worker outlive single tests (starting a worker costs seconds), so tests isolate
 themselves by the playground's fresh snowflake ids (users, channels, messages) instead of FLUSHALL.
@@ -85,6 +86,15 @@ description = "Random-weight tiny SD LoRA."
 model = "tiny-lora-sdxl"
 families = ["sdxl"]
 
+# Served only by the `flagging_worker`, whose safety threshold of 0 flags every image it makes.
+[engines.tinyflag]
+kind = "tiny"
+family = "sd"
+base_width = 64
+base_height = 64
+size_multiple = 32
+steps = 4
+
 # In the catalogue but served by no worker: /engine marks it.
 [engines.tiny3]
 kind = "tiny"
@@ -117,7 +127,18 @@ def stack_env(stack: dict[str, str]) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def worker(stack: dict[str, str]) -> subprocess.Popen:
-    with worker_subprocess(stack["redis_url"], ENGINES, stack_env(stack), cwd=PROJECT_ROOT) as process:
+    # The tiny safety checker's random scores put some images above the default line of 0.5; at 1 it flags
+    # none, so results are posted plainly here. The filter's tests use `flagging_worker` instead.
+    env = {**stack_env(stack), "MIDWAY_SAFETY_THRESHOLD": "1"}
+    with worker_subprocess(stack["redis_url"], ENGINES, env, cwd=PROJECT_ROOT) as process:
+        yield process
+
+
+@pytest.fixture(scope="session")
+def flagging_worker(stack: dict[str, str]) -> subprocess.Popen:
+    """A worker for `tinyflag` whose safety threshold of 0 flags every image (bot/safety_policy.py's tests)."""
+    env = {**stack_env(stack), "MIDWAY_SAFETY_THRESHOLD": "0"}
+    with worker_subprocess(stack["redis_url"], ("tinyflag",), env, cwd=PROJECT_ROOT) as process:
         yield process
 
 

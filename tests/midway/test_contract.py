@@ -110,6 +110,9 @@ def full_job() -> Job:
         compute_s=12.5,
         texts=["a red fox, soft light --ar 3:2"],
         word_scores=[0.25, 0.0125],
+        safety_scores=[0.125, 0.875],
+        safety_flagged=[False, True],
+        safety_failed=True,
     )
 
 
@@ -126,6 +129,9 @@ def full_event() -> Event:
         grid="blob:grid",
         texts=["fox --ar 3:2"],
         word_scores=[0.5],
+        safety_scores=[0.75],
+        safety_flagged=[True],
+        safety_failed=True,
         error="stopped",
         worker="gpu-0",
         attempt=1,
