@@ -87,7 +87,7 @@ class SentinelSet:
             try:
                 while True:
                     try:
-                        state = client.sentinel_master(SERVICE_NAME)
+                        state: Any = client.sentinel_master(SERVICE_NAME)
                         if int(state.get("num-slaves", 0)) >= 1 and int(state.get("num-other-sentinels", 0)) >= 2:
                             break
                     except redis.RedisError:
