@@ -5,9 +5,10 @@ replica promoted in its place never had it. A job the bot has shown as "(Waiting
 be gone without a trace. JobStore therefore waits, after the MULTI that submits a job and after the
 one that records its result, until `wanted` replicas confirm the replication stream up to there.
 
-WAIT counts the replicas that have *its own connection's* last write; the MULTI ran on another pooled
-connection. So WAIT follows a small write on its connection (keys.REPLICATION_MARK): the replication
-stream is one ordered log, and a replica that has the mark has everything written before it.
+WAIT counts the replicas that have the replication offset of *its own connection's* last write (Redis
+7 also moves that offset on other commands; older servers only on writes), and the MULTI ran on another
+pooled connection. So WAIT follows a small write on its connection (keys.REPLICATION_MARK): the
+replication stream is one ordered log, and a replica that has the mark has everything written before it.
 
 A primary that has lost its replica (after a failover, until the old primary rejoins) would make every
 WAIT last its whole timeout: the connected replicas are looked up (at most every REFRESH_S) and only

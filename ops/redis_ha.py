@@ -44,12 +44,14 @@ class SentinelSet:
     def start(self, timeout_s: float = 15.0) -> SentinelSet:
         auth = ["--requirepass", self.password, "--masterauth", self.password] if self.password else []
         self.primary = LocalRedis(port=free_port(), data_dir=self.base_dir / "primary", password=self.password)
-        self.primary.start(persist=True, extra_args=auth)
+        # A replica's first sync otherwise waits 5 s for more replicas to share it (diskless sync).
+        self.primary.start(persist=True, extra_args=[*auth, "--repl-diskless-sync-delay", "0"])
         self.replica = LocalRedis(port=free_port(), data_dir=self.base_dir / "replica", password=self.password)
         self.replica.start(persist=True, extra_args=[*auth, "--replicaof", "127.0.0.1", str(self.primary.port)])
         try:
             for index in range(3):
                 self._start_sentinel(index)
+            self._wait_until_in_sync(timeout_s)
             self._wait_until_watched(timeout_s)
         except BaseException:
             self.stop()
@@ -77,6 +79,18 @@ class SentinelSet:
                                                stderr=subprocess.DEVNULL, start_new_session=True,
                                                preexec_fn=die_with_parent()))
         self.sentinel_ports.append(port)
+
+    def _wait_until_in_sync(self, timeout_s: float) -> None:
+        """Until the replica has finished its first sync: before that it has nothing to fail over to."""
+        deadline = time.monotonic() + timeout_s
+        client = redis.Redis(port=self.replica.port, password=self.password, socket_timeout=1, decode_responses=True)
+        try:
+            while client.info("replication").get("master_link_status") != "up":
+                if time.monotonic() > deadline:
+                    raise RedisUnavailable(f"the replica did not sync within {timeout_s:.0f} s: see {self.base_dir}")
+                time.sleep(0.05)
+        finally:
+            client.close()
 
     def _wait_until_watched(self, timeout_s: float) -> None:
         """Until every sentinel knows the primary, its replica and the other two sentinels: before that
