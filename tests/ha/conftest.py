@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -11,11 +14,15 @@ from pathlib import Path
 import pytest
 
 from midway.contract import GenerationSpec, Job, Requester
+from midway.jobs import JobStore
+from midway.redis_clients import redis_problem
 from midway.settings import Settings
 from ops.redis_ha import SentinelSet
+from ops.redis_server import LocalRedis, free_port
 from ops.supervisor import worker_subprocess
 
 ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "not-for-logs-4f1c"
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +70,59 @@ def new_job(prompt: str = "a red fox", *, engine: str = "tiny", user: str = "u1"
     spec = GenerationSpec(prompt=prompt, engine=engine, width=size, height=size, steps=steps, seed=7)
     return Job(spec=spec, requester=Requester(user_id=user))
 
+
+
+@pytest.fixture
+def password_redis(tmp_path: Path) -> Iterator[LocalRedis]:
+    """A redis-server that requires a password (`requirepass`), as one reachable from other machines must."""
+    server = LocalRedis(port=free_port(), data_dir=tmp_path / "redis", password=PASSWORD)
+    server.start(persist=True, extra_args=["--requirepass", PASSWORD])
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def tls_redis_url(tmp_path: Path) -> Iterator[str]:
+    """REDIS_URL (rediss://, with a password) of a redis-server speaking only TLS, its certificate signed by
+    a CA made here (openssl) that the URL names in ssl_ca_certs."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    folder = tmp_path / "tls"
+    folder.mkdir()
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "1",
+            "-subj", "/CN=midway-test-ca")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+            "-subj", "/CN=127.0.0.1")
+    (folder / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", "server.crt", "-days", "1", "-extfile", "san.cnf")
+    port = free_port()
+    process = subprocess.Popen(
+        ["redis-server", "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1", "--dir", str(folder),
+         "--tls-cert-file", "server.crt", "--tls-key-file", "server.key", "--tls-ca-cert-file", "ca.crt",
+         "--tls-auth-clients", "no", "--requirepass", PASSWORD, "--save", "", "--appendonly", "no"],
+        cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"rediss://:{PASSWORD}@127.0.0.1:{port}/0?ssl_ca_certs={folder / 'ca.crt'}"
+    try:
+        deadline = time.monotonic() + 10
+        while redis_problem(url, timeout_s=0.5) is not None:
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("redis-server did not start with TLS (is it built with TLS support?)")
+            time.sleep(0.05)
+        yield url
+    finally:
+        process.kill()
+        process.wait()
+
+
+def wait_for_status(store: JobStore, job_id: str, timeout_s: float = 60) -> Job:
+    """The job's record once it has finished (AssertionError when it has not within timeout_s)."""
+    deadline = time.monotonic() + timeout_s
+    while (job := store.get(job_id)) is None or not job.status.finished:
+        assert time.monotonic() < deadline, f"job {job_id} did not finish: {job}"
+        time.sleep(0.1)
+    return job
