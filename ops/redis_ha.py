@@ -131,17 +131,32 @@ class SentinelSet:
             self.primary.process = None
 
     def wait_for_failover(self, timeout_s: float = 30.0) -> int:
-        """Until the sentinels name the replica as primary and it accepts writes; returns its port."""
+        """Until every sentinel names the replica as a healthy primary and it accepts writes; returns its port.
+
+        Healthy, not merely named: right after the switch each sentinel links to the new primary afresh,
+        and with a short down-after-milliseconds it may flag it down for a moment, when clients asking
+        it find no primary at all."""
         deadline = time.monotonic() + timeout_s
         while True:
             try:
-                if self.primary_port() == self.replica.port and self._writable(self.replica):
+                if self._all_name_healthy(self.replica.port) and self._writable(self.replica):
                     return self.replica.port
             except redis.RedisError:
                 pass
             if time.monotonic() > deadline:
                 raise RedisUnavailable(f"no failover within {timeout_s:.0f} s: see {self.base_dir}")
             time.sleep(0.1)
+
+    def _all_name_healthy(self, port: int) -> bool:
+        for sentinel_port in self.sentinel_ports:
+            client = redis.Redis(port=sentinel_port, socket_timeout=1, decode_responses=True)
+            try:
+                state: Any = client.sentinel_master(SERVICE_NAME)
+            finally:
+                client.close()
+            if int(state["port"]) != port or set(state["flags"].split(",")) != {"master"}:
+                return False
+        return True
 
     def _writable(self, server: LocalRedis) -> bool:
         client = redis.Redis(port=server.port, password=self.password, socket_timeout=1, decode_responses=True)
