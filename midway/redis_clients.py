@@ -134,6 +134,9 @@ def redis_problem(url: str, *, timeout_s: float = 3.0) -> str | None:
     try:
         client.ping()
     except redis.AuthenticationError as error:
+        if not _secrets(url):
+            return (f"Redis at {redacted_url(url)} requires a password, and REDIS_URL has none: "
+                    "redis://:<password>@host:6379/0")
         return (f"Redis at {redacted_url(url)} refused the password in REDIS_URL "
                 f"({without_secrets(str(error), url)})")
     except (redis.RedisError, OSError) as error:

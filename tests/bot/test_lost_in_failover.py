@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 import redis
-from rq.suspension import resume, suspend
 
 from midway import keys
 from midway.positions import rq_queue
@@ -15,10 +14,12 @@ from tests.bot.helpers import job_of, wait_for_stored_job
 pytestmark = pytest.mark.slow
 
 
-async def test_a_waiting_job_lost_in_a_failover_is_failed_on_its_message(pg: Playground, midway, settings) -> None:
+async def test_a_waiting_job_lost_in_a_failover_is_failed_on_its_message(pg: Playground, worker, bots,
+                                                                        settings) -> None:
+    # No worker serves tiny3: the job waits in its queue (as behind a long one) while a worker runs.
+    settings.default_engine = "tiny3"
+    await bots.start()
     client = redis.Redis.from_url(settings.redis_url)
-    # No worker takes a job meanwhile (as behind a long queue), whether or not one runs in this session.
-    suspend(client)
     try:
         ack = await (await pg.slash("imagine", user="alice", channel="general",
                                     options={"prompt": "a lighthouse nobody kept"})).response()
@@ -33,7 +34,6 @@ async def test_a_waiting_job_lost_in_a_failover_is_failed_on_its_message(pg: Pla
         assert "please submit it again" in final.content
         assert final.buttons == []  # no Cancel for a job that no longer exists
     finally:
-        resume(client)
         client.close()
 
 
