@@ -14,7 +14,6 @@ import socket
 from typing import Any
 
 import discord
-import redis.asyncio as aioredis
 from discord import app_commands
 
 from bot.ack_priority import AckPriority
@@ -27,7 +26,7 @@ from bot.observability import install_rate_limit_counter
 from bot.routing import route_modal_submit, route_press
 from bot.store import BotStore
 from midway.catalogue import Catalogue, load_catalogue
-from midway.redis_clients import connection_options
+from midway.redis_clients import async_redis
 from midway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -65,9 +64,7 @@ class MidwayBot(discord.Client):
         # A blocking pool: under a burst of interactions a command waits for a free connection instead
         # of failing with "Too many connections" (redis-py's default pool raises past 100), which
         # Discord would show as "The application did not respond".
-        pool = aioredis.BlockingConnectionPool.from_url(self.redis_url, max_connections=64, timeout=5,
-                                                        **connection_options())
-        self.aioredis = aioredis.Redis(connection_pool=pool)
+        self.aioredis = async_redis(self.redis_url, max_connections=64, timeout=5)
         # Backend runs the synchronous job runtime in threads; the default executor has only
         # cpu_count + 4 of them, which queues a burst of /imagine behind a handful of Redis calls.
         # Started now, not one by one from the loop in the middle of the first burst (bot/executor.py).

@@ -12,14 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
-import redis
-
 from midway import keys
 from midway.blobs import blob_store
 from midway.contract import Job
 from midway.events import EventConsumer
 from midway.jobs import JobStore
-from midway.redis_clients import connection_options
+from midway.redis_clients import sync_redis
 from midway.settings import Settings
 
 _T = TypeVar("_T")
@@ -41,7 +39,7 @@ SUBMIT_POLL_S = 0.003
 class Backend:
     def __init__(self, settings: Settings, redis_url: str, *, busy: Callable[[], bool] = lambda: False) -> None:
         # RQ reads bytes, so this client must not decode responses.
-        self.redis = redis.Redis.from_url(redis_url, **connection_options())
+        self.redis = sync_redis(redis_url)
         self.settings = settings
         self.jobs = JobStore(self.redis, settings)
         self.blobs = blob_store(settings, self.redis)

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 # channel, or it was deleted. 5xx, 429 past discord.py's own waits, and network errors may heal.
 PERMANENT_ERRORS = (discord.Forbidden, discord.NotFound)
 RETRYABLE_ERRORS = (discord.HTTPException, aiohttp.ClientError, OSError, asyncio.TimeoutError)
+LOST_IN_FAILOVER = "Redis lost this job (it failed over before a replica had it); please submit it again"
 # Jobs whose result this bot has begun delivering, remembered so late events cannot touch their message.
 FINISHED_MEMORY = 10_000
 
@@ -234,11 +235,23 @@ class ProgressEdits:
             still_waiting, position = positions[job.id]
             if not still_waiting:  # started, finished or cancelled: its events take over the message
                 self.waiting.pop(job.id, None)
+                await self._fail_if_lost(job)
                 continue
             text = messages.waiting(job, position, served=position is not None)
             if text != self.waiting.get(job.id) and job.message and job.message.message_id:
                 self.waiting[job.id] = text
                 self.offer(job, text, messages.cancel_buttons(job.id))
+
+    async def _fail_if_lost(self, job: Job) -> None:
+        """A job that left its queue with no record left behind was lost, not started: Redis replicates
+        asynchronously, and a failover to a replica that never got the job takes queue entry and record
+        alike. No event will ever come for it, so its message says so now instead of waiting for ever."""
+        if await self.backend.get(job.id) is not None:
+            return
+        log.warning("job %s: its record and queue entry are gone (lost in a Redis failover?); telling its user",
+                    job.id)
+        self.offer(job, messages.failed(job, LOST_IN_FAILOVER), [])
+        self.remember_finished(job.id)
 
     def remember_finished(self, job_id: str) -> None:
         self.finished[job_id] = None

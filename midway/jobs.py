@@ -29,6 +29,7 @@ from midway.fairness import fair_insert_index
 from midway.positions import QueuePositions, rq_queue
 from midway.records import parse_job_record, record_object, record_owner, salvage_job
 from midway.redis_clients import reply_text
+from midway.replication import ReplicaWait
 from midway.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ class JobStore:
         self.job_ttl_s = max(MIN_JOB_TTL_S, self.settings.image_ttl_s)
         self._owners: dict[str, str] = {}
         self.positions = QueuePositions(redis, self.get, self.engine_of)
+        # With replicas (a Sentinel set), submits and results are acknowledged once a replica has them.
+        self.replicas = ReplicaWait(redis, self.settings)
 
     # -- records ---------------------------------------------------------------------------------
 
@@ -125,6 +128,7 @@ class JobStore:
                     # RQ pushed it to the tail; move it to its fair place, in the same transaction.
                     pipe.eval(_REPOSITION, 1, key, job.id, pivot)
             pipe.execute()
+        self.replicas.confirm(f"job {jobs[0].id}" if len(jobs) == 1 else f"{len(jobs)} jobs from {jobs[0].id}")
         for job in jobs:
             self._remember_owner(job.id, job.requester.user_id)
         return jobs
@@ -302,6 +306,9 @@ class JobStore:
         finished = self.update(job_id, change, also=_remember_undelivered)
         if finished is not None:
             self._release(job_id, finished.requester.user_id)
+            # The images were stored before, on the same replication stream: a replica that has the
+            # record has them too.
+            self.replicas.confirm(f"job {job_id}'s {status.value}")
         return finished
 
     def _release(self, job_id: str, user_id: str, pipe: redis.client.Pipeline | None = None) -> None:

@@ -117,3 +117,7 @@ def active_member(job_id: str, user_id: str) -> str:
 RECONCILE_LOCK = f"{PREFIX}:reconcile:lock"
 RECONCILE_CURSOR = f"{PREFIX}:reconcile:cursor"
 RECONCILE_SUSPECTS = f"{PREFIX}:reconcile:suspects"
+
+# A value written just before Redis WAIT, on the same connection: WAIT counts the replicas that have
+# that connection's writes, and the pipelines before it ran on other connections (midway/replication.py).
+REPLICATION_MARK = f"{PREFIX}:replication:mark"

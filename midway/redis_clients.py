@@ -6,6 +6,10 @@ A burst of button presses grows the bot's pool towards its 64 connections, and p
 loop once per connection (bench/ack_load.py's press burst: 15% of the loop's time). The same metadata,
 made once, is passed instead.
 
+Every process builds its clients here, from REDIS_URL (`sync_redis`, `async_redis`): a plain URL gives
+a client of that server, a Sentinel URL (midway/redis_urls.py) one that asks the sentinels for the
+primary at every new connection, so after a failover the next command reaches the promoted replica.
+
 Commands check Redis up front (`redis_problem`) and name it in messages through `redacted_url`: a
 password in REDIS_URL never reaches a log line or the terminal.
 """
@@ -17,8 +21,14 @@ from typing import Any
 from urllib.parse import unquote
 
 import redis
+import redis.asyncio as aioredis
+from redis.asyncio.sentinel import Sentinel as AsyncSentinel
+from redis.asyncio.sentinel import SentinelConnectionPool as AsyncSentinelPool
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+from redis.sentinel import Sentinel
+
+from midway.redis_urls import SentinelTarget, is_sentinel_url, parse_sentinel_url
 
 # redis-py also reads a password from the query string.
 _PASSWORD_QUERY = re.compile(r"(?i)((?:^|[?&])[^=&#]*password=)[^&#]*")
@@ -39,6 +49,51 @@ _DRIVER_INFO = _driver_info()
 def connection_options() -> dict[str, Any]:
     """Keyword arguments for `from_url` / a connection pool: the resolved driver metadata, if any."""
     return {} if _DRIVER_INFO is None else {"driver_info": _DRIVER_INFO}
+
+
+class _BlockingSentinelPool(AsyncSentinelPool, aioredis.BlockingConnectionPool):
+    """A Sentinel-managed pool that waits for a free connection, as the bot's plain pool does."""
+
+
+def sync_redis(url: str, **options: Any) -> redis.Redis:
+    """A client of the Redis that `url` names (its primary, for a Sentinel URL); `options` as for from_url.
+
+    Bytes unless decode_responses=True is passed: RQ reads bytes."""
+    options = {**connection_options(), **options}
+    if not is_sentinel_url(url):
+        return redis.Redis.from_url(url, **options)
+    target = parse_sentinel_url(url)
+    sentinel = Sentinel(target.sentinels, sentinel_kwargs=_sentinel_kwargs(target, options))
+    return sentinel.master_for(target.service_name, **{**target.connection_kwargs, **options})
+
+
+def async_redis(url: str, *, max_connections: int, timeout: float, **options: Any) -> aioredis.Redis:
+    """An asyncio client of the Redis that `url` names, over a pool of at most `max_connections` that
+    waits up to `timeout` for a free one (a burst waits instead of failing with "Too many connections")."""
+    options = {**connection_options(), **options}
+    if not is_sentinel_url(url):
+        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=timeout,
+                                                        **options)
+        return aioredis.Redis(connection_pool=pool)
+    target = parse_sentinel_url(url)
+    sentinel = AsyncSentinel(target.sentinels, sentinel_kwargs=_sentinel_kwargs(target, options))
+    return sentinel.master_for(target.service_name, connection_pool_class=_BlockingSentinelPool,
+                               max_connections=max_connections, timeout=timeout,
+                               **{**target.connection_kwargs, **options})
+
+
+def _sentinel_kwargs(target: SentinelTarget, options: dict[str, Any]) -> dict[str, Any]:
+    """The sentinels' connections: the URL's sentinel password and TLS, the caller's socket timeouts."""
+    timeouts = {key: value for key, value in options.items() if key.startswith("socket_")}
+    return {**timeouts, **target.sentinel_kwargs}
+
+
+def close_client(client: redis.Redis) -> None:
+    """Close `client` and, for a Sentinel client, its connections to the sentinels (a short-lived check)."""
+    client.close()
+    manager = getattr(client.connection_pool, "sentinel_manager", None)
+    if manager is not None:
+        manager.close()
 
 
 def redacted_url(url: str) -> str:
@@ -70,17 +125,24 @@ def redis_problem(url: str, *, timeout_s: float = 3.0) -> str | None:
 
     The reason is one line, safe to print: the URL's password is redacted."""
     try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s,
-                                      retry=Retry(NoBackoff(), 0), **connection_options())
+        client = sync_redis(url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s,
+                            retry=Retry(NoBackoff(), 0))
     except ValueError as error:
         # Not echoed: without a scheme nothing marks which part of it is a password.
-        return f"REDIS_URL is not a Redis URL ({without_secrets(str(error), url)}); expected e.g. redis://127.0.0.1:6379/0"
+        return (f"REDIS_URL is not a Redis URL ({without_secrets(str(error), url)}); expected e.g. "
+                "redis://127.0.0.1:6379/0 or redis+sentinel://host:26379/mymaster/0")
     try:
         client.ping()
+    except redis.AuthenticationError as error:
+        if not _secrets(url):
+            return (f"Redis at {redacted_url(url)} requires a password, and REDIS_URL has none: "
+                    "redis://:<password>@host:6379/0")
+        return (f"Redis at {redacted_url(url)} refused the password in REDIS_URL "
+                f"({without_secrets(str(error), url)})")
     except (redis.RedisError, OSError) as error:
         return f"cannot reach Redis at {redacted_url(url)}: {without_secrets(str(error), url)}"
     finally:
-        client.close()
+        close_client(client)
     return None
 
 

@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     heartbeat_s: float = 5.0
     # A finished job's images and status are written through a Redis outage (a restart) for this long.
     redis_retry_s: float = 60.0
+    # Redis high availability: a submitted job is acknowledged to its user, and a finished job's result
+    # recorded, once this many replicas confirm they have it (Redis WAIT, up to redis_wait_ms), so a
+    # failover to a replica cannot lose it. -1: 1 with a Sentinel REDIS_URL, 0 (no wait) otherwise.
+    redis_wait_replicas: int = -1
+    redis_wait_ms: int = 1000
     # A job this far past its timeout is stuck where the timeout signal cannot reach it (a wedged CUDA
     # call): its worker exits, so the job's lease lapses and another worker retries it.
     hang_grace_s: float = 60.0

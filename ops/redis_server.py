@@ -10,8 +10,10 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import redis
 
@@ -47,13 +49,16 @@ def free_port() -> int:
 class LocalRedis:
     port: int
     data_dir: Path
+    # The server's `requirepass` (pass `--requirepass` in extra_args too): the URL carries it.
+    password: str | None = None
     process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{quote(self.password, safe='')}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
-    def start(self, *, persist: bool = False, timeout_s: float = 10.0) -> LocalRedis:
+    def start(self, *, persist: bool = False, timeout_s: float = 10.0, extra_args: Sequence[str] = ()) -> LocalRedis:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RedisUnavailable("redis-server is not installed: run scripts/install.sh (it uses apt-get)")
@@ -66,7 +71,7 @@ class LocalRedis:
         else:
             persistence = ["--appendonly", "no", "--save", ""]
         command = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
-                   "--daemonize", "no", "--logfile", str(self.data_dir / "redis.log"), *persistence]
+                   "--daemonize", "no", "--logfile", str(self.data_dir / "redis.log"), *persistence, *extra_args]
         # Own session: Ctrl-C in a terminal reaches the parent, which stops us in order. It also dies
         # with its parent (Linux), so a killed parent leaves no Redis holding the port.
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -244,11 +244,11 @@ def wait_until_serving(redis_url: str, engines: Sequence[str], process: subproce
     """Block until live workers serve every engine in `engines` (their heartbeats say so).
 
     Raises RuntimeError when `process` exits first or the time runs out (a first start builds models)."""
-    import redis
 
     from midway.jobs import JobStore
+    from midway.redis_clients import sync_redis
 
-    client = redis.Redis.from_url(redis_url)
+    client = sync_redis(redis_url)
     deadline = time.monotonic() + timeout_s
     try:
         store = JobStore(client)

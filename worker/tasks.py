@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import socket
 
-import redis
-
+from midway.redis_clients import sync_redis
 from midway.settings import get_settings
 from worker.runtime import JobRunner
 
@@ -37,5 +36,5 @@ def _default_runner() -> JobRunner:
     from engines.registry import get_engine
 
     settings = get_settings()
-    client = redis.Redis.from_url(settings.redis_url or "redis://127.0.0.1:6379/0")
+    client = sync_redis(settings.redis_url or "redis://127.0.0.1:6379/0")
     return JobRunner(client, settings, {}, worker_name=f"rq-{socket.gethostname()}", load_engine=get_engine)

@@ -54,11 +54,10 @@ def run(args: argparse.Namespace) -> int:
     from midway.errors import CatalogueError
 
     if settings.bot_metrics_port:
-        import redis
-
+        from midway.redis_clients import sync_redis
         from ops.metrics import serve_metrics
 
-        serve_metrics(settings.bot_metrics_port, redis.Redis.from_url(settings.redis_url))
+        serve_metrics(settings.bot_metrics_port, sync_redis(settings.redis_url))
     try:
         client = MidwayBot(settings, settings.redis_url, consumer_name=args.consumer, freeze_gc=True)
     except CatalogueError as error:

@@ -56,9 +56,9 @@ def run(args: argparse.Namespace) -> int:
     # 2. Submit and follow.
     import redis
 
-    from midway.redis_clients import redacted_url, without_secrets
+    from midway.redis_clients import redacted_url, sync_redis, without_secrets
 
-    client = redis.Redis.from_url(settings.redis_url)
+    client = sync_redis(settings.redis_url)
     try:
         return submit_and_follow(client, specs, args, settings)
     except redis.RedisError as error:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import redis
 
-from midway.redis_clients import redacted_url, redis_problem
+from midway.redis_clients import redacted_url, redis_problem, sync_redis
 from midway.settings import Settings, get_settings
 from ops.discord_invite import application_id_from_token, invite_url
 from ops.redis_server import LocalRedis, PortInUse, RedisUnavailable, port_in_use
@@ -258,7 +258,7 @@ def _report_restart(child: Child) -> None:
 def _worker_live(redis_url: str) -> bool:
     from midway.keys import PREFIX
 
-    client = redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=2)
+    client = sync_redis(redis_url, socket_connect_timeout=2, socket_timeout=2)
     try:
         return any(True for _ in client.scan_iter(f"{PREFIX}:worker:*", count=100))
     finally:

@@ -64,15 +64,13 @@ def run(args: argparse.Namespace) -> int:
     if not settings.redis_url:
         print("midway worker: set REDIS_URL (e.g. redis://127.0.0.1:6379/0)", file=sys.stderr)
         return 2
-    from midway.redis_clients import redis_problem
+    from midway.redis_clients import redis_problem, sync_redis
 
     # Before the engines load (minutes for real models), not after.
     problem = redis_problem(settings.redis_url)
     if problem:
         print(f"midway worker: {problem}", file=sys.stderr)
         return 2
-
-    import redis
 
     # transformers warns about optional image backends (torchvision) it falls back from; keep errors only.
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -92,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     # After the engines load: their load-time copies (gigabytes, freed once the weights are on the GPU)
     # go back to the system as before; each job's activations then reuse the heap (ops/heap_tuning.py).
     keep_freed_memory()
-    client = redis.Redis.from_url(settings.redis_url)
+    client = sync_redis(settings.redis_url)
     worker = build_worker(client, settings, engines, lanes=lanes, name=args.name)
     # The loaded pipelines are tens of thousands of objects a full GC pass would walk mid-job.
     freeze_startup_objects()
