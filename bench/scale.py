@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.report import PartResult, Row
 from midway.settings import PROJECT_ROOT
 from midway.sharding import split_shards
 
@@ -36,6 +37,7 @@ steps = 4
 guidance = 5.0
 """
 ENGINE = "tiny-scale"
+SHARDS = 4
 CONCURRENCY = 8  # interactions in flight at once: a burst, not a stampede that only measures the 2 cores
 
 
@@ -171,3 +173,76 @@ async def wait_for_results(pg, runs: list, timeout_s: float, *, settle_s: float 
         pass
     await asyncio.sleep(settle_s)
     return tally(pg, runs)
+
+
+# -- the bench part -----------------------------------------------------------------------------------
+
+async def measure_round(redis_url: str, catalogue: Path, log_dir: Path, *, processes: int, jobs: int,
+                        kill: bool = False) -> Tally:
+    """One fresh playground (a guild per shard), `processes` bot processes, `jobs` /imagine; with `kill`,
+    bot process 0 is SIGKILLed once a quarter of the results are posted."""
+    from playground.driver import Playground
+    from playground.state import add_sharded_guilds, default_world, wait_until
+
+    world = default_world()
+    add_sharded_guilds(world, SHARDS - 1, shard_count=SHARDS)
+    channels = ["general", *(f"general-{n}" for n in range(2, SHARDS + 1))]
+    async with Playground.start(port=0, bot_token=BOT_TOKEN, world=world, ack_deadline_s=60.0) as pg:
+        fleet = BotFleet(pg.base_url, fleet_env(redis_url, catalogue), processes, SHARDS, log_dir)
+        fleet.start()
+        try:
+            await wait_for_fleet(pg, fleet)
+            runs = await imagine_burst(pg, jobs, channels, f"{processes}-{kill}")
+            if kill:
+                await wait_until(pg.world, lambda: True if tally(pg, runs).results >= jobs // 4 else None, 300,
+                                 "the first results")
+                fleet.kill(0)
+            return await wait_for_results(pg, runs, timeout_s=300, settle_s=3.0)
+        finally:
+            fleet.stop()
+
+
+def run(quick: bool) -> PartResult:
+    import tempfile
+
+    from bench import services
+    from ops.supervisor import worker_subprocess
+
+    jobs = 40 if quick else 200
+    redis_url = services.shared_redis().url
+    with tempfile.TemporaryDirectory(prefix="midway-bench-scale-") as folder:
+        root = Path(folder)
+        catalogue = root / "catalogue.toml"
+        catalogue.write_text(CATALOGUE)
+        env = services.service_env(redis_url, MIDWAY_CATALOGUE=str(catalogue))
+        with open(root / "worker.log", "wb") as log, worker_subprocess(
+                redis_url, [ENGINE], env, stdout=log, cwd=PROJECT_ROOT):
+            rounds = {
+                "1 bot process": asyncio.run(measure_round(redis_url, catalogue, root, processes=1, jobs=jobs)),
+                "2 bot processes": asyncio.run(measure_round(redis_url, catalogue, root, processes=2, jobs=jobs)),
+                "2 bot processes, one killed (kill -9) mid-burst": asyncio.run(
+                    measure_round(redis_url, catalogue, root, processes=2, jobs=jobs, kill=True)),
+            }
+    return summarise(rounds, jobs)
+
+
+def summarise(rounds: dict[str, Tally], jobs: int) -> PartResult:
+    result = PartResult(name="scale", details={label: vars(t) for label, t in rounds.items()})
+    one, two, killed = rounds.values()
+    result.figures = {
+        "scale_duplicates": sum(t.duplicates for t in rounds.values()),
+        "scale_lost": sum(t.lost for t in rounds.values()),
+        "scale_ack_p99_ms_1_bot": _ms(one.ack_p99_s),
+        "scale_ack_p99_ms_2_bots": _ms(two.ack_p99_s),
+    }
+    for label, t in rounds.items():
+        result.rows.append(Row(f"{jobs} /imagine over {SHARDS} shards, {label}",
+                               f"{t.results} results, {t.duplicates} duplicates, {t.lost} lost",
+                               f"ack p99 {_ms(t.ack_p99_s)} ms"))
+    result.notes.append(f"Tiny engine at 64², 4 steps, one worker; {CONCURRENCY} interactions in flight at "
+                        "once, round-robin over one guild per shard; the claim idle time is 1 s.")
+    return result
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 1)
