@@ -62,11 +62,11 @@ class BotFleet:
                                                        stderr=subprocess.STDOUT))
 
     def consumer(self, index: int) -> str:
-        """The event-stream consumer name process `index` reads as (bot/app.py default_consumer_name)."""
-        import socket
+        """The event-stream consumer name process `index` reads as."""
+        from bot.app import default_consumer_name
+        from midway.sharding import ShardSet
 
-        ids = "-".join(map(str, self.split[index]))
-        return f"bot-{socket.gethostname()}-shards-{ids}-of-{self.shards}"
+        return default_consumer_name(ShardSet(self.shards, self.split[index]))
 
     def kill(self, index: int) -> None:
         """kill -9: no shutdown code runs, what it read but never acknowledged stays pending."""

@@ -41,8 +41,8 @@ log = logging.getLogger(__name__)
 def default_consumer_name(shards: ShardSet | None = None) -> str:
     # Stable across restarts of the same bot, so un-acked entries come back to it; unique per process
     # of one host (its shards), or two processes would read each other's pending entries as their own.
-    label = shards.label if shards is not None else ""
-    return os.environ.get("MIDWAY_BOT_CONSUMER") or "-".join(filter(None, ["bot", socket.gethostname(), label]))
+    base = os.environ.get("MIDWAY_BOT_CONSUMER") or f"bot-{socket.gethostname()}"
+    return "-".join(filter(None, [base, shards.label if shards is not None else ""]))
 
 
 class MidwayBot(discord.Client):

@@ -4,13 +4,17 @@ two bot processes makes one job."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
 import discord
 import pytest
+import redis
 
+from bot import missed
 from bot.app import MidwayBot, ShardedMidwayBot, make_bot
+from midway import keys
 from midway.catalogue import load_catalogue
 from midway.settings import Settings
 from playground.clients import ClientRunner
@@ -18,7 +22,13 @@ from playground.connect import restore_discord
 from playground.driver import Playground
 from playground.state import add_sharded_guilds, default_world, shard_of
 from tests.bot.conftest import BOT_TOKEN, GUILD_READY_TIMEOUT_S
-from tests.bot.helpers import button, jobs_of_user, result_for, results_replying_to
+from tests.bot.helpers import (
+    button,
+    finished_while_the_bot_was_down,
+    jobs_of_user,
+    result_for,
+    results_replying_to,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -106,3 +116,24 @@ async def test_a_press_and_a_modal_submit_reaching_two_processes_make_one_job(pg
     made = [job for job in jobs_of_user(settings.redis_url or "", alice) if job.id not in jobs_before]
     assert sorted(job.spec.operation.value for job in made) == ["upscale", "variation"]
     assert [m.id for m in pg.messages("general") if "Image #2" in m.content] == [single.id]
+
+
+async def test_a_missed_result_both_processes_sweep_at_once_is_delivered_and_counted_once(
+        pg: Playground, worker, bots, clients, settings) -> None:
+    ack, job_id = await finished_while_the_bot_was_down(pg, worker, bots, settings.redis_url, "a tern")
+    client = redis.Redis.from_url(settings.redis_url or "")
+    try:
+        client.xtrim(keys.EVENTS_STREAM, maxlen=0, approximate=False)  # only the sweeps can find it now
+    finally:
+        client.close()
+    processes = [await start(clients, settings, 2, "0"), await start(clients, settings, 2, "1")]
+    job = await processes[0].backend.get(job_id)
+    assert job is not None
+    # Both processes' sweeps hand it over in the same instant (what bot/missed.py does every minute).
+    for bot in processes:
+        await bot.delivery.deliver_missed(job, missed.missed_event(job))
+    await asyncio.gather(*(task for bot in processes for task in list(bot.delivery._tasks)))
+    assert len(results_replying_to(pg, ack)) == 1
+    # One delivery, not two that Discord's nonce merged into one message: /info's usage counts it once.
+    usage = await processes[0].store.usage(str(pg.user("alice").id))
+    assert (usage.jobs, usage.images) == (1, 4)
