@@ -10,6 +10,7 @@ guilds a session holds, `(guild_id >> 22) % count == id`, and a guild's events (
 INTERACTION_CREATE, MESSAGE_*, CHANNEL_CREATE) reach only that session; events of no guild go to shard
 0. A shard outside its count, or a count other live sessions do not share, is closed with 4010; a
 session that would hold more than `world.guilds_per_shard` guilds with 4011 (sharding required).
+Intents that are no valid bit set are closed with 4013, privileged ones the app may not use with 4014.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, mess
 GUILD_MESSAGES_INTENT = 1 << 9
 MESSAGE_EVENTS = frozenset({"MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE"})
 REPLAY_BUFFER = 1000
-INVALID_SHARD, SHARDING_REQUIRED = 4010, 4011
+INVALID_SHARD, SHARDING_REQUIRED, INVALID_INTENTS = 4010, 4011, 4013
+ALL_INTENTS = (1 << 26) - 1  # every intent bit Discord defines (docs: Gateway Intents), up to 1 << 25
 
 
 class Connection:
@@ -182,7 +184,11 @@ class Gateway:
         if not self.token_ok(str(data.get("token", ""))):
             await ws.close(code=4004, message=b"Authentication failed")
             return None
-        if int(data.get("intents") or 0) & PRIVILEGED_INTENTS and not self.privileged_intents:
+        intents = data.get("intents", 0)
+        if type(intents) is not int or intents < 0 or intents & ~ALL_INTENTS:
+            await ws.close(code=INVALID_INTENTS, message=b"Invalid intent(s)")
+            return None
+        if intents & PRIVILEGED_INTENTS and not self.privileged_intents:
             await ws.close(code=4014, message=b"Disallowed intent(s)")
             return None
         shard, problem = self._shard_of_identify(data.get("shard"))

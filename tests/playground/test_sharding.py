@@ -1,5 +1,6 @@
 """The gateway shards like Discord: IDENTIFY's shard picks the guilds, a guild's events reach only its
-shard, bad shards close with 4010, too many guilds on one session with 4011, /gateway/bot recommends."""
+shard, bad shards close with 4010, too many guilds on one session with 4011, /gateway/bot recommends;
+intents that are no valid bit set close with 4013."""
 
 from __future__ import annotations
 
@@ -105,3 +106,13 @@ async def test_unsharded_session_holds_every_guild(sharded: Playground) -> None:
     async with aiohttp.ClientSession() as session:
         gw = await _identify(session, sharded, None)
         assert await _guild_creates(gw, SHARDS) == set(sharded.world.guilds)
+
+
+@pytest.mark.parametrize("intents", [-1, 1 << 40, "513"])
+async def test_invalid_intents_close_with_4013(pg: Playground, intents: object) -> None:
+    async with aiohttp.ClientSession() as session:
+        gw = await _connect(session, pg, compress=False)
+        await gw.receive()  # HELLO
+        await gw.send(2, {"token": TOKEN, "intents": intents, "properties": {}})
+        msg = await gw.ws.receive(timeout=5)
+        assert msg.type == aiohttp.WSMsgType.CLOSE and msg.data == 4013
