@@ -1,5 +1,8 @@
 """`midway up`: Redis, a worker, the playground (without a Discord token) and the bot, on one machine.
 
+`--bots K` runs K bot processes that split the gateway shards (ops/bot_fleet.py); `--guilds N` gives the
+playground N guilds to spread over them.
+
 Exit 0 after Ctrl-C or SIGTERM; 1 when a part cannot start or exits for good; 2 when REDIS_URL names a
 Redis that still cannot be reached after a short wait (checked before anything starts).
 """
