@@ -28,12 +28,14 @@ HEADLINE_KEYS: dict[str, str] = {
     "sdxl_grid_s": "gpu",
     "sdxl_speedup_vs_diffusers": "gpu",
     "sdxl_fraction_of_flop_bound": "gpu",
+    "scale_duplicates": "scale",
+    "scale_lost": "scale",
 }
-PARTS: tuple[str, ...] = ("overhead", "ack", "fairness", "grid", "gpu")
+PARTS: tuple[str, ...] = ("overhead", "ack", "fairness", "grid", "gpu", "scale")
 
 MARKDOWN_INTRO = """# Midway benchmarks
 
-Written by `bench/run` (or `midway bench`): `bench/run [--quick] [--only overhead,ack,fairness,grid,gpu]`.
+Written by `bench/run` (or `midway bench`): `bench/run [--quick] [--only overhead,ack,fairness,grid,gpu,scale]`.
 One section per machine, mode and set of parts, replaced on each run; the last run's raw figures are
 in `bench/results.json`. Every figure is either a ratio against a baseline measured in the same run
 on the same machine, or an absolute time on a GPU. A part that could not run says why.
@@ -48,6 +50,9 @@ on the same machine, or an absolute time on a GPU. A part that could not run say
 - **grid**: compose + encode a 2x2 grid of 1024² photo-like cells, versus Pillow's default PNG save.
 - **gpu**: real-architecture SD 1.5 / SDXL with random weights, plain diffusers versus Midway's
   engine, and the fraction of the FLOP bound (bench/flops.py); skipped without CUDA.
+- **scale**: 200 `/imagine` (40 in `--quick`) over 4 shards, one guild each, through real `midway bot`
+  processes: 1 process holding the 4 shards, 2 holding 2 each, and 2 with one SIGKILLed a quarter of the
+  way through the results; results posted (duplicates, lost) and the acknowledgement p99 (bench/scale.py).
 
 CPU figures from a small shared machine are noisy (other processes compete for the cores); the
 ratios are measured in one run so both sides see the same machine.

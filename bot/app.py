@@ -3,6 +3,10 @@
 No privileged intents: slash commands, buttons and modals arrive as interactions, which need none
 (we do not read message content or member lists). Start-up connects Redis, registers the persistent
 buttons, syncs the slash commands and starts delivering events; nothing connects at import.
+
+Sharded (midway/sharding.py), a process holding one shard is a `MidwayBot` that identifies as that shard,
+and one holding several is a `ShardedMidwayBot` (discord.py's AutoShardedClient under the same class);
+`make_bot` picks. Only the process holding shard 0 syncs the slash commands.
 """
 
 from __future__ import annotations
@@ -28,13 +32,16 @@ from bot.store import BotStore
 from midway.catalogue import Catalogue, load_catalogue
 from midway.redis_clients import async_redis
 from midway.settings import Settings
+from midway.sharding import ShardSet
 
 log = logging.getLogger(__name__)
 
 
-def default_consumer_name() -> str:
-    # Stable across restarts of the same bot, so un-acked entries come back to it.
-    return os.environ.get("MIDWAY_BOT_CONSUMER") or f"bot-{socket.gethostname()}"
+def default_consumer_name(shards: ShardSet | None = None) -> str:
+    # Stable across restarts of the same bot, so un-acked entries come back to it; unique per process
+    # of one host (its shards), or two processes would read each other's pending entries as their own.
+    base = os.environ.get("MIDWAY_BOT_CONSUMER") or f"bot-{socket.gethostname()}"
+    return "-".join(filter(None, [base, shards.label if shards is not None else ""]))
 
 
 class MidwayBot(discord.Client):
@@ -50,7 +57,7 @@ class MidwayBot(discord.Client):
         self.settings = settings
         self.redis_url = redis_url
         self.catalogue = catalogue or load_catalogue()
-        self.consumer_name = consumer_name or default_consumer_name()
+        self.consumer_name = consumer_name or default_consumer_name(settings.shards)
         self.throttle_s = throttle_s
         self.queue_poll_s = queue_poll_s
         # A process of its own (`midway bot`) freezes its start-up objects out of the GC (ops/gc_tuning.py).
@@ -75,7 +82,11 @@ class MidwayBot(discord.Client):
                                  throttle_s=self.throttle_s, queue_poll_s=self.queue_poll_s)
         install_rate_limit_counter()
         setup_commands(self)
-        await self.tree.sync()
+        if self.settings.shards.syncs_commands:
+            await self.tree.sync()
+        else:
+            # Global commands, one overwrite for the whole application: the process holding shard 0 does it.
+            log.info("not syncing slash commands: the process holding shard 0 does")
         self._delivery_task = asyncio.create_task(self.delivery.run(), name="midway-delivery")
         if self.freeze_gc:
             from ops.gc_tuning import freeze_startup_objects
@@ -101,3 +112,17 @@ class MidwayBot(discord.Client):
             await self.backend.drain()
             await self.aioredis.aclose()
             self.backend.close()
+
+
+class ShardedMidwayBot(MidwayBot, discord.AutoShardedClient):
+    """The same bot over several shards in one process: MidwayBot's `super()` is AutoShardedClient."""
+
+
+def make_bot(settings: Settings, redis_url: str, **options: Any) -> MidwayBot:
+    """The bot for `settings.shards`: unsharded, one shard (Client with shard_id), or several (AutoSharded)."""
+    shards = settings.shards
+    if not shards.sharded:
+        return MidwayBot(settings, redis_url, **options)
+    if len(shards.held) == 1:
+        return MidwayBot(settings, redis_url, shard_id=shards.held[0], shard_count=shards.count, **options)
+    return ShardedMidwayBot(settings, redis_url, shard_ids=list(shards.held), shard_count=shards.count, **options)

@@ -141,7 +141,10 @@ class Backend:
 
     def consumer(self, name: str) -> EventConsumer:
         # "$": a brand-new group starts at the stream's end; an existing group resumes where it was.
-        return EventConsumer(self.redis, keys.BOT_GROUP, name, start_id="$")
+        # Every bot process is one consumer of the same group; what a dead one read but never acked is taken
+        # over by another after MIDWAY_EVENT_CLAIM_IDLE_S.
+        return EventConsumer(self.redis, keys.BOT_GROUP, name, start_id="$",
+                             claim_idle_ms=int(self.settings.event_claim_idle_s * 1000))
 
     def close(self) -> None:
         self._submitter.shutdown(wait=False)

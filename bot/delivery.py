@@ -6,7 +6,8 @@ restart; results are deduplicated by job id (store.delivered), so they are poste
 left, a crash after Discord created the result but before store.delivered recorded it, is closed by
 Discord itself: the result is sent with a nonce derived from the job id and `enforce_nonce` (discord.py
 sets it whenever a nonce is given), so a resend within Discord's few minutes returns the message
-already posted instead of posting it again.
+already posted instead of posting it again. With several bot processes, one at a time delivers a
+given result (bot/delivery_lease.py): the others wait for it, then find it delivered.
 
 Progress edits and live queue positions are bot/progress.py (ProgressEdits, which Delivery extends);
 posting a result is bot/results.py.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Coroutine
 from typing import Any
 
@@ -25,6 +27,7 @@ import redis
 
 from bot import messages, missed
 from bot.backend import Backend
+from bot.delivery_lease import DeliveryLease
 from bot.progress import PERMANENT_ERRORS, RETRYABLE_ERRORS, JobCache, ProgressEdits
 from bot.results import post_result, result_nonce
 from bot.store import BotStore
@@ -54,13 +57,16 @@ class Delivery:
         self.backend = backend
         self.store = store
         self.consumer = backend.consumer(consumer_name)
+        self.holder = f"{consumer_name}:{uuid.uuid4().hex[:8]}"
+        self._lease: DeliveryLease | None = None
         self._tasks: set[asyncio.Task] = set()
         self._stopping = asyncio.Event()
         self._acks_due: list[str] = []
         self._rewind_due = False
         self.jobs = JobCache(backend)
         self.progress = ProgressEdits(client, backend, self.jobs, ack=self._ack, ack_later=self._ack_later,
-                                      stopping=self._stopping, throttle_s=throttle_s, queue_poll_s=queue_poll_s)
+                                      stopping=self._stopping, throttle_s=throttle_s, queue_poll_s=queue_poll_s,
+                                      delivered=self._delivered)
 
     # -- what the commands and buttons call: a job's message shows its queue position until it starts --
 
@@ -203,29 +209,32 @@ class Delivery:
             return  # being delivered from the stream right now, or shutting down: the next sweep sees
         self._spawn(self._finish(job, event, None))
 
+    async def _delivered(self, job_id: str) -> bool:
+        return self.store is not None and await self.store.delivered(job_id) is not None
+
+    @property
+    def lease(self) -> DeliveryLease:
+        if self._lease is None:
+            self._lease = DeliveryLease(self.store.redis, self.holder)
+        return self._lease
+
     async def _finish(self, job: Job, event: Event, entry_id: str | None) -> None:
         self.progress.result_begins(job.id)
         async with self.progress.lock(job.id):
             # Holding the lock, no progress edit is in flight; stale ones are dropped, not sent.
             superseded = self.progress.drop_edits(job.id)
-            for attempt in range(1, FINAL_ATTEMPTS + 1):
-                try:
-                    await self._deliver(job, event)
-                    break
-                except PERMANENT_ERRORS as error:
-                    log.warning("job %s: Discord refused its result for good (%s); giving up", job.id, error)
-                    await self.store.mark_delivery_failed(job.id, f"{error.status} {error.text}".strip())
-                    await self._say_undeliverable(job, error)
-                    break
-                except (*RETRYABLE_ERRORS, redis.RedisError) as error:
-                    log.warning("delivering job %s failed (attempt %d): %s", job.id, attempt, error)
-                    if attempt == FINAL_ATTEMPTS:
-                        # Left un-acknowledged, and read again after a while: a result waits out a Discord
-                        # or Redis outage instead of waiting for the bot's next start.
-                        self._forget(job.id)
-                        self._read_again_later()
-                        return
-                    await asyncio.sleep(ATTEMPT_BACKOFF_S * attempt)
+            try:
+                async with self.lease.held(job.id) as ours:
+                    delivered = ours and await self._attempts(job, event)
+            except redis.RedisError as error:
+                log.warning("delivering job %s failed: %s", job.id, error)
+                delivered = False
+            if not delivered:
+                # Left un-acknowledged, and read again after a while: a result waits out a Discord or
+                # Redis outage (or another bot process that kept its lease) instead of the next start.
+                self._forget(job.id)
+                self._read_again_later()
+                return
         try:
             await self._ack([*(superseded.entry_ids if superseded else []), *([entry_id] if entry_id else [])])
         except redis.RedisError as error:
@@ -233,6 +242,24 @@ class Delivery:
             log.warning("acknowledging the result of job %s failed: %s", job.id, error)
             self._read_again_later()
         self._forget(job.id)
+
+    async def _attempts(self, job: Job, event: Event) -> bool:
+        """Deliver with retries; False when every attempt failed on something that may pass."""
+        for attempt in range(1, FINAL_ATTEMPTS + 1):
+            try:
+                await self._deliver(job, event)
+                break
+            except PERMANENT_ERRORS as error:
+                log.warning("job %s: Discord refused its result for good (%s); giving up", job.id, error)
+                await self.store.mark_delivery_failed(job.id, f"{error.status} {error.text}".strip())
+                await self._say_undeliverable(job, error)
+                break
+            except (*RETRYABLE_ERRORS, redis.RedisError) as error:
+                log.warning("delivering job %s failed (attempt %d): %s", job.id, attempt, error)
+                if attempt == FINAL_ATTEMPTS:
+                    return False
+                await asyncio.sleep(ATTEMPT_BACKOFF_S * attempt)
+        return True
 
     async def _say_undeliverable(self, job: Job, error: discord.HTTPException) -> None:
         """Tell the requester on the job's own message, which may still be editable (a bot allowed to

@@ -80,8 +80,12 @@ class ProgressEdits:
 
     def __init__(self, client: discord.Client, backend: Backend, jobs: JobCache, *,
                  ack: Callable[[list[str]], Awaitable[None]], ack_later: Callable[[str], None],
-                 stopping: asyncio.Event, throttle_s: float = 1.0, queue_poll_s: float = 2.0) -> None:
+                 stopping: asyncio.Event, throttle_s: float = 1.0, queue_poll_s: float = 2.0,
+                 delivered: Callable[[str], Awaitable[bool]] | None = None) -> None:
         self.client = client
+        # Whether a job's result is already posted, perhaps by another bot process (its progress events
+        # went to this one): a progress edit then would overwrite the "(Done)" on its message.
+        self._delivered = delivered
         self.backend = backend
         self.jobs = jobs
         self._ack = ack
@@ -179,6 +183,10 @@ class ProgressEdits:
 
     async def _apply(self, job: Job, pending: PendingEdit) -> None:
         assert job.message is not None and job.message.message_id is not None
+        if await self._delivered_elsewhere(job.id):
+            self.remember_finished(job.id)
+            await self._ack(pending.entry_ids)
+            return
         attachments = []
         try:
             data = await self.backend.blob(pending.preview)
@@ -201,6 +209,14 @@ class ProgressEdits:
         except redis.RedisError as error:
             # Left pending: read again once the stream is back (run() rewinds after its own errors).
             log.warning("acknowledging progress of job %s failed: %s", job.id, error)
+
+    async def _delivered_elsewhere(self, job_id: str) -> bool:
+        if self._delivered is None or job_id in self.finished:
+            return False
+        try:
+            return await self._delivered(job_id)
+        except redis.RedisError:
+            return False  # the edit still goes: progress is disposable, a stale one is superseded
 
     def message_of(self, job: Job) -> discord.PartialMessage:
         assert job.message is not None and job.message.message_id is not None

@@ -81,6 +81,11 @@ def delivered_key(job_id: str) -> str:
     return f"{PREFIX}:delivered:{job_id}"
 
 
+# Held (with a short TTL) by the one bot process delivering a job's result right now (bot/delivery_lease.py).
+def delivering_key(job_id: str) -> str:
+    return f"{PREFIX}:delivering:{job_id}"
+
+
 # Finished jobs with a Discord message whose result the bot has not delivered (or given up on) yet:
 # job id -> finished_at. Written in the MULTI that publishes the terminal event (JobStore.finish), so a
 # result survives that event being trimmed from the stream while the bot is down (bot/missed.py).

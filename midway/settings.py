@@ -9,8 +9,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from midway.sharding import ShardSet, shard_set
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -104,7 +106,24 @@ class Settings(BaseSettings):
     bot_metrics_port: int = 0
     worker_metrics_port: int = 0
 
+    # Gateway sharding (midway/sharding.py): the total shard count and the shards this bot process holds
+    # ("0,1"; empty: all of them). Unset: one unsharded session.
+    shard_count: int | None = None
+    shard_ids: str = ""
+    # An event-stream entry another bot process read but has not acknowledged for this long is taken over:
+    # that process died mid-delivery (midway/events.py). Live ones ack within seconds.
+    event_claim_idle_s: float = 60.0
+
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> Settings:
+        shard_set(self.shard_count, self.shard_ids)  # ValueError naming the bad value
+        return self
+
+    @property
+    def shards(self) -> ShardSet:
+        return shard_set(self.shard_count, self.shard_ids)
 
     @field_validator("blob_store", mode="before")
     @classmethod

@@ -4,6 +4,13 @@ One `Session` per IDENTIFY keeps its sequence number and a replay buffer, so a c
 with RESUME gets what it missed (docs: gateway "Resuming"). Each socket has one writer task, the only
 sender on it, because zlib-stream compresses every frame with one shared context and the bytes must
 reach the client in the order they were compressed.
+
+Sharding works as on Discord (docs: gateway "Sharding"): IDENTIFY's `shard: [id, count]` picks the
+guilds a session holds, `(guild_id >> 22) % count == id`, and a guild's events (GUILD_CREATE,
+INTERACTION_CREATE, MESSAGE_*, CHANNEL_CREATE) reach only that session; events of no guild go to shard
+0. A shard outside its count, or a count other live sessions do not share, is closed with 4010; a
+session that would hold more than `world.guilds_per_shard` guilds with 4011 (sharding required).
+Intents that are no valid bit set are closed with 4013, privileged ones the app may not use with 4014.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from playground.payloads import guild_create_payload, message_payload, user_payload
-from playground.state import World, WorldEvent
+from playground.state import World, WorldEvent, shard_of
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +39,8 @@ PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, mess
 GUILD_MESSAGES_INTENT = 1 << 9
 MESSAGE_EVENTS = frozenset({"MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE"})
 REPLAY_BUFFER = 1000
+INVALID_SHARD, SHARDING_REQUIRED, INVALID_INTENTS = 4010, 4011, 4013
+ALL_INTENTS = (1 << 26) - 1  # every intent bit Discord defines (docs: Gateway Intents), up to 1 << 25
 
 
 class Connection:
@@ -57,16 +66,22 @@ class Connection:
 
 
 class Session:
-    def __init__(self, user_id: int, intents: int = 0) -> None:
+    def __init__(self, user_id: int, intents: int = 0, shard: tuple[int, int] = (0, 1)) -> None:
         self.id = secrets.token_hex(16)
         self.user_id = user_id
         self.intents = intents
+        self.shard = shard
         self.seq = 0
         self.buffer: deque[dict[str, Any]] = deque(maxlen=REPLAY_BUFFER)
         self.connection: Connection | None = None
 
     def wants(self, event: str) -> bool:
         return event not in MESSAGE_EVENTS or bool(self.intents & GUILD_MESSAGES_INTENT)
+
+    def holds(self, guild_id: int | None) -> bool:
+        """Whether this session's shard receives the events of `guild_id` (those of no guild: shard 0)."""
+        shard_id, count = self.shard
+        return shard_id == (0 if guild_id is None else shard_of(guild_id, count))
 
     def dispatch(self, event: str, data: dict[str, Any]) -> None:
         if not self.wants(event):
@@ -93,9 +108,13 @@ class Gateway:
     def connected(self) -> bool:
         return any(s.connection is not None for s in self.sessions.values())
 
-    def dispatch(self, event: str, data: dict[str, Any] | Callable[[], dict[str, Any]]) -> None:
-        """Send `event` to every session that asked for it; `data` may be built lazily, only when one did."""
-        sessions = [session for session in self.sessions.values() if session.wants(event)]
+    def dispatch(self, event: str, data: dict[str, Any] | Callable[[], dict[str, Any]], *,
+                 guild_id: int | None = None) -> None:
+        """Send `event` to every session that asked for it and holds its guild (`guild_id`, else the payload's
+        `guild_id`); `data` may be built lazily, only when one did."""
+        if guild_id is None and isinstance(data, dict) and data.get("guild_id"):
+            guild_id = int(data["guild_id"])
+        sessions = [session for session in self.sessions.values() if session.wants(event) and session.holds(guild_id)]
         if not sessions:
             return
         payload = data() if callable(data) else data
@@ -109,7 +128,7 @@ class Gateway:
             return
         if event.kind == "message":
             name = "MESSAGE_CREATE" if event.created else "MESSAGE_UPDATE"
-            self.dispatch(name, lambda: message_payload(self.world, message))
+            self.dispatch(name, lambda: message_payload(self.world, message), guild_id=message.guild_id)
         elif event.kind == "message_delete":
             self.dispatch("MESSAGE_DELETE", {"id": str(message.id), "channel_id": str(message.channel_id),
                                              "guild_id": str(message.guild_id)})
@@ -165,26 +184,56 @@ class Gateway:
         if not self.token_ok(str(data.get("token", ""))):
             await ws.close(code=4004, message=b"Authentication failed")
             return None
-        if int(data.get("intents") or 0) & PRIVILEGED_INTENTS and not self.privileged_intents:
+        intents = data.get("intents", 0)
+        if type(intents) is not int or intents < 0 or intents & ~ALL_INTENTS:
+            await ws.close(code=INVALID_INTENTS, message=b"Invalid intent(s)")
+            return None
+        if intents & PRIVILEGED_INTENTS and not self.privileged_intents:
             await ws.close(code=4014, message=b"Disallowed intent(s)")
             return None
-        session = Session(self.world.bot.id, int(data.get("intents") or 0))
+        shard, problem = self._shard_of_identify(data.get("shard"))
+        if problem is not None:
+            code, reason = problem
+            await ws.close(code=code, message=reason.encode())
+            return None
+        session = Session(self.world.bot.id, int(data.get("intents") or 0), shard)
         session.connection = connection
         self.sessions[session.id] = session
         session.dispatch("READY", self._ready(session))
-        for guild in self.world.guilds.values():
+        for guild in self._guilds_of(session):
             session.dispatch("GUILD_CREATE", guild_create_payload(self.world, guild))
         self.identified.set()
         self.world.emit(WorldEvent("state"))
         return session
 
+    def _shard_of_identify(self, shard: Any) -> tuple[tuple[int, int], tuple[int, str] | None]:
+        """IDENTIFY's `shard` checked: (id, count), and the close code and reason when it is refused."""
+        if shard is None:
+            wanted = (0, 1)
+        elif (isinstance(shard, list) and len(shard) == 2 and all(type(n) is int for n in shard)
+              and 0 <= shard[0] < shard[1]):
+            wanted = (shard[0], shard[1])
+        else:
+            return (0, 1), (INVALID_SHARD, f"Invalid shard {shard!r}")
+        counts = {s.shard[1] for s in self.sessions.values() if s.connection is not None}
+        if counts and counts != {wanted[1]}:
+            return wanted, (INVALID_SHARD, f"Invalid shard: count {wanted[1]}, other sessions use {sorted(counts)}")
+        held = sum(1 for guild_id in self.world.guilds if shard_of(guild_id, wanted[1]) == wanted[0])
+        if held > self.world.guilds_per_shard:
+            return wanted, (SHARDING_REQUIRED, f"Sharding required: {held} guilds on one shard, "
+                                               f"at most {self.world.guilds_per_shard}")
+        return wanted, None
+
+    def _guilds_of(self, session: Session) -> list[Any]:
+        return [guild for guild in self.world.guilds.values() if session.holds(guild.id)]
+
     def _ready(self, session: Session) -> dict[str, Any]:
         resume_url = self.world.base_url.replace("http", "ws", 1) + "/gateway"
         return {
             "v": 10, "user": user_payload(self.world.bot) | {"verified": True, "mfa_enabled": False, "flags": 0},
-            "guilds": [{"id": str(g), "unavailable": True} for g in self.world.guilds],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in self._guilds_of(session)],
             "session_id": session.id, "session_type": "normal", "resume_gateway_url": resume_url,
-            "shard": [0, 1], "application": {"id": str(self.world.application_id), "flags": 0},
+            "shard": list(session.shard), "application": {"id": str(self.world.application_id), "flags": 0},
             "private_channels": [], "relationships": [],
         }
 
@@ -203,7 +252,7 @@ class Gateway:
 
     def _send_members(self, session: Session, data: dict[str, Any]) -> None:
         guild = self.world.guilds.get(int(data.get("guild_id") or 0))
-        if guild is None:
+        if guild is None or not session.holds(guild.id):
             return
         members = guild_create_payload(self.world, guild)["members"]
         session.dispatch("GUILD_MEMBERS_CHUNK", {"guild_id": str(guild.id), "members": members,

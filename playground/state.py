@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import itertools
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from playground.mentions import Pings
 T = TypeVar("T")
 
 DISCORD_EPOCH_MS = 1420070400000
+# Discord recommends one shard per 1000 guilds (docs: gateway "Sharding"); tests lower it to force several.
+GUILDS_PER_SHARD = 1000
 # Permissions Discord gives @everyone by default (view, send, embed, attach, history, use commands...).
 EVERYONE_PERMISSIONS = 0x0000_0006_3BF7_FE41 & ~limits.PERMISSION_ADMINISTRATOR
 ALL_PERMISSIONS = (1 << 51) - 1
@@ -170,10 +173,22 @@ class World:
         self.base_url = ""
         self.bot = self.add_user(bot_name, bot=True)
         self.application_id = self.bot.id
+        # Most guilds one gateway session may hold: more makes IDENTIFY fail with 4011 (sharding required).
+        self.guilds_per_shard = GUILDS_PER_SHARD
 
-    def snowflake(self) -> int:
+    def snowflake(self, *, shard: tuple[int, int] | None = None) -> int:
+        """A new snowflake; with `shard=(id, count)`, one whose guild lands on that shard (the timestamp
+        bits are what Discord's `(guild_id >> 22) % count` reads, so they are moved forward a few ms)."""
         ms = int(self.clock.utcnow().timestamp() * 1000) - DISCORD_EPOCH_MS
+        if shard is not None:
+            shard_id, count = shard
+            ms += (shard_id - ms) % count
         return (ms << 22) | (next(self._sequence) & 0x3FFFFF)
+
+    @property
+    def recommended_shards(self) -> int:
+        """What GET /gateway/bot answers: enough shards that none holds more than guilds_per_shard."""
+        return max(1, math.ceil(len(self.guilds) / self.guilds_per_shard))
 
     # -- building the world ---------------------------------------------------------------------------
     def add_user(self, name: str, *, bot: bool = False) -> User:
@@ -181,8 +196,8 @@ class World:
         self.users[user.id] = user
         return user
 
-    def add_guild(self, name: str, owner: User) -> Guild:
-        guild = Guild(self.snowflake(), name, owner.id)
+    def add_guild(self, name: str, owner: User, *, shard: tuple[int, int] | None = None) -> Guild:
+        guild = Guild(self.snowflake(shard=shard), name, owner.id)
         guild.roles[guild.id] = Role(guild.id, "@everyone", EVERYONE_PERMISSIONS)
         self.guilds[guild.id] = guild
         return guild
@@ -265,7 +280,9 @@ def default_world(bot_name: str = "Midway", clock: Clock | None = None) -> World
     world = World(bot_name, clock)
     admin = world.add_user("admin")
     alice = world.add_user("alice")
-    guild = world.add_guild("Midway", owner=admin)
+    # On shard 0 whatever the shard count (up to 8: 840 is their least common multiple), as a bot's first
+    # guild is on Discord, so a sharded test knows where the default guild's events go.
+    guild = world.add_guild("Midway", owner=admin, shard=(0, 840))
     admins = world.add_role(guild, "Admins", limits.PERMISSION_ADMINISTRATOR)
     bot_role = world.add_role(guild, bot_name, EVERYONE_PERMISSIONS)
     world.add_channel(guild, "general")
@@ -274,6 +291,31 @@ def default_world(bot_name: str = "Midway", clock: Clock | None = None) -> World
     world.add_member(guild, alice)
     world.add_member(guild, world.bot, [bot_role])
     return world
+
+
+def add_sharded_guilds(world: World, count: int, *, shard_count: int | None = None) -> list[Guild]:
+    """`count` more guilds like the default one ("Midway 2" with #general-2 and #art-2, the same admin,
+    alice and bot), the n-th on shard n % shard_count, so that a test's traffic crosses shards."""
+    template = world.default_guild
+    admin, alice = world.users[template.owner_id], world.user_named("alice")
+    shards = shard_count or count + 1
+    made = []
+    for n in range(len(world.guilds), len(world.guilds) + count):
+        guild = world.add_guild(f"Midway {n + 1}", owner=admin, shard=(n % shards, shards))
+        admins = world.add_role(guild, "Admins", limits.PERMISSION_ADMINISTRATOR)
+        bot_role = world.add_role(guild, world.bot.name, EVERYONE_PERMISSIONS)
+        world.add_channel(guild, f"general-{n + 1}")
+        world.add_channel(guild, f"art-{n + 1}")
+        world.add_member(guild, admin, [admins])
+        world.add_member(guild, alice)
+        world.add_member(guild, world.bot, [bot_role])
+        made.append(guild)
+    return made
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The shard a guild's events go to (docs: gateway "Sharding")."""
+    return (guild_id >> 22) % shard_count
 
 
 async def wait_until(world: World, check: Callable[[], T | None], timeout: float, what: str = "condition") -> T:

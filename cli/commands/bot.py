@@ -22,11 +22,21 @@ from midway.settings import Settings, get_settings
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--playground", default=None, metavar="URL",
                         help="connect to this playground even when DISCORD_TOKEN is set")
-    parser.add_argument("--consumer", default=None, help="event-stream consumer name (default bot-<host>)")
+    parser.add_argument("--consumer", default=None,
+                        help="event-stream consumer name (default bot-<host>, plus the shards held)")
+    parser.add_argument("--shards", type=int, default=None, metavar="N",
+                        help="total gateway shard count (default MIDWAY_SHARD_COUNT; unset: unsharded)")
+    parser.add_argument("--shard-ids", default=None, metavar="IDS",
+                        help="the shards this process holds, e.g. 0,1 (default MIDWAY_SHARD_IDS; empty: all)")
 
 
 def run(args: argparse.Namespace) -> int:
     settings = get_settings()
+    try:
+        settings = with_shards(settings, args.shards, args.shard_ids)
+    except ValueError as error:
+        print(f"midway bot: {error}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("midway.bot")
     # The bot never joins voice; discord.py's start-up warnings about voice libraries are noise here.
@@ -50,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         token = settings.discord_token.get_secret_value() if settings.discord_token else ""
         log.info("connecting to Discord")
 
-    from bot.app import MidwayBot
+    from bot.app import make_bot
     from midway.errors import CatalogueError
 
     if settings.bot_metrics_port:
@@ -59,13 +69,26 @@ def run(args: argparse.Namespace) -> int:
 
         serve_metrics(settings.bot_metrics_port, sync_redis(settings.redis_url))
     try:
-        client = MidwayBot(settings, settings.redis_url, consumer_name=args.consumer, freeze_gc=True)
+        client = make_bot(settings, settings.redis_url, consumer_name=args.consumer, freeze_gc=True)
     except CatalogueError as error:
         print(f"midway bot: {error}", file=sys.stderr)
         return 2
     # log_handler=None: logging is configured above; discord.py must not add a second handler.
     client.run(token, log_handler=None)
     return 0
+
+
+def with_shards(settings: Settings, count: int | None, ids: str | None) -> Settings:
+    """Settings with --shards / --shard-ids over MIDWAY_SHARD_COUNT / MIDWAY_SHARD_IDS; ValueError naming a
+    bad value (a shard id outside the count, ids without a count)."""
+    if count is None and ids is None:
+        return settings
+    from midway.sharding import shard_set
+
+    count = settings.shard_count if count is None else count
+    ids = settings.shard_ids if ids is None else ids
+    shard_set(count, ids)
+    return settings.model_copy(update={"shard_count": count, "shard_ids": ids})
 
 
 def playground_url(settings: Settings, chosen: str | None) -> str | None:

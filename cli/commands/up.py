@@ -1,5 +1,8 @@
 """`midway up`: Redis, a worker, the playground (without a Discord token) and the bot, on one machine.
 
+`--bots K` runs K bot processes that split the gateway shards (ops/bot_fleet.py); `--guilds N` gives the
+playground N guilds to spread over them.
+
 Exit 0 after Ctrl-C or SIGTERM; 1 when a part cannot start or exits for good; 2 when REDIS_URL names a
 Redis that still cannot be reached after a short wait (checked before anything starts).
 """
@@ -20,6 +23,7 @@ import redis
 
 from midway.redis_clients import redacted_url, redis_problem, sync_redis
 from midway.settings import Settings, get_settings
+from ops.bot_fleet import DISCORD_API, bot_arguments, recommended_shards
 from ops.discord_invite import application_id_from_token, invite_url
 from ops.redis_server import LocalRedis, PortInUse, RedisUnavailable, port_in_use
 from ops.supervisor import Child, PidFile, Supervisor, stop_stale
@@ -34,6 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=None, help="the playground's port (default from settings)")
     parser.add_argument("--engines", default=None, help="engines the worker serves (default MIDWAY_ENGINES)")
     parser.add_argument("--ready-timeout", type=float, default=180.0, help="seconds to wait for start-up")
+    parser.add_argument("--bots", type=int, default=1, metavar="K",
+                        help="bot processes, splitting the gateway shards between them (README: Scaling out)")
+    parser.add_argument("--guilds", type=int, default=1, metavar="N",
+                        help="guilds in the playground (each added one on its own shard)")
 
 
 def log(message: str) -> None:
@@ -162,6 +170,9 @@ def _stop_on_signals() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.bots < 1 or args.guilds < 1:
+        log(f"error: --bots and --guilds must be at least 1 (got --bots {args.bots}, --guilds {args.guilds})")
+        return 2
     _stop_on_signals()
     settings = get_settings()
     lock, holder = _take_lock(settings.state_dir)
@@ -201,8 +212,7 @@ def run(args: argparse.Namespace) -> int:
     lock.flush()
     supervisor = Supervisor(pid_file=pids)
     try:
-        return _run_children(supervisor, env, engines, token, port, settings.playground_host, page,
-                             args.ready_timeout, redis_url)
+        return _run_children(supervisor, env, engines, token, port, settings, page, args, redis_url)
     except KeyboardInterrupt:
         log("stopping (Ctrl-C)")
         return 0
@@ -220,7 +230,8 @@ def run(args: argparse.Namespace) -> int:
         log("stopped")
 
 
-def _run_children(supervisor, env, engines, token, port, host, page, timeout_s, redis_url) -> int:
+def _run_children(supervisor, env, engines, token, port, settings, page, args, redis_url) -> int:
+    host, timeout_s = settings.playground_host, args.ready_timeout
     if not token:
         # Another program on the port (say, an old playground) would answer our readiness checks while
         # ours fails to listen: refuse instead of reporting a Midway that is not ours.
@@ -229,14 +240,15 @@ def _run_children(supervisor, env, engines, token, port, host, page, timeout_s, 
                                "listen there: stop that program or choose another port with --port "
                                "(or MIDWAY_PLAYGROUND_PORT)")
         log(f"starting the playground (local Discord emulator) on port {port}")
-        supervisor.start(Child("playground", _python_midway("playground", "--port", str(port)), env))
+        supervisor.start(Child("playground", _python_midway("playground", "--port", str(port),
+                                                             "--guilds", str(args.guilds)), env))
         _wait_for(lambda: _get_json(page + "_playground/state"), "the playground", supervisor, timeout_s)
     log(f"starting a worker for engines: {engines} (first start builds/loads the models)")
     # A worker exits on purpose when a job hangs in native code or every job fails (a sticky CUDA
     # error); its jobs go back to the queue, so starting it again beats stopping everything.
     supervisor.start(Child("worker", _python_midway("worker", "--engines", engines), env, restart=True))
-    log("starting the bot")
-    supervisor.start(Child("bot", _python_midway("bot"), env))
+    _start_bots(supervisor, env, args.bots, token or settings.playground_token,
+                DISCORD_API if token else f"{page}api/v10")
     _wait_for(lambda: _worker_live(redis_url), "the worker to load its engines", supervisor, timeout_s)
     if token:
         app_id = application_id_from_token(token)
@@ -248,6 +260,16 @@ def _run_children(supervisor, env, engines, token, port, host, page, timeout_s, 
     dead = supervisor.wait_for_exit(on_restart=_report_restart)
     log(f"{dead.name} exited with code {dead.process.returncode}; stopping the rest")
     return 1
+
+
+def _start_bots(supervisor: Supervisor, env: dict[str, str], bots: int, token: str, api_base: str) -> None:
+    if bots == 1:
+        log("starting the bot")
+        supervisor.start(Child("bot", _python_midway("bot"), env))
+        return
+    for n, arguments in enumerate(bot_arguments(bots, recommended_shards(api_base, token)), start=1):
+        log(f"starting bot {n} of {bots} ({' '.join(arguments)})")
+        supervisor.start(Child(f"bot-{n}", _python_midway("bot", *arguments), env))
 
 
 def _report_restart(child: Child) -> None:

@@ -51,7 +51,8 @@ async def gateway(request: web.Request) -> web.Response:
 @routes.get("/api/v10/gateway/bot")
 async def gateway_bot(request: web.Request) -> web.Response:
     limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
-    return json_response({"url": _gateway_url(request), "shards": 1, "session_start_limit": limit})
+    shards = core(request).world.recommended_shards
+    return json_response({"url": _gateway_url(request), "shards": shards, "session_start_limit": limit})
 
 
 @routes.get("/api/v10/guilds/{guild_id}")
