@@ -163,6 +163,16 @@ class MidwayWorker(SimpleWorker):
             self.connection.delete(keys.worker_heartbeat_key(self.name))
             self.connection.srem(keys.WORKERS_SET, self.name)
 
+    def subscribe(self) -> None:
+        # RQ's command listener polls with a 60 s wait, and stopping it joins that wait: a worker leaving
+        # right after it subscribed (a burst with one quick job) hung for a minute on its way out.
+        self.log.info("Worker %s: subscribing to channel %s", self.name, self.pubsub_channel_name)
+        pubsub = self.pubsub = self.connection.pubsub()
+        pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        # RQ types the attribute as None (it is only ever set here and in its own subscribe).
+        self.pubsub_thread = pubsub.run_in_thread(  # type: ignore[assignment]
+            sleep_time=1.0, daemon=True, exception_handler=self._pubsub_exception_handler)
+
     def unsubscribe(self) -> None:
         with self._through_outage("unsubscribing from worker commands"):
             super().unsubscribe()
