@@ -42,7 +42,7 @@ def load_engines(names: Sequence[str], load: Callable[[str], Engine], *, setting
     for name in names:
         log.info("loading engine %s ...", name)
         started = time.perf_counter()
-        engines.get(name)
+        engines.add(name)
         log.info("engine %s ready in %.1f s (%.1f MB of weights)", name, time.perf_counter() - started,
                  engines.sizes[name] / 2**20)
     return engines

@@ -53,8 +53,11 @@ class ResidentEngines:
     the loader's own reference to it (engines/registry.py caches them), so an unloaded engine is freed."""
 
     def __init__(self, engines: Mapping[str, Engine], *, load: Callable[[str], Engine] | None = None,
-                 forget: Callable[[str], None] = lambda name: None, budget_bytes: int | None = None) -> None:
+                 forget: Callable[[str], None] = lambda name: None, budget_bytes: int | None = None,
+                 load_unknown: bool = False) -> None:
         self.load = load
+        # Load on first use an engine never added (RQ workers started without preloading).
+        self.load_unknown = load_unknown
         self.forget = forget
         self.budget_bytes = budget_bytes
         self.resident: OrderedDict[str, Engine] = OrderedDict()  # least recently used first
@@ -85,9 +88,17 @@ class ResidentEngines:
                 "job_s": dict(self.job_s)}
 
     def get(self, name: str) -> Engine:
+        """The engine `name` on the device; EngineError for one this worker does not serve."""
         if name in self.resident:
             self.resident.move_to_end(name)
             return self.resident[name]
+        if name not in self and not self.load_unknown:
+            # A source image made on another engine must not load that engine here (gigabytes).
+            raise EngineError(f"This worker does not run the engine {name!r}.")
+        return self.add(name)
+
+    def add(self, name: str) -> Engine:
+        """Bring `name` onto the device (loading it, the first time), making room as needed."""
         started = time.perf_counter()
         swapped = name in self.parked or name in self.unloaded
         if name in self.parked:

@@ -55,7 +55,9 @@ class JobRunner:
                  safety: SafetyFilter | None = None) -> None:
         self.client = client
         self.settings = settings
-        self.engines = engines if isinstance(engines, ResidentEngines) else ResidentEngines(engines, load=load_engine)
+        if not isinstance(engines, ResidentEngines):
+            engines = ResidentEngines(engines, load=load_engine, load_unknown=True)
+        self.engines = engines
         self.worker_name = worker_name
         self.store = JobStore(client, settings)
         self.blobs: BlobStore = blob_store(settings, client)

@@ -137,3 +137,15 @@ def test_midway_worker_serves_an_added_model_as_a_process(add_model, settings, s
     assert process.returncode == 0, process.stderr
     assert f"serving {name}" in process.stderr and "GPU memory budget 1.00 GB" in process.stderr
     assert store.get(job.id).status is JobStatus.done
+
+
+def test_a_worker_within_a_budget_loads_no_engine_it_does_not_serve(add_model, settings):
+    """A Vary of an image made on another engine asks for that engine's pipeline: it is refused, not loaded."""
+    from midway.errors import EngineError
+
+    name = add_model("only-this", "sd")
+    engines = load_engines([name], get_engine, settings=settings.model_copy(update={"gpu_memory_gb": 1.0}),
+                           forget=unload)
+    with pytest.raises(EngineError, match="does not run the engine 'tiny-sdxl'"):
+        engines.get("tiny-sdxl")
+    assert engines.names == [name] and "tiny-sdxl" not in engines.sizes
