@@ -30,10 +30,11 @@ def user_catalogue_path() -> Path:
     env = os.environ.get("MIDWAY_USER_CATALOGUE")
     if env:
         return Path(env)
-    from midway.settings import Settings
+    from midway.settings import load_settings
 
-    # Settings() rather than the cached ones: MIDWAY_STATE_DIR may have changed (tests, `midway up`).
-    return Settings().resolved_user_catalogue
+    # Read anew rather than cached: MIDWAY_STATE_DIR may have changed (tests, `midway up`). A bad setting
+    # is a SettingsError naming it, which the command line reports as exit 2.
+    return load_settings().resolved_user_catalogue
 
 
 def read_tables(path: Path) -> dict[str, dict[str, object]]:
