@@ -14,6 +14,7 @@ COMMANDS: dict[str, str] = {
     "parse": "Parse a Midjourney-style prompt and print the generation specs as JSON.",
     "generate": "Run an engine in-process (no Redis) and write the image.",
     "worker": "Run a generation worker that serves jobs from Redis.",
+    "models": "Add, list or remove custom checkpoints in the user's catalogue (models add NAME PATH --kind sdxl).",
     "describe": "Describe an image: four prompts from the caption engine, in-process (no Redis).",
     "shorten": "Rank a prompt's words by their effect on the engine's text embedding; five shorter prompts.",
     "submit": "Submit a prompt as a job through Redis and follow it.",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -164,9 +164,13 @@ COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-
 
 class Catalogue:
     def __init__(self, entries: dict[str, EngineEntry], source: Path | None = None,
-                 loras: dict[str, LoraEntry] | None = None) -> None:
+                 loras: dict[str, LoraEntry] | None = None, *, added: frozenset[str] = frozenset(),
+                 user_source: Path | None = None) -> None:
         self._entries = dict(entries)
         self.source = source
+        # The engines merged in from the user's catalogue copy (`midway models add`), and its path.
+        self.added = added
+        self.user_source = user_source
         # `[loras.<name>]`: adapters a prompt may add with `--lora` (midway/loras.py).
         self.loras: dict[str, LoraEntry] = dict(loras or {})
 
@@ -257,7 +261,18 @@ def catalogue_path() -> Path:
 
 
 def load_catalogue(path: Path | None = None) -> Catalogue:
-    path = Path(path) if path is not None else catalogue_path()
+    """The catalogue at `path`; without one, catalogue_path()'s with the user's catalogue copy (the engines
+    `midway models add` wrote, midway/user_catalogue.py) merged over it."""
+    if path is not None:
+        return load_merged(Path(path), {})
+    from midway.user_catalogue import read_tables, user_catalogue_path
+
+    user_path = user_catalogue_path()
+    return load_merged(catalogue_path(), read_tables(user_path), user_path)
+
+
+def load_merged(path: Path, user_tables: Mapping[str, object], user_path: Path | None = None) -> Catalogue:
+    """The catalogue at `path` with `user_tables` (the user catalogue at `user_path`) merged over it."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -268,10 +283,20 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
     if not isinstance(tables, dict):
         raise CatalogueError(f"engine catalogue {path}: expected [engines.<name>] tables")
     entries = {name: parse_entry(name, table) for name, table in tables.items()}
+    try:
+        added = {name: parse_entry(name, table) for name, table in user_tables.items()}
+    except CatalogueError as exc:
+        raise CatalogueError(f"user catalogue {user_path}: {exc}") from None
+    clashes = sorted(set(added) & set(entries))
+    if clashes:
+        # An added engine never silently replaces a built-in one that channels may already use.
+        raise CatalogueError(f"user catalogue {user_path}: {clashes} already name engines of {path}; "
+                             "rename them (midway models remove, then add under another name)")
     # A catalogue of bare engine tables (no [engines] section) has no room for [loras]: none then.
     lora_tables = raw.get("loras", {}) if "engines" in raw else {}
     try:
-        catalogue = Catalogue(entries, source=path, loras=parse_loras(lora_tables))
+        catalogue = Catalogue({**entries, **added}, source=path, loras=parse_loras(lora_tables),
+                              added=frozenset(added), user_source=user_path)
         alias_table(catalogue)
         check_draft_engines(catalogue)
     except CatalogueError as exc:

@@ -31,7 +31,12 @@ class WorkerHeartbeat(BaseModel):
     started_at: float = 0.0
     at: float = 0.0
     job_id: str | None = None
-
+    # A worker within a GPU memory budget (worker/residency.py) names the engines now on its device
+    # (None: all of them) and the measured seconds to bring each on; and the seconds of each engine's
+    # last job, for wait estimates.
+    resident: list[str] | None = None
+    load_s: dict[str, float] = {}
+    job_s: dict[str, float] = {}
 
 
 def rq_queue(client: redis.Redis, engine: str, lane: Lane | str) -> Queue:
@@ -105,6 +110,20 @@ class QueuePositions:
             result[job.id] = (True, None if ahead is None else ahead + index + 1)
         return result
 
+    def wait_estimate_s(self, job: Job) -> float | None:
+        """Seconds until `job` starts: the jobs ahead of it at its workers' last job time (shared among
+        them), plus the time to bring its engine onto a device when no live worker has it there (a swap,
+        worker/residency.py). None when it is not waiting or no live worker serves it."""
+        position = self.queue_position(job.id)
+        if position is None:
+            return None
+        engine = self.engine_of(job)
+        serving = [w for w in self.live_workers() if engine in w.engines and job.lane in w.lanes]
+        if not serving:
+            return None
+        per_job = min((w.job_s[engine] for w in serving if engine in w.job_s), default=0.0)
+        return (position - 1) * per_job / len(serving) + swap_s(engine, serving)
+
     def head_position(self, job: Job) -> int | None:
         """The position `job` has once put at the head of its own queue (None as in queue_position)."""
         ahead = self.ahead_in_other_lanes(job)
@@ -130,3 +149,11 @@ class QueuePositions:
             if lane in served:
                 ahead += length(rq_queue(self.redis, engine, lane).key)
         return ahead
+
+
+def swap_s(engine: str, workers: list[WorkerHeartbeat]) -> float:
+    """0 when one of `workers` has `engine` on its device (or keeps every engine there); otherwise the
+    quickest time one of them measured bringing it on (0 until one has)."""
+    if any(w.resident is None or engine in w.resident for w in workers):
+        return 0.0
+    return min((w.load_s[engine] for w in workers if engine in w.load_s), default=0.0)

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
 
     # Engines: the catalogue file and the engines a worker serves by default.
     catalogue: Path | None = None
+    # The user's catalogue copy (`midway models add` writes it), merged over the catalogue above; unset:
+    # <state_dir>/catalogue.toml, read when it exists.
+    user_catalogue: Path | None = None
     # The offline engines: the latent-diffusion `tiny`, the DALL·E 2-style `tiny-unclip` and the BLIP
     # captioner `tiny-caption` that /describe runs on.
     engines: str = "tiny,tiny-unclip,tiny-caption"
@@ -93,6 +96,12 @@ class Settings(BaseSettings):
     # image, 1 none).
     safety_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
 
+    # GPU memory a worker's resident engines may hold (worker/residency.py): GB, or a fraction of the
+    # device's memory (on a CPU, of the machine's). Unset: every engine stays resident. Past it the least
+    # recently used engines move off the device until the one a job needs fits.
+    gpu_memory_gb: float | None = None
+    gpu_memory_fraction: float | None = None
+
     # Per-user caps (Midjourney's: 3 running, 10 queued).
     max_running_per_user: int = 3
     max_queued_per_user: int = 10
@@ -132,6 +141,24 @@ class Settings(BaseSettings):
         if kind not in BLOB_STORES:
             raise ValueError("must be 'redis' or 'fs'")
         return BLOB_STORES[kind]
+
+    @field_validator("gpu_memory_gb")
+    @classmethod
+    def _positive_memory(cls, value: float | None) -> float | None:
+        if value is not None and value <= 0:
+            raise ValueError("must be a positive number of GB")
+        return value
+
+    @field_validator("gpu_memory_fraction")
+    @classmethod
+    def _memory_fraction(cls, value: float | None) -> float | None:
+        if value is not None and not 0 < value <= 1:
+            raise ValueError("must be a fraction in (0, 1]")
+        return value
+
+    @property
+    def resolved_user_catalogue(self) -> Path:
+        return self.user_catalogue or self.state_dir / "catalogue.toml"
 
     @property
     def resolved_blob_dir(self) -> Path:

@@ -7,7 +7,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import redis
 from rq.exceptions import StopRequested
@@ -18,6 +18,7 @@ from midway.contract import Lane
 from midway.settings import Settings
 from worker import tasks
 from worker.reconcile import Reconciler
+from worker.residency import GIB, ResidentEngines, memory_budget
 from worker.rq_worker import MidwayWorker
 from worker.runtime import JobRunner
 
@@ -29,18 +30,25 @@ def default_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
-def load_engines(names: Sequence[str], load: Callable[[str], Engine]) -> dict[str, Engine]:
-    """Load every engine up front, so the first job does not pay for it and a bad one fails fast."""
-    engines: dict[str, Engine] = {}
+def load_engines(names: Sequence[str], load: Callable[[str], Engine], *, settings: Settings | None = None,
+                 forget: Callable[[str], None] = lambda name: None) -> ResidentEngines:
+    """Load every engine up front, so the first job does not pay for it and a bad one fails fast. With a
+    GPU memory budget in `settings`, each load moves the least recently used off the device as needed
+    (worker/residency.py): the last engines named stay on; `load` and `forget` then reload them later."""
+    budget = memory_budget(settings) if settings is not None else None
+    engines = ResidentEngines({}, load=load, forget=forget, budget_bytes=budget)
+    if budget is not None:
+        log.info("GPU memory budget %.2f GB for the weights of %s", budget / GIB, ", ".join(names))
     for name in names:
         log.info("loading engine %s ...", name)
         started = time.perf_counter()
-        engines[name] = load(name)
-        log.info("engine %s ready in %.1f s", name, time.perf_counter() - started)
+        engines.add(name)
+        log.info("engine %s ready in %.1f s (%.1f MB of weights)", name, time.perf_counter() - started,
+                 engines.sizes[name] / 2**20)
     return engines
 
 
-def build_worker(client: redis.Redis, settings: Settings, engines: dict[str, Engine], *,
+def build_worker(client: redis.Redis, settings: Settings, engines: Mapping[str, Engine] | ResidentEngines, *,
                  lanes: Sequence[Lane] = tuple(Lane), name: str | None = None,
                  load_engine: Callable[[str], Engine] | None = None) -> MidwayWorker:
     """A worker serving `engines` (already loaded) on `lanes`; its runner becomes the RQ task's runner."""
@@ -52,11 +60,11 @@ def build_worker(client: redis.Redis, settings: Settings, engines: dict[str, Eng
     # The reconciler sweeps at most once per maintenance interval across all workers (its lock).
     reconciler = Reconciler(runner.store, interval_s=settings.heartbeat_s * 2,
                             grace_s=settings.heartbeat_s * 4)
-    return MidwayWorker(client, name=name, engines=list(engines), lanes=list(lanes),
+    return MidwayWorker(client, name=name, engines=runner.engines.names, lanes=list(lanes),
                         heartbeat_s=settings.heartbeat_s,
                         on_maintenance=maintenance(purger(runner.blobs), reconciler.maybe_sweep),
                         running_cap=settings.max_running_per_user, slot_ttl_s=slot_ttl(settings),
-                        hang_grace_s=settings.hang_grace_s)
+                        hang_grace_s=settings.hang_grace_s, engine_stats=runner.engines.stats)
 
 
 def slot_ttl(settings: Settings) -> int:

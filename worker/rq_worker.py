@@ -67,8 +67,11 @@ def queue_names(engines: Sequence[str], lanes: Sequence[Lane]) -> list[str]:
 class MidwayWorker(SimpleWorker):
     def __init__(self, client: redis.Redis, *, name: str, engines: Sequence[str], lanes: Sequence[Lane],
                  heartbeat_s: float, on_maintenance: Callable[[], object] | None = None,
-                 running_cap: int = 0, slot_ttl_s: int = 3600, hang_grace_s: float | None = 60.0) -> None:
+                 running_cap: int = 0, slot_ttl_s: int = 3600, hang_grace_s: float | None = 60.0,
+                 engine_stats: Callable[[], dict[str, object]] | None = None) -> None:
         self.heartbeat_s = heartbeat_s
+        # WorkerHeartbeat fields describing the engines now (resident, load_s, job_s: worker/residency.py).
+        self.engine_stats = engine_stats
         self.on_maintenance = on_maintenance
         # None: never end the process for a job stuck past its timeout.
         self.hang_grace_s = hang_grace_s
@@ -126,6 +129,10 @@ class MidwayWorker(SimpleWorker):
     def publish_heartbeat(self, pipeline=None) -> None:
         """Our own heartbeat (engines and lanes), which the bot reads to know which engines are live."""
         self.beat.at = time.time()
+        if self.engine_stats is not None:
+            # In place: the job thread sets beat.job_id on this same object.
+            for field, value in self.engine_stats().items():
+                setattr(self.beat, field, value)
         target = pipeline if pipeline is not None else self.connection
         target.set(keys.worker_heartbeat_key(self.name), self.beat.model_dump_json(), ex=self.ttl_s)
         target.sadd(keys.WORKERS_SET, self.name)
@@ -155,6 +162,16 @@ class MidwayWorker(SimpleWorker):
             super().register_death()
             self.connection.delete(keys.worker_heartbeat_key(self.name))
             self.connection.srem(keys.WORKERS_SET, self.name)
+
+    def subscribe(self) -> None:
+        # RQ's command listener polls with a 60 s wait, and stopping it joins that wait: a worker leaving
+        # right after it subscribed (a burst with one quick job) hung for a minute on its way out.
+        self.log.info("Worker %s: subscribing to channel %s", self.name, self.pubsub_channel_name)
+        pubsub = self.pubsub = self.connection.pubsub()
+        pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        # RQ types the attribute as None (it is only ever set here and in its own subscribe).
+        self.pubsub_thread = pubsub.run_in_thread(  # type: ignore[assignment]
+            sleep_time=1.0, daemon=True, exception_handler=self._pubsub_exception_handler)
 
     def unsubscribe(self) -> None:
         with self._through_outage("unsubscribing from worker commands"):

@@ -32,6 +32,7 @@ from midway.settings import Settings
 from ops import metrics
 from worker.cancel_watch import CancelWatch
 from worker.progress import PREVIEW_TTL_S, ProgressReporter
+from worker.residency import ResidentEngines
 from worker.rq_worker import RestartWorker
 from worker.safety import SafetyFilter
 from worker.sources import SourceImages, engine_references
@@ -44,31 +45,29 @@ _T = TypeVar("_T")
 
 
 class JobRunner:
-    """Runs jobs on resident engines. `engines` are loaded already; `load_engine` (optional) loads
-    one on first use, for RQ workers started without preloading. `safety` scores every image job's
-    outputs (by default the checker MIDWAY_SAFETY_CHECKER names for these engines, loaded on first use)."""
+    """Runs jobs on resident engines. `engines` are loaded already, or a ResidentEngines that keeps them
+    within a GPU memory budget (worker/residency.py); `load_engine` (optional) loads one on first use,
+    for RQ workers started without preloading. `safety` scores every image job's outputs (by default the
+    checker MIDWAY_SAFETY_CHECKER names for these engines, loaded on first use)."""
 
-    def __init__(self, client: redis.Redis, settings: Settings, engines: Mapping[str, Engine], *,
+    def __init__(self, client: redis.Redis, settings: Settings, engines: Mapping[str, Engine] | ResidentEngines, *,
                  worker_name: str, load_engine: Callable[[str], Engine] | None = None,
                  safety: SafetyFilter | None = None) -> None:
         self.client = client
         self.settings = settings
-        self.engines = dict(engines)
+        if not isinstance(engines, ResidentEngines):
+            engines = ResidentEngines(engines, load=load_engine, load_unknown=True)
+        self.engines = engines
         self.worker_name = worker_name
-        self.load_engine = load_engine
         self.store = JobStore(client, settings)
         self.blobs: BlobStore = blob_store(settings, client)
         self.sources = SourceImages(self.store, self.blobs, self.engine_for)
-        self.safety = safety or SafetyFilter.for_worker(settings, list(engines) or settings.engine_list)
+        self.safety = safety or SafetyFilter.for_worker(settings, self.engines.names or settings.engine_list)
         # Jobs failed by unexpected errors since the last job that succeeded (see _unexpected).
         self.errors_in_a_row = 0
 
     def engine_for(self, name: str) -> Engine:
-        if name not in self.engines:
-            if self.load_engine is None:
-                raise EngineError(f"This worker does not run the engine {name!r}.")
-            self.engines[name] = self.load_engine(name)
-        return self.engines[name]
+        return self.engines.get(name)
 
     def run(self, job_id: str) -> str:
         """Run the job if it still needs running; returns its final status (RQ keeps it as the result)."""
@@ -188,6 +187,7 @@ class JobRunner:
         with self._progress_reporter(job) as progress:
             images = self._run_engine(engine, job, init_image, progress, references)
         compute_s = time.perf_counter() - started
+        self.engines.record_job(job.spec.engine or self.settings.default_engine, compute_s)
         # One batched pass over every output (grid cells, an upscale, a variation's four); the bot applies
         # the server's policy to the verdict. It never fails the job: a broken checker flags every image.
         verdict = self.safety.check(images)

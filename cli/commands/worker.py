@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
 
     # transformers warns about optional image backends (torchvision) it falls back from; keep errors only.
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    from engines.registry import get_engine
+    from engines.registry import get_engine, unload
     from midway.errors import EngineError
     from ops.gc_tuning import freeze_startup_objects
     from ops.heap_tuning import keep_freed_memory
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     from worker.rq_worker import RESTART_EXIT_CODE, serve
 
     try:
-        engines = load_engines(names, get_engine)
+        engines = load_engines(names, get_engine, settings=settings, forget=unload)
     except EngineError as error:
         print(f"midway worker: {error}", file=sys.stderr)
         return 1
@@ -92,10 +92,12 @@ def run(args: argparse.Namespace) -> int:
     keep_freed_memory()
     client = sync_redis(settings.redis_url)
     worker = build_worker(client, settings, engines, lanes=lanes, name=args.name)
-    # The loaded pipelines are tens of thousands of objects a full GC pass would walk mid-job.
-    freeze_startup_objects()
+    # The loaded pipelines are tens of thousands of objects a full GC pass would walk mid-job. Not under a
+    # memory budget: an engine unloaded to make room must be collectable, and frozen objects never are.
+    if engines.budget_bytes is None:
+        freeze_startup_objects()
     serve_metrics(settings.worker_metrics_port, client)
-    log.info("worker %s serving %s on lanes %s", worker.name, ", ".join(engines),
+    log.info("worker %s serving %s on lanes %s", worker.name, ", ".join(engines.names),
              ", ".join(lane.value for lane in lanes))
     serve(worker, burst=args.burst, max_jobs=args.max_jobs, logging_level=settings.log_level.upper())
     # The worker judged itself broken (worker/runtime.py) and put its job back: a supervisor restarts it.
