@@ -59,6 +59,8 @@ class Plan:
     sources: tuple[Image.Image, ...] = ()
     # The image prompt's and the --sref's encoded references (engines/image_adapter.py), for adapter families.
     references: Any = None
+    # FLUX Redux: the image prompt's tokens, appended to the text's (engines/redux.py), encoded once per job.
+    image_tokens: Any = None
 
 
 class DiffusionEngine(Engine):

@@ -3,10 +3,15 @@
 Flux is guidance-distilled: `guidance` is an input of the model (dev) or ignored (schnell), so there
 is no unconditional pass. `--no` therefore switches on diffusers' "true CFG" with TRUE_CFG_SCALE,
 which doubles the compute of that job.
+
+Image prompts go through the catalogue's FLUX Redux prior when the entry has one (engines/redux.py): the
+images' tokens follow the prompt's T5 tokens; otherwise the first image is the img2img start.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -17,6 +22,8 @@ from engines.diffusion import Plan
 from engines.latent import LatentDiffusionEngine
 from engines.monitor import StepMonitor
 from engines.preview import preview_image
+from engines.redux import ReduxPrior, ReduxSource, append
+from midway.catalogue import EngineEntry
 from midway.contract import GenerationSpec
 
 TRUE_CFG_SCALE = 4.0
@@ -27,6 +34,21 @@ class FluxEngine(LatentDiffusionEngine):
     family = "flux"
     _size: tuple[int, int] = (1024, 1024)
 
+    def __init__(self, entry: EngineEntry, pipe: Any, device: torch.device, dtype: torch.dtype) -> None:
+        super().__init__(entry, pipe, device, dtype)
+        # Loaded on the first image prompt; the registry points "tiny-redux" at its built folder.
+        self.redux_source: Callable[[], ReduxSource] = lambda: (entry.redux, {})
+        self.redux = ReduxPrior(entry, device, dtype, lambda: self.redux_source()) if entry.redux else None
+
+    def conditions_on_images(self) -> bool:
+        return self.redux is not None and self.entry.image_prompt_mode == "redux"
+
+    def with_references(self, spec: GenerationSpec, plan: Plan, style: tuple[Image.Image, ...]) -> Plan:
+        plan = super().with_references(spec, plan, style)
+        if self.redux is None or not plan.sources or not self.conditions_on_images():
+            return plan
+        return replace(plan, image_tokens=self.redux.encode(spec, plan.sources))
+
     def encode(self, text: str) -> cond.Conditioning:
         # T5's context is padded to max_sequence_length (512 at most); a smaller tokenizer caps it.
         length = min(MAX_SEQUENCE_LENGTH, self.pipe.tokenizer_2.model_max_length)
@@ -35,11 +57,13 @@ class FluxEngine(LatentDiffusionEngine):
         return {"prompt_embeds": embeds, "pooled_prompt_embeds": pooled}
 
     def conditioning_kwargs(self, spec: GenerationSpec, indices: list[int], plan: Plan) -> dict[str, Any]:
-        positive = cond.encode_weighted(self.encode, cond.positive_parts(spec))
+        # The image tokens join before --weird and --chaos, which then move the whole conditioning.
+        positive = append(cond.encode_weighted(self.encode, cond.positive_parts(spec)), plan.image_tokens)
         kwargs: dict[str, Any] = cond.batch(cond.per_image(positive, spec, indices))
         negatives = cond.negative_parts(spec)
         if negatives:
-            negative = cond.encode_weighted(self.encode, negatives)
+            # True CFG needs both sides the same length; with the image on both, `--no` removes only its text.
+            negative = append(cond.encode_weighted(self.encode, negatives), plan.image_tokens)
             kwargs.update(cond.batch([negative] * len(indices), prefix="negative_"))
             kwargs["true_cfg_scale"] = TRUE_CFG_SCALE
         return kwargs

@@ -32,7 +32,10 @@ The mappings are documented here and nowhere else:
   from the first image with strength 1 / (W + 1), the share of the noise schedule the text re-paints;
   engines whose catalogue entry has an `ip_adapter` (image_prompts = "adapter") instead condition every
   cross-attention on the images' mean CLIP image embedding (weighted by `image_weights`) through
-  IP-Adapter at scale W / (W + 1) (`adapter_scale`; engines/image_adapter.py);
+  IP-Adapter at scale W / (W + 1) (`adapter_scale`; engines/image_adapter.py); FLUX engines with a `redux`
+  (image_prompts = "redux") append the images' FLUX Redux tokens (weighted by `image_weights`) to the
+  prompt's T5 tokens, scaled by 2 W / (W + 1) (`redux_scale`: --iw 1 is the prior's own scale 1.0, --iw 0
+  drops the tokens, --iw 3 is 1.5; engines/redux.py);
 - `--sref` (style references, IP-Adapter engines): the references' weighted mean embedding goes only
   to the style blocks (InstantStyle), at sqrt(sw / 100) times the block's scale (`style_scale`);
 - /blend (unCLIP only): the weighted spherical mean of the 2-5 images' CLIP image embeddings (the
@@ -113,6 +116,13 @@ def adapter_scale(image_weight: float) -> float:
     """IP-Adapter scale of an image prompt: the image side's share, so --iw 1 is the adapter's usual 0.5
     (half image, half text), --iw 0 adds nothing and --iw 3 is 0.75."""
     return image_prompt_share(image_weight)
+
+
+def redux_scale(image_weight: float) -> float:
+    """Scale of an image prompt's FLUX Redux tokens: twice the image side's share, so the default --iw 1 is
+    FluxPriorReduxPipeline's own prompt_embeds_scale of 1.0, --iw 0 adds nothing and the scale stays below 2
+    (beyond it the tokens outweigh the text entirely)."""
+    return 2 * image_prompt_share(image_weight)
 
 
 def style_scale(spec: GenerationSpec) -> float:

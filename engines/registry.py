@@ -127,7 +127,22 @@ def _load_latent(entry: EngineEntry, device: Any, dtype: Any) -> DiffusionEngine
     tiny_adapter = _tiny_ip_adapter(entry)
     if tiny_adapter is not None:
         engine.adapter_source = tiny_adapter
+    tiny_redux = _tiny_redux(entry)
+    if isinstance(engine, FluxEngine) and tiny_redux is not None:
+        engine.redux_source = tiny_redux
     return engine
+
+
+def _tiny_redux(entry: EngineEntry) -> Callable[[], tuple[str, dict[str, Any]]] | None:
+    """Where a tiny engine's `tiny-redux` loads from: its built folder, built on the first image prompt.
+    None: the catalogue's `redux` as it stands."""
+    from engines.tiny.cache import TINY_REDUX
+
+    if not entry.is_tiny or entry.redux != TINY_REDUX:
+        return None
+    from engines.tiny.cache import ensure_tiny_redux
+
+    return lambda: (str(ensure_tiny_redux(entry)), {"local_files_only": True})
 
 
 def _tiny_ip_adapter(entry: EngineEntry) -> Callable[[], tuple[str, str, str, str, dict[str, Any]]] | None:

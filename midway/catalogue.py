@@ -43,7 +43,9 @@ OUTPAINT_CAPABILITIES = ("zoom", "pan", "inpaint")
 # /blend mixes CLIP image embeddings: only the unCLIP family has them to mix.
 BLEND_FAMILIES = ("unclip",)
 BLEND_CAPABILITIES = ("blend",)
-IMAGE_PROMPT_MODES = ("adapter", "img2img")
+IMAGE_PROMPT_MODES = ("adapter", "img2img", "redux")
+# FLUX Redux appends image tokens to FLUX's T5 tokens: only the flux family reads them.
+REDUX_FAMILIES = ("flux",)
 # InstantStyle (Wang et al. 2024, "InstantStyle: Free Lunch towards Style-Preserving"): in SDXL the second
 # attention of the first up block carries style; --sref injects its reference there only. SD 1.5's first
 # cross-attention up block is up_blocks.1 (its up_blocks.0 has no attention).
@@ -107,8 +109,11 @@ class EngineEntry:
     # The CLIP vision encoder inside the adapter's repo: a folder name next to the weights ("image_encoder",
     # the default) or a path from the repo's root ("models/image_encoder").
     image_encoder: str = ""
-    # How an image prompt conditions a latent engine: "adapter" (needs ip_adapter) or "img2img" (the first
-    # image as the start). Empty: adapter when ip_adapter is set, else img2img.
+    # FLUX Redux (flux): a FluxPriorReduxPipeline hub id or folder (e.g. "black-forest-labs/FLUX.1-Redux-dev");
+    # "tiny-redux" builds a random-weight one offline. Image prompts then condition through its image tokens.
+    redux: str = ""
+    # How an image prompt conditions a latent engine: "adapter" (needs ip_adapter), "redux" (needs redux) or
+    # "img2img" (the first image as the start). Empty: adapter with ip_adapter, redux with redux, else img2img.
     image_prompts: str = ""
     # --sref's InstantStyle layer selection in diffusers' set_ip_adapter_scale format, scaled by --sw/100;
     # empty: the family's style block (STYLE_BLOCKS).
@@ -116,10 +121,12 @@ class EngineEntry:
 
     @property
     def image_prompt_mode(self) -> str:
-        """"embeddings" (unclip mixes CLIP image embeddings), "adapter" or "img2img" (latent families)."""
+        """"embeddings" (unclip mixes CLIP image embeddings), "adapter", "redux" or "img2img" (latent families)."""
         if self.family == "unclip":
             return "embeddings"
-        return self.image_prompts or ("adapter" if self.ip_adapter else "img2img")
+        if self.image_prompts:
+            return self.image_prompts
+        return "adapter" if self.ip_adapter else "redux" if self.redux else "img2img"
 
     @property
     def serves_style_refs(self) -> bool:
@@ -156,7 +163,7 @@ _FLOAT_FIELDS = ("guidance", "variation_strength_subtle", "variation_strength_st
                  "draft_guidance")
 _BOOL_FIELDS = ("channels_last", "fuse_qkv", "compile")
 _STR_FIELDS = ("model", "config", "family", "dtype", "description", "prior", "upscaler", "scheduler", "compile_mode",
-               "draft_engine", "ip_adapter", "image_encoder", "image_prompts")
+               "draft_engine", "ip_adapter", "image_encoder", "image_prompts", "redux")
 # What a draft served by a `draft_engine` counts as, against a full job (Midjourney: "half the cost").
 DRAFT_ENGINE_COST = 0.5
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
@@ -396,6 +403,10 @@ def _check(entry: EngineEntry, fail: Fail) -> EngineEntry:
         raise fail("image_prompts = \"adapter\" needs ip_adapter")
     if entry.ip_adapter and family not in ("sd", "sdxl"):
         raise fail(f"ip_adapter is for the sd and sdxl families, not {family!r}")
+    if entry.redux and family not in REDUX_FAMILIES:
+        raise fail(f"redux (FLUX Redux) is for the flux family, not {family!r}")
+    if entry.image_prompts == "redux" and not entry.redux:
+        raise fail("image_prompts = \"redux\" needs redux")
     if entry.dtype not in DTYPES:
         raise fail(f"dtype must be one of {list(DTYPES)}, got {entry.dtype!r}")
     if entry.compile_mode not in COMPILE_MODES:

@@ -30,6 +30,8 @@ TINY_UPSCALER = "tiny-x4-upscaler"
 TINY_IP_ADAPTER = "tiny-ip-adapter"
 # The MIDWAY_SAFETY_CHECKER value that selects the tiny random-weight safety checker, and its cache folder name.
 TINY_SAFETY_CHECKER = "tiny-safety-checker"
+# The catalogue value of `redux` that selects the tiny FLUX Redux prior built for the tiny FLUX transformer.
+TINY_REDUX = "tiny-redux"
 
 # Catalogue family -> the builder of its tiny engine.
 BUILDERS: dict[str, Callable[[], Any]] = {"sd": build_sd, "sdxl": build_sdxl, "unclip": build_unclip,
@@ -80,6 +82,19 @@ def ensure_tiny_ip_adapter(entry: EngineEntry, state_dir: Path | None = None) ->
 
     folder = tiny_dir(EngineEntry(name=f"{TINY_IP_ADAPTER}-{entry.family}", kind="tiny"), state_dir)
     return _build_once(folder, f"ip-adapter-{entry.family}", lambda: TinyIpAdapter(BUILDERS[entry.family]().unet))
+
+
+def ensure_tiny_redux(entry: EngineEntry, state_dir: Path | None = None) -> Path:
+    """The cache folder of the tiny FLUX Redux prior (a FluxPriorReduxPipeline), its tokens as wide as the
+    tiny FLUX transformer's text tokens."""
+    from engines.tiny.redux import build_redux
+
+    folder = tiny_dir(EngineEntry(name=TINY_REDUX, kind="tiny"), state_dir)
+
+    def build() -> Any:
+        return build_redux(build_flux().transformer.config.joint_attention_dim)
+
+    return _build_once(folder, "redux-flux", build)
 
 
 def _build_once(folder: Path, family: str, build: Callable[[], Any]) -> Path:
