@@ -1,27 +1,29 @@
 """The one way a request's jobs get in: read its context, then check the policy and hold its jobs.
 
-Every entry point that makes jobs (/imagine, /blend, a job button, a batch's Yes) reads the
-requester's settings and load with `read_request` and passes its jobs through `admit`. Between a
-request's check and its jobs' submits there is a reply, a message per job and a submit batch, in
-which Redis does not count those jobs yet (bot/posting.py); so `admit` adds the jobs this process
-is still posting to the load it checks, and on a pass holds the new jobs in `store.posting` before
-any other request's check can run: it is synchronous, so nothing runs between the check and the
-hold. The caller ends the hold (`store.posting.end`) once the jobs are submitted or given up.
+Every entry point that makes jobs (/imagine, /blend, /describe, a job button, a batch's Yes) reads the
+requester's settings with `read_request` and passes its jobs through `admit`. The rules that need no
+count (banned words, a channel's step and side limits) are checked here; the caps, which count the
+user's unfinished jobs, are checked and held in Redis in one script call (bot/holds.py), so two bot
+processes admitting the same user's jobs at once cannot both take the last place. `admit` prices each
+job first (Job.cost: a draft counts as part of a job). The caller ends the hold (`release_holds`) once
+the jobs are submitted or given up.
 """
 
 from __future__ import annotations
 
-import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import discord
 
+from bot import holds
 from bot.context import RequestContext, read_context
 from bot.guards import limits_of
 from bot.jobflow import requester_of
-from bot.policy import PolicyError, UserLoad, check_banned, check_caps, check_channel
+from bot.policy import PolicyError, UserLoad, check_banned, check_caps, check_channel, queue_full
 from bot.services import Services
 from bot.store import ChannelSettings, GuildSettings
+from midway.catalogue import Catalogue, job_cost
 from midway.contract import GenerationSpec, Job, Requester
 from midway.settings import Settings
 
@@ -30,11 +32,10 @@ IDLE = UserLoad(running=0, queued=0)
 
 @dataclass(frozen=True)
 class Request:
-    """Who asks, their settings and load as read, and when that read began (time.monotonic())."""
+    """Who asks, and their settings and load as read."""
 
     requester: Requester
     context: RequestContext
-    since: float
 
 
 @dataclass(frozen=True)
@@ -48,33 +49,58 @@ class Verdict:
 async def read_request(bot: Services, interaction: discord.Interaction, job_id: str | None = None) -> Request:
     """The requester's settings and load (and `job_id`'s record, for a button press) in one round trip."""
     requester = requester_of(interaction)
-    since = time.monotonic()
     context = await read_context(bot.aioredis, requester.user_id, requester.channel_id, requester.guild_id, job_id)
-    return Request(requester, context, since)
+    return Request(requester, context)
 
 
-def admit(bot: Services, request: Request, jobs: list[Job], *, hold: bool = True) -> Verdict:
-    """Check `jobs` against the server's rules and the user's caps, on the load Redis reported plus the
-    jobs this process is still posting. Passed and `hold`, the jobs count as the user's from now.
-    `hold=False` checks only: a batch that waits for a Yes is checked again then."""
-    user_id = request.requester.user_id
-    load = bot.store.posting.load_of(user_id, request.context.load, request.since)
-    specs = [job.spec for job in jobs]
-    refusal = check_request(bot.settings, request.context.channel, request.context.guild, specs, load)
-    if refusal is None and hold:
-        bot.store.posting.begin(user_id, [job.id for job in jobs])
-    return Verdict(load, refusal)
+async def admit(bot: Services, request: Request, jobs: list[Job], *, hold: bool = True) -> Verdict:
+    """Check `jobs` against the server's rules and the user's caps. Passed and `hold`, the jobs count
+    as the user's from now, in every bot process. `hold=False` checks only: a batch that waits for a
+    Yes is checked again then."""
+    price(jobs, bot.catalogue, bot.settings.default_engine)
+    specs, costs = [job.spec for job in jobs], [job.cost for job in jobs]
+    # What no count changes is refused without asking Redis (and holds nothing).
+    if refusal := check_request(bot.settings, request.context.channel, request.context.guild, specs, costs, IDLE):
+        return Verdict(request.context.load, refusal)
+    limit = caps_limit(bot.settings, request.context.channel)
+    reply = await holds.hold(bot.aioredis, holds.HoldRequest(
+        request.requester.user_id, limit, tuple((job.id, job.cost) for job in jobs), hold=hold))
+    if reply.fits:
+        return Verdict(reply.load, None)
+    refusal = check_request(bot.settings, request.context.channel, request.context.guild, specs, costs, reply.load)
+    # Redis counts in thousandths; at the very edge of a limit its verdict stands.
+    return Verdict(reply.load, refusal or queue_full(reply.load, bot.settings.max_running_per_user,
+                                                     bot.settings.max_queued_per_user, sum(costs)))
+
+
+async def release_holds(bot: Services, user_id: str, jobs: Sequence[Job]) -> None:
+    """The request is over: the holds of its jobs not submitted go (a submitted job's went with its submit)."""
+    await holds.release(bot.aioredis, user_id, [job.id for job in jobs])
+
+
+def price(jobs: list[Job], catalogue: Catalogue, default_engine: str) -> None:
+    """Each job's cost against the caps (midway/catalogue.job_cost), to a thousandth, on its record."""
+    for job in jobs:
+        engine = job.spec.engine or default_engine
+        job.cost = round(job_cost(job.spec, catalogue.get(engine)), 3) if engine in catalogue else 1.0
+
+
+def caps_limit(settings: Settings, channel: ChannelSettings) -> float:
+    """The most a user's unfinished jobs may count as here: the caps, or the channel's tighter limit."""
+    total = settings.max_running_per_user + settings.max_queued_per_user
+    per_channel = limits_of(channel).max_jobs_per_user
+    return total if per_channel is None else min(total, per_channel)
 
 
 def waiting_helps(bot: Services, request: Request, jobs: list[Job]) -> bool:
     """Whether a refused request would pass with none of the user's jobs unfinished: refused for the
     load alone, it passes once jobs finish (a banned word or a channel limit never does)."""
-    specs = [job.spec for job in jobs]
-    return check_request(bot.settings, request.context.channel, request.context.guild, specs, IDLE) is None
+    specs, costs = [job.spec for job in jobs], [job.cost for job in jobs]
+    return check_request(bot.settings, request.context.channel, request.context.guild, specs, costs, IDLE) is None
 
 
 def check_request(settings: Settings, channel: ChannelSettings, guild: GuildSettings,
-                  specs: list[GenerationSpec], load: UserLoad) -> PolicyError | None:
+                  specs: list[GenerationSpec], costs: list[float], load: UserLoad) -> PolicyError | None:
     """Banned words first (they name the word), then the channel's limits, then the user's caps."""
     banned = set(guild.banned_words)
     for spec in specs:
@@ -82,6 +108,6 @@ def check_request(settings: Settings, channel: ChannelSettings, guild: GuildSett
             return error
     limits = limits_of(channel)
     for spec in specs:
-        if error := check_channel(spec, limits, load, extra=len(specs)):
+        if error := check_channel(spec, limits, load, extra=sum(costs)):
             return error
-    return check_caps(load, settings.max_running_per_user, settings.max_queued_per_user, extra=len(specs))
+    return check_caps(load, settings.max_running_per_user, settings.max_queued_per_user, extra=sum(costs))

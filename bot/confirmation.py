@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot import messages
-from bot.admission import admit, read_request, waiting_helps
+from bot.admission import admit, read_request, release_holds, waiting_helps
 from bot.jobflow import ephemeral, post_job
 from bot.policy import PolicyError
 from bot.views import build_view
@@ -64,7 +64,7 @@ async def run_batch(bot: Services, interaction: discord.Interaction, batch_id: s
         return
     # Taken once (GETDEL): of two Yes pressed together, one submits and the other is told it is gone.
     if await bot.store.pop_batch(batch_id) is None:
-        bot.store.posting.end(str(interaction.user.id), [job.id for job in jobs])
+        # The other Yes holds these very jobs (holds are by job id) and releases them itself.
         await ephemeral(interaction, BATCH_GONE)
         return
     if refusal is not None:  # a rule (a banned word, a channel limit) that waiting will not change
@@ -80,9 +80,9 @@ async def recheck(bot: Services, interaction: discord.Interaction,
                   jobs: list[Job]) -> tuple[PolicyError | None, bool]:
     """The check /imagine made, on the user's load and the server's rules now, and whether a refusal is
     for the load alone (it passes once jobs finish). Passed, the jobs count as the user's
-    (bot.store.posting) from this moment, before any other request's check can run."""
+    (held in Redis: bot/holds.py) from this moment, in every bot process."""
     request = await read_request(bot, interaction)
-    verdict = admit(bot, request, jobs)
+    verdict = await admit(bot, request, jobs)
     if verdict.refusal is None:
         return None, False
     return verdict.refusal, waiting_helps(bot, request, jobs)
@@ -100,7 +100,7 @@ async def post_batch(bot: Services, interaction: discord.Interaction, jobs: list
     except discord.HTTPException as error:
         why = f"Discord refused a message in this channel (HTTP {error.status})"
     finally:
-        bot.store.posting.end(str(interaction.user.id), [job.id for job in jobs])
+        await release_holds(bot, str(interaction.user.id), jobs)
     if why is not None:
         log.warning("a confirmed batch stopped after %d of %d jobs: %s", posted, len(jobs), why)
         await ephemeral(interaction, f"**Couldn't submit every job**\n{why}: {posted} of {len(jobs)} jobs were "

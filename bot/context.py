@@ -47,7 +47,7 @@ def _model(raw: bytes | None, model: type[_M]) -> _M:
 # The one definition of a user's active jobs, for caps, /info and /cancel: the ids in the user's job
 # set whose record says queued or running, oldest id first. Finished (or expired) jobs leave the set
 # as they are met. Only the status is decoded, in Redis: the hot path never parses whole jobs.
-_ACTIVE = """
+ACTIVE_SCRIPT = """
 local function active(set_key, job_prefix)
   local ids = redis.call('SMEMBERS', set_key)
   table.sort(ids)
@@ -58,7 +58,9 @@ local function active(set_key, job_prefix)
     local ok, job = pcall(cjson.decode, raw or '')
     local status = ok and type(job) == 'table' and job['status']
     if status == 'queued' or status == 'running' then
-      found[#found + 1] = {status, raw}
+      -- Its cost against the caps in thousandths (integers: a script's numbers reply truncated).
+      local cost = tonumber(job['cost']) or 1
+      found[#found + 1] = {status, raw, math.floor(cost * 1000 + 0.5)}
     else
       gone[#gone + 1] = id
     end
@@ -70,33 +72,35 @@ end
 
 # KEYS: per request, the user's settings, channel settings, guild settings and job set, and the record
 # of the job a button press acts on ('' for none). ARGV[1]: the job key prefix. Per request: the three
-# settings (or false), running and queued counts, then that job's record (or false).
-_CONTEXTS = _ACTIVE + """
+# settings (or false), running and queued counts, their cost in thousandths, then that job's record (or false).
+_CONTEXTS = ACTIVE_SCRIPT + """
 local out = {}
 for i = 1, #KEYS, 5 do
   out[#out + 1] = redis.call('GET', KEYS[i]) or false
   out[#out + 1] = redis.call('GET', KEYS[i + 1]) or false
   out[#out + 1] = redis.call('GET', KEYS[i + 2]) or false
-  local running, queued = 0, 0
+  local running, queued, units = 0, 0, 0
   for _, job in ipairs(active(KEYS[i + 3], ARGV[1])) do
     if job[1] == 'running' then running = running + 1 else queued = queued + 1 end
+    units = units + job[3]
   end
   out[#out + 1] = running
   out[#out + 1] = queued
+  out[#out + 1] = units
   out[#out + 1] = KEYS[i + 4] ~= '' and redis.call('GET', KEYS[i + 4]) or false
 end
 return out
 """
 
 # KEYS[1]: the user's job set; ARGV[1]: the job key prefix. The active jobs' raw records.
-_ACTIVE_RECORDS = _ACTIVE + """
+_ACTIVE_RECORDS = ACTIVE_SCRIPT + """
 local records = {}
 for _, job in ipairs(active(KEYS[1], ARGV[1])) do records[#records + 1] = job[2] end
 return records
 """
 
-_JOB_PREFIX = keys.job_key("")
-_FIELDS = 6  # per request in a _CONTEXTS reply
+JOB_PREFIX = keys.job_key("")
+_FIELDS = 7  # per request in a _CONTEXTS reply
 
 _Key = tuple[str, str | None, str | None, str | None]  # user, channel, guild, job
 _Reply = tuple[bytes | None, bytes | None, bytes | None, UserLoad, bytes | None]
@@ -115,9 +119,10 @@ def _context_fetcher(client: weakref.ref[aioredis.Redis]) -> Callable[[list[_Key
             script_keys += [keys.user_settings_key(user_id), keys.channel_settings_key(channel_id or ""),
                             keys.guild_settings_key(guild_id or ""), keys.user_jobs_key(user_id),
                             keys.job_key(job_id) if job_id else ""]
-        flat = await script(keys=script_keys, args=[_JOB_PREFIX])
+        flat = await script(keys=script_keys, args=[JOB_PREFIX])
         return [(flat[at] or None, flat[at + 1] or None, flat[at + 2] or None,
-                 UserLoad(running=int(flat[at + 3]), queued=int(flat[at + 4])), flat[at + 5] or None)
+                 UserLoad(running=int(flat[at + 3]), queued=int(flat[at + 4]), units=int(flat[at + 5]) / 1000),
+                 flat[at + 6] or None)
                 for at in range(0, len(flat), _FIELDS)]
 
     return fetch
@@ -147,7 +152,7 @@ async def active_jobs(redis: aioredis.Redis, user_id: str) -> list[Job]:
     """The user's queued and running jobs, oldest id first (/info, /cancel). A record another version
     wrote that this one cannot fully read is listed as far as it can be (so it can still be cancelled),
     or skipped: one bad record must not break the user's /info and /cancel."""
-    records = await redis.register_script(_ACTIVE_RECORDS)(keys=[keys.user_jobs_key(user_id)], args=[_JOB_PREFIX])
+    records = await redis.register_script(_ACTIVE_RECORDS)(keys=[keys.user_jobs_key(user_id)], args=[JOB_PREFIX])
     return [job for raw in records if (job := listed_job(raw)) is not None]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import discord
 
-from bot.admission import Request, admit
+from bot.admission import Request, admit, release_holds
 from bot.confirmation import ask_to_confirm
 from bot.guards import prompt_error
 from bot.jobflow import ephemeral, start_jobs
@@ -62,11 +62,14 @@ async def imagine_prompts(bot: Services, interaction: discord.Interaction, reque
     # A batch that waits for a Yes is only checked now, and checked again at Yes (run_batch): jobs may
     # start or finish before then.
     confirm = len(jobs) > bot.settings.confirm_above
-    verdict = admit(bot, request, jobs, hold=not confirm)
+    verdict = await admit(bot, request, jobs, hold=not confirm)
     if verdict.refusal is not None:
         await ephemeral(interaction, verdict.refusal.message)
         return
     if confirm:
         await ask_to_confirm(bot, interaction, jobs)
         return
-    await start_jobs(bot, interaction, jobs, verdict.load)
+    try:
+        await start_jobs(bot, interaction, jobs, verdict.load)
+    finally:
+        await release_holds(bot, request.requester.user_id, jobs)

@@ -51,7 +51,6 @@ async def submit(bot: Services, job: Job) -> bool:
         await bot.delivery.message_of(job).edit(content=messages.failed(job, job.error), view=None)
         return False
     bot.delivery.submitted(job.id)
-    bot.store.posting.submitted(job.requester.user_id, job.id)
     return True
 
 
@@ -84,14 +83,11 @@ async def post_job(bot: Services, interaction: discord.Interaction, job: Job, re
 
 async def start_jobs(bot: Services, interaction: discord.Interaction, jobs: list[Job], load: UserLoad) -> None:
     """The first job answers the interaction; the rest of a batch get their own messages; then, if the
-    user is at the running cap, Midjourney's "Job queued" notice. The caller has put `jobs` in
-    bot.store.posting (at its caps check); they leave it here, posted or not."""
-    try:
-        await respond_with_job(bot, interaction, jobs[0])
-        for job in jobs[1:]:
-            await post_job(bot, interaction, job, reply_to=None)
-    finally:
-        bot.store.posting.end(jobs[0].requester.user_id, [job.id for job in jobs])
+    user is at the running cap, Midjourney's "Job queued" notice. The caller admitted (and holds) `jobs`
+    and releases the holds of those not submitted (bot/admission.py release_holds)."""
+    await respond_with_job(bot, interaction, jobs[0])
+    for job in jobs[1:]:
+        await post_job(bot, interaction, job, reply_to=None)
     if notice := caps_notice(load, bot.settings.max_running_per_user):
         await interaction.followup.send(notice, ephemeral=True)
 

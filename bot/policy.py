@@ -33,8 +33,36 @@ class ChannelLimits:
 
 @dataclass(frozen=True)
 class UserLoad:
+    """A user's unfinished jobs: how many run and wait, and what they count as against the caps (`units`:
+    the sum of their costs, a draft counting as part of a job; None when every job counts as one)."""
+
     running: int
     queued: int
+    units: float | None = None
+
+    @property
+    def count(self) -> int:
+        return self.running + self.queued
+
+    @property
+    def cost(self) -> float:
+        return self.count if self.units is None else self.units
+
+
+def shown_units(value: float) -> str:
+    """3 as `3`, two and a half jobs as `2.5`."""
+    return f"{value:.3f}".rstrip("0").rstrip(".")
+
+
+def _counted(load: UserLoad) -> str:
+    """How the caps counted the load, when drafts make it differ from the number of jobs."""
+    if abs(load.cost - load.count) < 1e-9:
+        return ""
+    return f", counting as {shown_units(load.cost)} (a draft counts as part of a job)"
+
+
+def _adds(extra: float) -> str:
+    return f", and this request adds {shown_units(extra)}" if extra > 1 else ""
 
 
 def normalise_word(word: str) -> str:
@@ -63,30 +91,38 @@ def check_banned(spec: GenerationSpec, banned: set[str] | frozenset[str] | list[
                        f"The word `{word}` is not allowed in this server. Edit the prompt and try again.")
 
 
-def check_caps(load: UserLoad, max_running: int, max_queued: int, extra: int = 1) -> PolicyError | None:
+def over(load: UserLoad, extra: float, limit: float) -> bool:
+    """Whether `extra` more on `load` passes `limit`, in the caps' units (costs are kept to 1/1000)."""
+    return load.cost + extra > limit + 1e-6
+
+
+def check_caps(load: UserLoad, max_running: int, max_queued: int, extra: float = 1) -> PolicyError | None:
     """Midjourney's caps: a few running, a few more queued; past that the queue is full.
 
-    `extra` is how many jobs the request adds (a permutation batch adds several at once).
+    `extra` is what the request adds (a permutation batch adds several jobs at once; a draft counts as
+    its cost, part of a job: midway/catalogue.job_cost).
     """
-    if load.running + load.queued + extra > max_running + max_queued:
-        # The cap is on unfinished jobs in all; how many of them run at once is the workers' business, so
-        # "13 queued" against "10 queued" must not read as the rule that refused.
-        adds = f", and this request adds {extra}" if extra > 1 else ""
-        return PolicyError(
-            "Queue full",
-            f"You have {load.running + load.queued} unfinished jobs ({load.running} running, {load.queued} "
-            f"waiting){adds}; the most allowed is {max_running + max_queued} ({max_running} running while up "
-            f"to {max_queued} wait). Wait for one to finish or cancel one.")
+    if over(load, extra, max_running + max_queued):
+        return queue_full(load, max_running, max_queued, extra)
     return None
 
 
+def queue_full(load: UserLoad, max_running: int, max_queued: int, extra: float = 1) -> PolicyError:
+    # The cap is on unfinished jobs in all; how many of them run at once is the workers' business, so
+    # "13 queued" against "10 queued" must not read as the rule that refused.
+    return PolicyError(
+        "Queue full",
+        f"You have {load.count} unfinished jobs ({load.running} running, {load.queued} "
+        f"waiting){_counted(load)}{_adds(extra)}; the most allowed is {max_running + max_queued} ({max_running} "
+        f"running while up to {max_queued} wait). Wait for one to finish or cancel one.")
+
+
 def check_channel(spec: GenerationSpec, limits: ChannelLimits, load: UserLoad,
-                  extra: int = 1) -> PolicyError | None:
-    if limits.max_jobs_per_user is not None and load.running + load.queued + extra > limits.max_jobs_per_user:
-        adds = f", and this request adds {extra}" if extra > 1 else ""
+                  extra: float = 1) -> PolicyError | None:
+    if limits.max_jobs_per_user is not None and over(load, extra, limits.max_jobs_per_user):
         return PolicyError("Channel limit",
                            f"This channel allows at most {limits.max_jobs_per_user} unfinished jobs per user, "
-                           f"counted across all channels; you have {load.running + load.queued}{adds}. "
+                           f"counted across all channels; you have {load.count}{_counted(load)}{_adds(extra)}. "
                            "Wait for one to finish or cancel one.")
     if limits.max_steps is not None and spec.steps is not None and spec.steps > limits.max_steps:
         return PolicyError("Channel limit",

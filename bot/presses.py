@@ -12,14 +12,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import time
 from typing import TYPE_CHECKING
 
 import discord
 import redis
 
 from bot import messages
-from bot.admission import Request, admit
+from bot.admission import Request, admit, release_holds
 from bot.context import RequestContext, read_context, read_job
 from bot.custom_ids import Action, ButtonRef, CustomIdError, decode
 from bot.delivery import result_nonce
@@ -42,8 +41,6 @@ STALE = "**Unknown job**\nThat job no longer exists (or never did) on this serve
 NOT_ON_MESSAGE = "**Unknown button**\nThat button is not on this message; nothing was done."
 UNKNOWN_BUTTON = ("**Unknown button**\nThis button was not made by this bot, or is from a version that no "
                   "longer exists. Use `/show <job id>` to get fresh buttons.")
-# interaction.extras key: when clicker_context began reading (time.monotonic()).
-CONTEXT_READ_AT = "midway_context_read_at"
 
 
 def listed_custom_ids(message: discord.Message | None) -> set[str]:
@@ -60,17 +57,14 @@ def listed_custom_ids(message: discord.Message | None) -> set[str]:
 
 async def clicker_context(bot: Services, interaction: discord.Interaction,
                           job_id: str | None = None) -> RequestContext:
-    """The clicker's settings and load (and `job_id`'s record), noting in the interaction when the read
-    began: the caps count the jobs this process submitted since (bot/store.py Posting)."""
+    """The clicker's settings and load (and `job_id`'s record)."""
     clicker = requester_of(interaction)
-    interaction.extras[CONTEXT_READ_AT] = time.monotonic()
     return await read_context(bot.aioredis, clicker.user_id, clicker.channel_id, clicker.guild_id, job_id)
 
 
 def request_of(interaction: discord.Interaction, context: RequestContext) -> Request:
     """The admission request of a press whose context clicker_context read."""
-    since = interaction.extras.get(CONTEXT_READ_AT, time.monotonic())
-    return Request(requester_of(interaction), context, since)
+    return Request(requester_of(interaction), context)
 
 
 async def pressed_job(bot: Services, interaction: discord.Interaction, job_id: str) -> RequestContext | None:
@@ -127,10 +121,8 @@ async def run_action(bot: Services, interaction: discord.Interaction, parent: Jo
         await ephemeral(interaction, refusal_text)
         return
     clicker = requester_of(interaction)
-    since = interaction.extras.get(CONTEXT_READ_AT)
-    if context is None or since is None:
+    if context is None:
         context = await clicker_context(bot, interaction)
-        since = interaction.extras[CONTEXT_READ_AT]
     user, channel = context.user, context.channel
     try:
         job = derive(parent, ref.action, ref.index, clicker, lane=user.lane, variation_mode=user.variation,
@@ -142,7 +134,7 @@ async def run_action(bot: Services, interaction: discord.Interaction, parent: Jo
         return
     claimed = claim_name(ref, job)
     if ref.action is not Action.upscale:
-        refusal = admit(bot, Request(clicker, context, since), [job]).refusal
+        refusal = (await admit(bot, Request(clicker, context), [job])).refusal
         if refusal is not None:
             # Someone's earlier press of this button still wins over the refusal: it links to that job.
             existing = await bot.store.claimed(parent.id, claimed, ref.index)
@@ -158,7 +150,8 @@ async def run_action(bot: Services, interaction: discord.Interaction, parent: Jo
             return
         await press_and_post(bot, interaction, parent, ref, job, pressed)
     finally:
-        bot.store.posting.end(clicker.user_id, [job.id])
+        if ref.action is not Action.upscale:
+            await release_holds(bot, clicker.user_id, [job])
 
 
 async def press_and_post(bot: Services, interaction: discord.Interaction, parent: Job, ref: ButtonRef, job: Job,

@@ -1,5 +1,5 @@
 """Per-user, per-channel and per-guild settings, button claims and delivery marks, in Redis; and the
-in-memory record of the jobs this process is still putting on Discord (bot/posting.py, its presses).
+presses this process won and is still posting.
 
 Every key comes from midway.keys. Settings are small pydantic models stored as JSON strings and
 updated with WATCH/MULTI, so two admins editing at once never lose a banned word.
@@ -17,7 +17,6 @@ from redis.exceptions import WatchError
 
 from bot.batching import Coalescer
 from bot.messages import REMIXED_SUFFIX
-from bot.posting import Posting
 from bot.safety_policy import SafetyMode
 from midway import keys
 from midway.contract import Lane
@@ -152,7 +151,6 @@ class BotStore:
         self._claims: Coalescer[_Claim, _ClaimReply] = Coalescer(self._claim_batch)
         # Claims this process won whose press is not over (its job may not be stored yet).
         self._pressing: set[str] = set()
-        self.posting = Posting()
 
     async def _load(self, key: str, model: type[ModelT]) -> ModelT:
         raw = await self.redis.get(key)

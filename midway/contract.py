@@ -256,6 +256,9 @@ class Job(_Model):
     # Human label of what this job is, used in the result message ("Variations (Strong)").
     label: str | None = None
     lane: Lane = Lane.fast
+    # What the job counts as against the user's caps (midway/catalogue.job_cost, set by the bot's
+    # admission): 1 for a full job, less for a draft. Records without it count as full jobs.
+    cost: float = 1.0
     status: JobStatus = JobStatus.queued
     created_at: float = Field(default_factory=time.time)
     started_at: float | None = None

@@ -120,7 +120,9 @@ class JobStore:
                 position = None if ahead is None else ahead + index + 1
                 pipe.set(keys.job_key(job.id), job.model_dump_json(), ex=self.job_ttl_s)
                 if list_for_user:
+                    # Counted from now by its listing, so its caps hold (bot/holds.py) goes in the same MULTI.
                     pipe.sadd(keys.user_jobs_key(job.requester.user_id), job.id)
+                    pipe.hdel(keys.user_holds_key(job.requester.user_id), job.id)
                 events.add_to_pipeline(pipe, Event(job_id=job.id, kind=EventKind.queued, position=position))
                 pipe.zadd(keys.ACTIVE_JOBS, {keys.active_member(job.id, job.requester.user_id): job.created_at})
                 self.enqueue_rq(job, pipe)

@@ -59,6 +59,12 @@ def user_jobs_key(user_id: str) -> str:
     return f"{PREFIX}:userjobs:{user_id}"
 
 
+# Jobs let through the caps and not submitted yet, per user: job id -> "<expiry ms> <cost milli-units>"
+# (bot/holds.py). The submit that lists a job in user_jobs_key removes its hold in the same MULTI.
+def user_holds_key(user_id: str) -> str:
+    return f"{PREFIX}:holds:{user_id}"
+
+
 # The user's jobs that hold one of their running slots (taken by a worker, not finished): workers
 # start at most settings.max_running_per_user of them at once (worker/slots.py).
 def user_running_key(user_id: str) -> str:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot.admission import admit, read_request
+from bot.admission import admit, read_request, release_holds
 from bot.attachments import AttachmentError, check_attachment, store_attachments
 from bot.guards import cannot_post_here, prompt_error
 from bot.imagining import cap_steps, jobs_for
@@ -122,7 +122,7 @@ async def blend(interaction: discord.Interaction, image1: discord.Attachment, im
         return
     jobs = jobs_for([cap_steps(spec, channel, bot.catalogue) for spec in specs], request.requester,
                     bot.settings.max_attempts)
-    verdict = admit(bot, request, jobs)
+    verdict = await admit(bot, request, jobs)
     if verdict.refusal is not None:
         await ephemeral(interaction, verdict.refusal.message)
         return
@@ -136,7 +136,7 @@ async def blend(interaction: discord.Interaction, image1: discord.Attachment, im
         jobs = [job.model_copy(update={"spec": job.spec.model_copy(update={"image_urls": refs})}) for job in jobs]
         await start_jobs(bot, interaction, jobs, verdict.load)
     finally:
-        bot.store.posting.end(request.requester.user_id, [job.id for job in jobs])
+        await release_holds(bot, request.requester.user_id, jobs)
 
 
 def setup(bot: Services) -> None:

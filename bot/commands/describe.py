@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot.admission import Request, admit, read_request
+from bot.admission import Request, admit, read_request, release_holds
 from bot.attachments import AttachmentError, check_attachment, store_attachments
 from bot.guards import cannot_post_here, prompt_error
 from bot.jobflow import ephemeral, start_jobs
@@ -63,7 +63,7 @@ async def start_text_job(bot: Services, interaction: discord.Interaction, reques
                          upload: discord.Attachment | None = None) -> None:
     """Admit one /describe or /shorten job through the caps and start it; an `upload` is stored while the
     job is held against the caps, as /blend's are."""
-    verdict = admit(bot, request, [job])
+    verdict = await admit(bot, request, [job])
     if verdict.refusal is not None:
         await ephemeral(interaction, verdict.refusal.message)
         return
@@ -77,7 +77,7 @@ async def start_text_job(bot: Services, interaction: discord.Interaction, reques
             job.spec = job.spec.model_copy(update={"image_urls": refs})
         await start_jobs(bot, interaction, [job], verdict.load)
     finally:
-        bot.store.posting.end(request.requester.user_id, [job.id])
+        await release_holds(bot, request.requester.user_id, [job])
 
 
 @app_commands.command(name="describe", description="Writes a prompt based on your image.")

@@ -4,9 +4,6 @@ batch, so it can be confirmed once jobs finish."""
 
 from __future__ import annotations
 
-from bot import posting as posting_module
-from bot.policy import UserLoad
-from bot.posting import Posting
 from playground.driver import Playground
 from playground.state import Message
 from tests.bot.helpers import button, jobs_of_user
@@ -61,18 +58,3 @@ async def test_yes_after_the_prompt_was_banned_drops_the_batch(pg: Playground, m
     assert answer.id == ask.id and answer.content.startswith("**Banned prompt detected**")
     assert "Nothing was submitted" in answer.content and answer.buttons == []
     assert jobs_of_user(settings.redis_url, pg.user("alice").id) == []
-
-def test_posting_adds_the_jobs_a_load_read_may_have_missed(monkeypatch) -> None:
-    now = [100.0]
-    monkeypatch.setattr(posting_module.time, "monotonic", lambda: now[0])
-    posting, empty = Posting(), UserLoad(running=1, queued=0)
-    posting.begin("u", ["early", "late", "failed"])
-    posting.submitted("u", "early")
-    read_at = now[0] = 101.0  # a load read begins: `early` is in it, the others are not yet
-    posting.submitted("u", "late")
-    assert posting.load_of("u", empty, since=read_at) == UserLoad(running=1, queued=2)  # late, failed
-    posting.end("u", ["early", "late", "failed"])  # `failed` was never submitted
-    assert posting.load_of("u", empty, since=read_at) == UserLoad(running=1, queued=1)
-    assert posting.load_of("someone else", empty, since=read_at) == empty
-    now[0] += 60  # long after: every later read counts them itself
-    assert posting.load_of("u", empty, since=0.0) == empty and posting._users == {}
