@@ -39,6 +39,23 @@ def test_caps_allow_up_to_running_plus_queued() -> None:
     assert batch is not None and "11 unfinished jobs (3 running, 8 waiting), and this request adds 4;" in batch.detail
 
 
+def test_caps_count_drafts_at_their_cost() -> None:
+    # Three running and ten waiting drafts at half a job each: 6.5 of the 13 allowed.
+    drafts = UserLoad(running=3, queued=10, units=6.5)
+    assert check_caps(drafts, 3, 10, extra=6.5) is None
+    over = check_caps(drafts, 3, 10, extra=7)
+    assert over is not None and over.detail.startswith(
+        "You have 13 unfinished jobs (3 running, 10 waiting), counting as 6.5 (a draft counts as part of a job), "
+        "and this request adds 7;")
+    # A full queue has no room for even a quarter of a job; the channel limit counts the same way.
+    assert check_caps(UserLoad(running=3, queued=10), 3, 10, extra=0.25) is not None
+    limited = check_channel(GenerationSpec(prompt="a"), ChannelLimits(max_jobs_per_user=2),
+                            UserLoad(running=0, queued=7, units=1.75), extra=0.25)
+    assert limited is None
+    assert check_channel(GenerationSpec(prompt="a"), ChannelLimits(max_jobs_per_user=2),
+                         UserLoad(running=0, queued=8, units=2.0), extra=0.25) is not None
+
+
 def test_caps_notice_when_running_cap_reached() -> None:
     assert caps_notice(UserLoad(running=3, queued=0), max_running=3) is not None
     assert caps_notice(UserLoad(running=2, queued=5), max_running=3) is None
