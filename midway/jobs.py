@@ -125,6 +125,8 @@ class JobStore:
                     pipe.hdel(keys.user_holds_key(job.requester.user_id), job.id)
                 events.add_to_pipeline(pipe, Event(job_id=job.id, kind=EventKind.queued, position=position))
                 pipe.zadd(keys.ACTIVE_JOBS, {keys.active_member(job.id, job.requester.user_id): job.created_at})
+                if job.cost != 1:
+                    pipe.hset(keys.PARTIAL_COSTS, job.id, job.cost)
                 self.enqueue_rq(job, pipe)
                 if pivot is not None:
                     # RQ pushed it to the tail; move it to its fair place, in the same transaction.
@@ -319,6 +321,7 @@ class JobStore:
         target = pipe if pipe is not None else self.redis.pipeline(transaction=False)
         target.srem(keys.user_running_key(user_id), job_id)
         target.zrem(keys.ACTIVE_JOBS, keys.active_member(job_id, user_id))
+        target.hdel(keys.PARTIAL_COSTS, job_id)
         target.delete(keys.cancel_key(job_id))
         if pipe is None:
             target.execute()
@@ -381,21 +384,33 @@ class _QueuePlan:
         self.store = store
         self._queues: dict[str, list[str]] = {}
         self._users: dict[str, list[str]] = {}
+        self._costs: dict[str, list[float]] = {}
+        self._partial: dict[str, float] | None = None
 
     def _load(self, key: str) -> list[str]:
         if key not in self._queues:
             ids = [reply_text(value) for value in self.store.redis.lrange(key, 0, -1)]
             self._queues[key], self._users[key] = ids, self.store._users_of(ids)
+            partial = self._partial_costs()
+            self._costs[key] = [partial.get(job_id, 1.0) for job_id in ids]
         return self._queues[key]
+
+    def _partial_costs(self) -> dict[str, float]:
+        """Job id -> cost of the unfinished jobs that count as less than one (keys.PARTIAL_COSTS), read once."""
+        if self._partial is None:
+            raw = cast("dict[bytes, bytes]", self.store.redis.hgetall(keys.PARTIAL_COSTS))
+            self._partial = {reply_text(job_id): float(reply_text(cost)) for job_id, cost in raw.items()}
+        return self._partial
 
     def length(self, key: str) -> int:
         return len(self._load(key))
 
     def insert(self, key: str, job: Job) -> tuple[int, str | None]:
         """(the job's fair index, the job it goes before or None for the tail)."""
-        ids, users = self._load(key), self._users[key]
-        index = fair_insert_index(users, job.requester.user_id)
+        ids, users, costs = self._load(key), self._users[key], self._costs[key]
+        index = fair_insert_index(users, job.requester.user_id, costs)
         pivot = ids[index] if index < len(ids) else None
         ids.insert(index, job.id)
         users.insert(index, job.requester.user_id)
+        costs.insert(index, job.cost)
         return index, pivot

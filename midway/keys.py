@@ -123,6 +123,11 @@ def active_member(job_id: str, user_id: str) -> str:
     return f"{job_id} {user_id}"
 
 
+# The unfinished jobs that count as less than a full job (drafts): job id -> Job.cost. Fair insertion
+# reads it once per submit batch instead of every queued job's record; a finished job leaves it.
+PARTIAL_COSTS = f"{PREFIX}:costs"
+
+
 # The reconciler's state: a lock that lets one worker sweep per interval, the cursor into ACTIVE_JOBS,
 # and the jobs it saw lost on an earlier pass (id -> first seen), acted on only if still lost later.
 RECONCILE_LOCK = f"{PREFIX}:reconcile:lock"

@@ -54,3 +54,24 @@ def reference_insert_index(queued: list[str], user: str) -> int:
 def test_insert_index_follows_the_round_rule_for_any_queue(queued, user):
     # Any queue, including orders fair insertion alone would not produce (jobs leave from the head).
     assert fair_insert_index(queued, user) == reference_insert_index(queued, user)
+
+
+def test_drafts_count_as_their_cost_in_the_rounds():
+    # Two half-cost drafts of a make one round: b's first job waits behind both, not behind one.
+    assert rounds(["a", "a", "a"], [0.5, 0.5, 0.5]) == [0, 0, 1]
+    assert fair_insert_index(["a", "a", "a"], "b", [0.5, 0.5, 0.5]) == 2
+    # b already has a full job queued: its second closes round 1, after a's third draft.
+    assert fair_insert_index(["a", "b", "a", "a", "a"], "b", [0.5, 1, 0.5, 0.5, 0.5]) == 5
+    # Every job full: the same answer as counting jobs.
+    assert fair_insert_index(["a", "a", "a"], "b", [1, 1, 1]) == fair_insert_index(["a", "a", "a"], "b") == 1
+
+
+@given(st.lists(st.tuples(st.sampled_from("abcde"), st.sampled_from([0.25, 0.5, 1.0])), max_size=30),
+       st.sampled_from("abcdef"))
+def test_a_costed_insert_goes_before_the_first_later_round(queued, user):
+    users, costs = [name for name, _ in queued], [cost for _, cost in queued]
+    index = fair_insert_index(users, user, costs)
+    own_round = int(sum(cost for name, cost in queued if name == user))
+    job_rounds = rounds(users, costs)
+    assert all(job_round <= own_round for job_round in job_rounds[:index])
+    assert index == len(users) or job_rounds[index] > own_round

@@ -6,6 +6,7 @@ import json
 
 from midway import keys
 from midway.contract import EventKind, JobStatus, Lane
+from midway.jobs import JobStore
 from midway.positions import WorkerHeartbeat, rq_queue
 from tests.worker.conftest import new_job
 
@@ -58,6 +59,23 @@ def test_one_heavy_user_does_not_push_a_light_user_to_the_back(store, redis_clie
     heavy = [store.submit(new_job(user="heavy")) for _ in range(4)]
     light = store.submit(new_job(user="light"))
     assert queued_ids(redis_client) == [heavy[0].id, light.id, *[job.id for job in heavy[1:]]]
+
+
+def test_half_cost_drafts_share_a_round_for_every_bot_process(store, redis_client):
+    drafts = []
+    for _ in range(4):
+        draft = new_job(user="heavy", draft=True)
+        draft.cost = 0.5
+        drafts.append(store.submit(draft))
+    light = store.submit(new_job(user="light"))
+    # Two of the heavy user's drafts are one job's worth: the light user's job waits behind both.
+    assert queued_ids(redis_client) == [drafts[0].id, drafts[1].id, light.id, drafts[2].id, drafts[3].id]
+    # Another process's JobStore, which did not submit the drafts, places its job by the same costs.
+    late = JobStore(redis_client, store.settings).submit(new_job(user="late"))
+    assert queued_ids(redis_client).index(late.id) == 3
+    store.cancel(drafts[0].id)  # a finished draft's cost is forgotten with it
+    assert not redis_client.hexists(keys.PARTIAL_COSTS, drafts[0].id)
+    assert redis_client.hexists(keys.PARTIAL_COSTS, drafts[1].id)
 
 
 def test_cancel_while_queued_removes_it_and_publishes_cancelled_once(store, redis_client, consumer):
