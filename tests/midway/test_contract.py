@@ -96,6 +96,7 @@ def full_job() -> Job:
         parent_index=3,
         label="Variations (Strong)",
         lane=Lane.relax,
+        cost=0.25,
         status=JobStatus.failed,
         created_at=1.25,
         started_at=2.5,
