@@ -14,16 +14,20 @@ Costs travel in thousandths of a job, as integers (a script's numbers come back 
 
 from __future__ import annotations
 
+import logging
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from bot.batching import Coalescer
 from bot.context import ACTIVE_SCRIPT, JOB_PREFIX
 from bot.policy import UserLoad
 from midway import keys
+
+log = logging.getLogger(__name__)
 
 # Long enough for the slowest request between its check and its last submit (a confirmed batch posting
 # a message per job under Discord's rate limits, a /blend uploading five images), short enough that the
@@ -140,6 +144,12 @@ async def hold(redis: aioredis.Redis, request: HoldRequest) -> HoldReply:
 
 async def release(redis: aioredis.Redis, user_id: str, job_ids: Sequence[str]) -> None:
     """The request is over: its jobs not submitted (a failed post) no longer count. A submitted job's
-    hold is already gone (its submit removed it)."""
-    if job_ids:
+    hold is already gone (its submit removed it). Redis unreachable, the holds lapse on their own: the
+    request's own outcome (often that very outage, already told to the user) must not be masked."""
+    if not job_ids:
+        return
+    try:
         await redis.hdel(keys.user_holds_key(user_id), *job_ids)
+    except RedisError:
+        log.warning("could not release the holds of %d jobs of user %s; they lapse within %d s",
+                    len(job_ids), user_id, HOLD_TTL_S, exc_info=True)
