@@ -23,16 +23,11 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from bot.batching import Coalescer
-from bot.context import ACTIVE_SCRIPT, JOB_PREFIX
+from bot.context import ACTIVE_SCRIPT, HOLD_TTL_S, JOB_PREFIX
 from bot.policy import UserLoad
 from midway import keys
 
 log = logging.getLogger(__name__)
-
-# Long enough for the slowest request between its check and its last submit (a confirmed batch posting
-# a message per job under Discord's rate limits, a /blend uploading five images), short enough that the
-# holds of a bot killed mid-request free the user's places within a minute.
-HOLD_TTL_S = 60
 
 # KEYS: per request, the user's job set and holds hash. ARGV[1]: the job key prefix, ARGV[2]: the hold
 # TTL in ms; then per request: the limit (thousandths), '1' to hold on a pass ('0': check only), the
@@ -40,9 +35,7 @@ HOLD_TTL_S = 60
 # queued (holds included) counts, their cost, and 1 if the request fits (then held) or 0. Holds of the
 # request's own jobs (a batch checked again) count once, as the request's.
 _ADMIT = ACTIVE_SCRIPT + """
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-local ttl = tonumber(ARGV[2])
+local now, ttl = now_ms(), tonumber(ARGV[2])
 local out = {}
 local at = 3
 for i = 1, #KEYS, 2 do
@@ -59,17 +52,8 @@ for i = 1, #KEYS, 2 do
     if job[1] == 'running' then running = running + 1 else queued = queued + 1 end
     units = units + job[3]
   end
-  local held, lapsed = redis.call('HGETALL', KEYS[i + 1]), {}
-  for h = 1, #held, 2 do
-    local expiry, cost = string.match(held[h + 1], '^(%d+) (%d+)$')
-    if expiry == nil or tonumber(expiry) <= now then
-      lapsed[#lapsed + 1] = held[h]
-    elseif not own[held[h]] then
-      queued = queued + 1
-      units = units + tonumber(cost)
-    end
-  end
-  if #lapsed > 0 then redis.call('HDEL', KEYS[i + 1], unpack(lapsed)) end
+  local holds, held_units = held(KEYS[i + 1], now, own)
+  queued, units = queued + holds, units + held_units
   local fits = units + extra <= limit
   if fits and hold and n > 0 then
     for j = first, at - 1, 2 do

@@ -45,7 +45,18 @@ async def imagine_prompts(bot: Services, interaction: discord.Interaction, reque
                           prompts: list[str], uploads: dict[str, str] | None = None) -> None:
     """Plan, check and start the jobs of `prompts` (one, for /imagine), answering `interaction`; a
     prompt the parser refuses is named and nothing starts. `uploads` maps an attachment's URL in a
-    prompt to the blob ref the job reads it from."""
+    prompt to the blob ref the job reads it from. Whatever happens, the holds end here: the jobs' and
+    the place the request's read reserved (bot/admission.py)."""
+    held: list[Job] = []
+    try:
+        await plan_and_start(bot, interaction, request, prompts, uploads or {}, held)
+    finally:
+        await release_holds(bot, request.requester.user_id, held, reserved=request.context.reserved)
+
+
+async def plan_and_start(bot: Services, interaction: discord.Interaction, request: Request, prompts: list[str],
+                         uploads: dict[str, str], held: list[Job]) -> None:
+    """imagine_prompts' steps; the jobs it holds go in `held`."""
     user, channel = request.context.user, request.context.channel
     specs: list[GenerationSpec] = []
     for prompt in prompts:
@@ -54,11 +65,12 @@ async def imagine_prompts(bot: Services, interaction: discord.Interaction, reque
         except PromptError as error:
             await ephemeral(interaction, prompt_error(error, prompt))
             return
-        specs.extend(with_uploads(cap_steps(spec, channel, bot.catalogue), uploads or {}) for spec in planned.specs)
+        specs.extend(with_uploads(cap_steps(spec, channel, bot.catalogue), uploads) for spec in planned.specs)
     if refusal := await unfetchable_link(specs, bot.settings.fetch_allow_hosts):
         await ephemeral(interaction, f"**Cannot use the image link**\n{refusal}")
         return
     jobs = jobs_for(specs, request.requester, bot.settings.max_attempts)
+    request.first_job_id(jobs)
     # A batch that waits for a Yes is only checked now, and checked again at Yes (run_batch): jobs may
     # start or finish before then.
     confirm = len(jobs) > bot.settings.confirm_above
@@ -69,7 +81,5 @@ async def imagine_prompts(bot: Services, interaction: discord.Interaction, reque
     if confirm:
         await ask_to_confirm(bot, interaction, jobs)
         return
-    try:
-        await start_jobs(bot, interaction, jobs, verdict.load)
-    finally:
-        await release_holds(bot, request.requester.user_id, jobs)
+    held.extend(jobs)
+    await start_jobs(bot, interaction, jobs, verdict.load)

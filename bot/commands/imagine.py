@@ -27,7 +27,10 @@ async def imagine(interaction: discord.Interaction, prompt: str, image: discord.
     if refusal_text := cannot_post_here(interaction):
         await ephemeral(interaction, refusal_text)
         return
-    request = await read_request(bot, interaction)
+    # Its read reserves the place of the one full job most prompts make: one round trip before the answer.
+    # A draft counts as less than that (bot/admission.py); at worst a suffix's --draft is over-counted
+    # until its submit. An upload is stored before its prompt is planned: that path holds by its own call.
+    request = await read_request(bot, interaction, reserve=image is None and "--draft" not in prompt.lower())
     if image is None:
         await imagine_prompts(bot, interaction, request, [prompt])
         return

@@ -1,7 +1,8 @@
-"""One "bot process" of tests/bot/test_caps_across_processes.py: the real admission (bot/admission.py
-`admit`, its Redis script) and the real submit (JobStore.submit_many) against a shared Redis, with no
-Discord in between. Each round it waits for the test's go, fires its requests for that round's user
-at once, submits what was admitted, and reports the admitted job ids.
+"""One "bot process" of tests/bot/test_caps_across_processes.py: the real admission of an /imagine (its
+context read reserving a place, bot/admission.py `admit`, the Redis scripts) and the real submit
+(JobStore.submit_many) against a shared Redis, with no Discord in between. Each round it waits for the
+test's go, fires its requests for that round's user at once, submits what was admitted, and reports the
+admitted job ids.
 
     python -m tests.bot.caps_racer REDIS_URL NAME ROUNDS REQUESTS [--draft]
 """
@@ -17,11 +18,11 @@ from typing import cast
 import redis
 import redis.asyncio as aioredis
 
-from bot.admission import Request, admit, release_holds
-from bot.context import read_context
+from bot.admission import Request, admit, caps_total, release_holds
+from bot.context import Reservation, read_context
 from bot.services import Services
 from midway.catalogue import SHIPPED_CATALOGUE, Catalogue, load_catalogue
-from midway.contract import GenerationSpec, Job, Requester
+from midway.contract import GenerationSpec, Job, Requester, new_job_id
 from midway.jobs import JobStore
 from midway.settings import Settings
 
@@ -53,18 +54,24 @@ class Admitting:
 
 
 async def request_one(bot: Admitting, jobs: JobStore, user_id: str, draft: bool) -> str | None:
-    """One /imagine's admission and submit, as bot/imagining.py does them; the job id if admitted."""
+    """One /imagine's admission and submit, as bot/commands/imagine.py and bot/imagining.py do them; the
+    job id if admitted."""
     requester = Requester(user_id=user_id, channel_id="c")
-    context = await read_context(bot.aioredis, user_id, "c", None)
+    services = cast("Services", bot)
+    # As /imagine reads: a place reserved unless the prompt says --draft.
+    reserve = None if draft else Reservation(new_job_id(), caps_total(bot.settings))
+    context = await read_context(bot.aioredis, user_id, "c", None, reserve=reserve)
+    request = Request(requester, context)
     job = Job(spec=GenerationSpec(prompt="a kite", engine="tiny", draft=draft), requester=requester)
-    verdict = await admit(cast("Services", bot), Request(requester, context), [job])
-    if verdict.refusal is not None:
-        return None
+    request.first_job_id([job])
     try:
+        verdict = await admit(services, request, [job])
+        if verdict.refusal is not None:
+            return None
         # Off the event loop, as bot/backend.py submits; the other requests keep racing meanwhile.
         await asyncio.to_thread(jobs.submit_many, [job], list_for_user=True)
     finally:
-        await release_holds(cast("Services", bot), user_id, [job])
+        await release_holds(services, user_id, [job], reserved=context.reserved)
     return job.id
 
 

@@ -10,6 +10,7 @@ import redis
 import redis.asyncio as aioredis
 
 from bot import holds
+from bot.context import Reservation, read_context
 from bot.holds import HoldRequest
 from bot.policy import UserLoad
 from midway import keys
@@ -72,3 +73,16 @@ async def test_the_holds_of_a_bot_killed_mid_request_lapse(aio) -> None:
     assert reply.fits and reply.load == UserLoad(running=0, queued=0, units=0.0)
     assert await aio.hkeys(keys.user_holds_key("u")) == [b"new"]
     assert 0 < await aio.pttl(keys.user_holds_key("u")) <= holds.HOLD_TTL_S * 1000
+
+
+async def test_an_imagine_read_reserves_a_full_place_only_while_one_fits(aio) -> None:
+    for number in range(3):
+        assert (await holds.hold(aio, ask("u", (f"j{number}", 1.0)))).fits
+    read = await read_context(aio, "u", "c", None, reserve=Reservation("r1", 4))
+    assert read.reserved == "r1" and read.load == UserLoad(running=0, queued=3, units=3.0)
+    # The last place is taken by that reservation: the next read counts it and reserves nothing.
+    late = await read_context(aio, "u", "c", None, reserve=Reservation("r2", 4))
+    assert late.reserved is None and late.load.cost == 4
+    assert not (await holds.hold(aio, ask("u", ("draft", 0.5), hold=False))).fits
+    await holds.release(aio, "u", ["r1"])
+    assert (await holds.hold(aio, ask("u", ("draft", 0.5), hold=False))).fits
