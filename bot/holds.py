@@ -8,6 +8,8 @@ with the limit and, on a pass, holds the new jobs, all in one server-side script
 run between the count and the hold. The submit that lists a job removes its hold in the same MULTI
 (midway/jobs.py), so a job is never counted twice nor missed; a request given up removes its holds
 (`release`). A hold lapses after HOLD_TTL_S: a bot killed mid-request cannot block its user for long.
+/imagine's context read takes the same kind of hold for its one full job, in its own script call
+(bot/context.py `Reservation`, bot/admission.py), so that it answers after a single round trip.
 
 Costs travel in thousandths of a job, as integers (a script's numbers come back truncated).
 """
