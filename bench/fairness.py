@@ -21,7 +21,7 @@ JOB_SIZE, JOB_STEPS = 64, 4
 ROUND_TIMEOUT_S = 300.0
 
 
-def _fifo_insert(queued_users, user) -> int:
+def _fifo_insert(queued_users, user, costs=None) -> int:
     return len(queued_users)
 
 
