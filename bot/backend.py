@@ -125,8 +125,9 @@ class Backend:
     async def cancel(self, job_id: str) -> Job | None:
         return await self._run(self.jobs.cancel, job_id)
 
-    async def waiting_positions(self, jobs: list[Job]) -> dict[str, tuple[bool, int | None]]:
-        return await self._run(self.jobs.positions.waiting_positions, jobs)
+    async def waiting_positions(self, jobs: list[Job]) -> dict[str, tuple[bool, int | None, float | None]]:
+        """(still waiting, queue position, seconds until it starts) of each job (midway/positions.py)."""
+        return await self._run(self.jobs.positions.waiting_estimates, jobs)
 
     async def live_engines(self) -> set[str]:
         return set(await self._run(self.jobs.positions.live_engines))

@@ -80,14 +80,25 @@ def lane_tag(job: Job) -> str:
     return LANE_TAGS.get(job.lane, job.lane.value)
 
 
-def waiting(job: Job, position: int | None = None, served: bool = True) -> str:
-    """The acknowledgement, then the live queue position while nothing has started it."""
+def waiting(job: Job, position: int | None = None, served: bool = True, eta_s: float | None = None) -> str:
+    """The acknowledgement, then the live queue position (and, once the workers have timed a job, about
+    how long until it starts: the jobs ahead, plus loading its engine where no worker has it on a device)."""
     text = f"{_headline(job)}{_draft_tag(job)} (Waiting to start)"
     if not served:
         return f"{text} (no worker is serving `{job.spec.engine}` right now; it will start when one joins)"
     if position is not None and position > 0:
-        return f"{text} (#{position} in queue)"
+        return f"{text} (#{position} in queue{_about(eta_s)})"
     return text
+
+
+def _about(eta_s: float | None) -> str:
+    """", about 40 s" / ", about 3 min"; nothing under a second or when unknown (rounded, so the message is
+    not edited for every tenth of a second the estimate moves)."""
+    if eta_s is None or eta_s < 1:
+        return ""
+    if eta_s < 90:
+        return f", about {max(5, round(eta_s / 5) * 5)} s"
+    return f", about {round(eta_s / 60)} min"
 
 
 def progress(job: Job, percent: int) -> str:

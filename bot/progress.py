@@ -248,12 +248,12 @@ class ProgressEdits:
         for job in jobs:
             if job.id not in self.waiting:
                 continue
-            still_waiting, position = positions[job.id]
+            still_waiting, position, eta_s = positions[job.id]
             if not still_waiting:  # started, finished or cancelled: its events take over the message
                 self.waiting.pop(job.id, None)
                 await self._fail_if_lost(job)
                 continue
-            text = messages.waiting(job, position, served=position is not None)
+            text = messages.waiting(job, position, served=position is not None, eta_s=eta_s)
             if text != self.waiting.get(job.id) and job.message and job.message.message_id:
                 self.waiting[job.id] = text
                 self.offer(job, text, messages.cancel_buttons(job.id))

@@ -85,12 +85,12 @@ class QueuePositions:
             return None
         return self.waiting_positions([job])[job_id][1]
 
-    def waiting_positions(self, jobs: list[Job]) -> dict[str, tuple[bool, int | None]]:
+    def waiting_positions(self, jobs: list[Job], workers: list[WorkerHeartbeat] | None = None
+                          ) -> dict[str, tuple[bool, int | None]]:
         """(still waiting in its queue, queue_position) of jobs the caller holds, from the queue lists
         alone: one LRANGE per queue, no job record read. The bot refreshes every waiting message at
         once, and a burst leaves hundreds waiting. A job not in its queue has started or finished (or
         is lost until the reconciler re-enqueues it, which publishes `queued` again)."""
-        workers: list[WorkerHeartbeat] | None = None
         queues: dict[str, dict[str, int]] = {}
 
         def index_in(key: str) -> dict[str, int]:
@@ -115,10 +115,22 @@ class QueuePositions:
         them), plus the time to bring its engine onto a device when no live worker has it there (a swap,
         worker/residency.py). None when it is not waiting or no live worker serves it."""
         position = self.queue_position(job.id)
-        if position is None:
-            return None
+        return None if position is None else self._estimate(job, position, self.live_workers())
+
+    def waiting_estimates(self, jobs: list[Job]) -> dict[str, tuple[bool, int | None, float | None]]:
+        """waiting_positions with each waiting job's wait_estimate_s, on one read of the heartbeats."""
+        workers = self.live_workers()
+        positions = self.waiting_positions(jobs, workers)
+        estimates: dict[str, tuple[bool, int | None, float | None]] = {}
+        for job in jobs:
+            waiting, position = positions[job.id]
+            eta_s = None if position is None else self._estimate(job, position, workers)
+            estimates[job.id] = (waiting, position, eta_s)
+        return estimates
+
+    def _estimate(self, job: Job, position: int, workers: list[WorkerHeartbeat]) -> float | None:
         engine = self.engine_of(job)
-        serving = [w for w in self.live_workers() if engine in w.engines and job.lane in w.lanes]
+        serving = [w for w in workers if engine in w.engines and job.lane in w.lanes]
         if not serving:
             return None
         per_job = min((w.job_s[engine] for w in serving if engine in w.job_s), default=0.0)

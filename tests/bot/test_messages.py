@@ -23,6 +23,14 @@ def test_lifecycle_texts() -> None:
     assert messages.failed(job, "out of memory\ntrace").endswith("(Failed: out of memory)")
 
 
+def test_a_waiting_message_says_about_how_long_once_it_is_known() -> None:
+    job = make_job()
+    assert messages.waiting(job, position=3, eta_s=None).endswith("(Waiting to start) (#3 in queue)")
+    assert messages.waiting(job, position=3, eta_s=0.4).endswith("(#3 in queue)")  # under a second: nothing
+    assert messages.waiting(job, position=3, eta_s=38.2).endswith("(#3 in queue, about 40 s)")
+    assert messages.waiting(job, position=9, eta_s=250).endswith("(#9 in queue, about 4 min)")
+
+
 def test_every_message_of_a_draft_says_draft() -> None:
     spec = GenerationSpec(prompt="a red fox", full_prompt="a red fox", draft=True)
     job = Job(spec=spec, requester=Requester(user_id="42"))

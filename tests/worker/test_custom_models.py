@@ -124,6 +124,10 @@ def test_the_wait_estimate_adds_the_swap_for_an_engine_not_on_the_device(
     assert positions.wait_estimate_s(off_device) == pytest.approx(beat.load_s["eta-sd"])
     assert positions.wait_estimate_s(first) == 0.0
     assert positions.wait_estimate_s(second) == pytest.approx(beat.job_s["eta-xl"])
+    # What the bot's waiting messages read, all at once (bot/progress.py): the same estimates.
+    batched = positions.waiting_estimates([off_device, first, second])
+    assert batched[off_device.id] == (True, 1, pytest.approx(beat.load_s["eta-sd"]))
+    assert batched[second.id] == (True, 2, pytest.approx(beat.job_s["eta-xl"]))
 
 
 @pytest.mark.slow
