@@ -158,6 +158,7 @@ def fit_engine(spec: GenerationSpec, catalogue: Catalogue, stylize_preset: int |
     served_by = catalogue.get(fitted.engine or entry.name)
     check_negatives_apply(fitted, served_by)
     check_style_refs_apply(fitted, served_by)
+    check_character_refs_apply(fitted, served_by)
     return fitted
 
 
@@ -168,6 +169,16 @@ def check_style_refs_apply(spec: GenerationSpec, entry: EngineEntry) -> None:
         raise PromptError(f"`--sref` needs an engine with a style adapter, and {shown(entry.name)} has none. "
                           "Leave it out, or pick another engine with `--v` (`/engine list` shows which serve it).",
                           "--sref")
+
+
+def check_character_refs_apply(spec: GenerationSpec, entry: EngineEntry) -> None:
+    """`--cref` / `--oref` condition through the engine's `character_adapter`: refused by name, before a job,
+    on an engine without one."""
+    for name, refs in (("--cref", spec.character_refs), ("--oref", spec.omni_refs)):
+        if refs and not entry.serves_character_refs:
+            raise PromptError(f"`{name}` needs an engine with a character adapter, and {shown(entry.name)} has "
+                              "none. Leave it out, or pick another engine with `--v` (`/engine list` shows which "
+                              "serve it).", name)
 
 
 def check_negatives_apply(spec: GenerationSpec, entry: EngineEntry) -> None:

@@ -121,6 +121,7 @@ class DiffusionEngine(Engine):
         if (spec.style_refs or spec.style_code is not None) and not self.entry.serves_style_refs:
             raise UnsupportedOperation(f"--sref needs an engine whose catalogue entry lists it (an ip_adapter); "
                                        f"engine {self.name!r} has none")
+        self.check_character_refs(spec)
         if sources and operation == Operation.imagine and not self.conditions_on_images():
             spec, init_image, sources = self.image_prompt_as_init(spec, sources)
         self.use_loras(spec)
@@ -142,6 +143,18 @@ class DiffusionEngine(Engine):
     def with_references(self, spec: GenerationSpec, plan: Plan, style: tuple[Image.Image, ...]) -> Plan:
         """The plan with the job's image references encoded (once per job); families with an adapter."""
         return plan
+
+    def check_character_refs(self, spec: GenerationSpec) -> None:
+        """--cref / --oref: refused by name on an engine without a character_adapter (the bot refuses first)."""
+        for name, refs in (("--cref", spec.character_refs), ("--oref", spec.omni_refs)):
+            if refs and not self.entry.serves_character_refs:
+                raise UnsupportedOperation(f"{name} needs an engine whose catalogue entry lists it (a "
+                                           f"character_adapter); engine {self.name!r} has none")
+            if refs:
+                # The Plus adapter's conditioning is not wired into the pipelines yet: fail the job clearly
+                # rather than render without the reference.
+                raise UnsupportedOperation(f"{name}: engine {self.name!r} cannot condition on character "
+                                           "references yet")
 
     @staticmethod
     def image_prompt_as_init(spec: GenerationSpec, sources: tuple[Image.Image, ...]

@@ -106,6 +106,10 @@ class EngineEntry:
     # load_ip_adapter reads (e.g. "h94/IP-Adapter:sdxl_models/ip-adapter_sdxl.safetensors"); "tiny-ip-adapter"
     # builds a random-weight one offline. Image prompts and --sref condition through it.
     ip_adapter: str = ""
+    # IP-Adapter Plus (a Resampler over the vision encoder's hidden states, h94's "plus"/"plus-face" files),
+    # same format as ip_adapter; "tiny-ip-adapter-plus" builds a random-weight one. --cref and --oref
+    # condition through it.
+    character_adapter: str = ""
     # The CLIP vision encoder inside the adapter's repo: a folder name next to the weights ("image_encoder",
     # the default) or a path from the repo's root ("models/image_encoder").
     image_encoder: str = ""
@@ -134,6 +138,10 @@ class EngineEntry:
         return bool(self.ip_adapter) and self.family in STYLE_BLOCKS
 
     @property
+    def serves_character_refs(self) -> bool:
+        return bool(self.character_adapter) and self.family in ("sd", "sdxl")
+
+    @property
     def style_block_scales(self) -> dict[str, Any]:
         return self.style_blocks or STYLE_BLOCKS.get(self.family, {})
 
@@ -143,7 +151,8 @@ class EngineEntry:
         if self.family not in IMAGE_FAMILIES:
             return []
         features = [f"image prompts ({self.image_prompt_mode})"]
-        return [*features, "--sref"] if self.serves_style_refs else features
+        features += ["--sref"] if self.serves_style_refs else []
+        return [*features, "--cref", "--oref"] if self.serves_character_refs else features
 
     @property
     def is_tiny(self) -> bool:
@@ -163,7 +172,8 @@ _FLOAT_FIELDS = ("guidance", "variation_strength_subtle", "variation_strength_st
                  "draft_guidance")
 _BOOL_FIELDS = ("channels_last", "fuse_qkv", "compile")
 _STR_FIELDS = ("model", "config", "family", "dtype", "description", "prior", "upscaler", "scheduler", "compile_mode",
-               "draft_engine", "ip_adapter", "image_encoder", "image_prompts", "redux")
+               "draft_engine", "ip_adapter", "image_encoder", "image_prompts", "redux",
+               "character_adapter")
 # What a draft served by a `draft_engine` counts as, against a full job (Midjourney: "half the cost").
 DRAFT_ENGINE_COST = 0.5
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
@@ -407,6 +417,8 @@ def _check(entry: EngineEntry, fail: Fail) -> EngineEntry:
         raise fail(f"redux (FLUX Redux) is for the flux family, not {family!r}")
     if entry.image_prompts == "redux" and not entry.redux:
         raise fail("image_prompts = \"redux\" needs redux")
+    if entry.character_adapter and family not in ("sd", "sdxl"):
+        raise fail(f"character_adapter is for the sd and sdxl families, not {family!r}")
     if entry.dtype not in DTYPES:
         raise fail(f"dtype must be one of {list(DTYPES)}, got {entry.dtype!r}")
     if entry.compile_mode not in COMPILE_MODES:

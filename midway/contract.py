@@ -185,6 +185,13 @@ class GenerationSpec(_Model):
     style_ref_weights: list[float] = Field(default_factory=list)
     style_weight: int = Field(default=100, ge=0, le=1000)
     style_code: int | None = Field(default=None, ge=0, le=4294967295)
+    # --cref character references (their `::` weights, empty: equal) and --cw; --oref's omni references
+    # and --ow. Both condition through the engine's `character_adapter` (engines/image_adapter.py).
+    character_refs: list[str] = Field(default_factory=list)
+    character_ref_weights: list[float] = Field(default_factory=list)
+    character_weight: int = Field(default=100, ge=0, le=100)
+    omni_refs: list[str] = Field(default_factory=list)
+    omni_weight: int = Field(default=100, ge=1, le=1000)
     style: str | None = None
     # `--v 6` / `--niji 6` as typed ("6", "niji 6"); `engine` is what it resolved to, if anything.
     version: str | None = None

@@ -11,7 +11,7 @@ from midway.contract import Lane
 from midway.prompt import values
 from midway.prompt.errors import PromptError, shown
 from midway.prompt.options import MAX_SEED
-from midway.prompt.style_refs import style_refs
+from midway.prompt.style_refs import character_refs, omni_ref, style_refs
 from midway.prompt.tokens import RawParam
 from midway.prompt.versions import niji_key, version_key
 
@@ -68,6 +68,11 @@ PARAMS: tuple[Param, ...] = (
     Param("weird", ("w",), Takes.ONE, _ranged("weird", 0, 3000)),
     Param("sref", (), Takes.WORDS, style_refs),
     Param("sw", (), Takes.ONE, _ranged("style_weight", 0, 1000)),
+    # Checked against the engine's character_adapter once it is known (bot/planning.py).
+    Param("cref", (), Takes.WORDS, character_refs),
+    Param("cw", (), Takes.ONE, _ranged("character_weight", 0, 100)),
+    Param("oref", (), Takes.WORDS, omni_ref),
+    Param("ow", (), Takes.ONE, _ranged("omni_weight", 1, 1000)),
     # Checked against the caller's cap by the parser, which also makes the copies.
     Param("repeat", ("r",), Takes.ONE, lambda n, v: {"repeat": v}, echoed=False),
     Param("style", (), Takes.ONE, _field("style", values.style), slot="style"),
@@ -85,11 +90,9 @@ _BY_NAME: dict[str, Param] = {alias: p for p in PARAMS for alias in (p.name, *p.
 # Every name a parameter answers to (a `/prefer option` may not take one).
 PARAMETER_NAMES = frozenset(_BY_NAME)
 
-# Reference kinds an engine would need an adapter for that no catalogue entry can list yet: refused by name.
-REFERENCE_PARAMS = {"cref": "character", "oref": "omni"}
 # Real Midjourney parameters Midway has no equivalent for: named as such, not as typos.
 UNSUPPORTED = frozenset(
-    "sv cref cw p personalize video public stealth exp oref ow zoom h hd test testp "
+    "sv p personalize video public stealth exp zoom h hd test testp "
     "creative uplight upbeta upanime sameseed hq newclip nostretch old beta vibe".split()
 )
 
@@ -123,9 +126,6 @@ def lookup(raw: RawParam) -> Param:
     param = _BY_NAME.get(raw.name)
     if param is not None:
         return param
-    if raw.name in REFERENCE_PARAMS:
-        raise PromptError(f"{shown(raw.token)} ({REFERENCE_PARAMS[raw.name]} reference) needs an engine whose "
-                          "catalogue entry lists it, and no engine here does.", raw.token)
     if raw.name in UNSUPPORTED:
         raise PromptError(f"{shown(raw.token)} is a Midjourney parameter Midway doesn't support.", raw.token)
     raise PromptError(f"Unknown parameter {shown(raw.token)}.", raw.token)

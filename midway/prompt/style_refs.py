@@ -36,6 +36,39 @@ def style_refs(name: str, value: str) -> dict[str, Any]:
     return {"style_refs": urls, "style_ref_weights": values.image_weights(urls, typed_weights), "style_code": code}
 
 
+MAX_CHARACTER_REFS = 5
+
+
+def character_refs(name: str, value: str) -> dict[str, Any]:
+    """`--cref URL[::w] ...`: links only (Midjourney has no character codes)."""
+    urls, typed_weights = _links_only(name, value, "character")
+    if len(urls) > MAX_CHARACTER_REFS:
+        raise PromptError(f"`--{name}` takes at most {MAX_CHARACTER_REFS} character references, got {len(urls)}.",
+                          urls[MAX_CHARACTER_REFS])
+    return {"character_refs": urls, "character_ref_weights": values.image_weights(urls, typed_weights)}
+
+
+def omni_ref(name: str, value: str) -> dict[str, Any]:
+    """`--oref URL`: one link, the whole image as the subject to keep."""
+    urls, typed_weights = _links_only(name, value, "omni")
+    if len(urls) != 1 or typed_weights[0] is not None:
+        raise PromptError(f"`--{name}` takes exactly one image link (no `::` weight; use `--ow`).", value)
+    return {"omni_refs": urls}
+
+
+def _links_only(name: str, value: str, kind: str) -> tuple[list[str], list[str | None]]:
+    urls: list[str] = []
+    typed_weights: list[str | None] = []
+    for word in value.split():
+        link = image_link(word)
+        if link is None:
+            raise PromptError(f"Invalid `--{name}` value {shown(word)}: give direct links to "
+                              f"{', '.join(IMAGE_EXTENSIONS)} files as {kind} references.", word)
+        urls.append(link[0])
+        typed_weights.append(link[1])
+    return urls, typed_weights
+
+
 def _code(name: str, word: str) -> int:
     if not word.isdigit():
         raise PromptError(

@@ -122,3 +122,22 @@ def test_negatives_are_refused_on_an_engine_without_guidance_and_kept_elsewhere(
     assert plan_imagine("a fox --niji 6", user, channel, catalogue, SETTINGS).specs[0].engine == "turbo"
     assert plan_imagine("a fox --no snow --v 6", user, channel, catalogue, SETTINGS).specs[0].negative_prompt == "snow"
     assert plan_imagine("a fox --no snow", user, channel, catalogue, SETTINGS).specs[0].negative_prompt == "snow"
+
+
+def test_character_refs_are_refused_by_name_on_an_engine_without_a_character_adapter() -> None:
+    catalogue = Catalogue({
+        **{name: CATALOGUE.get(name) for name in ("small", "big")},
+        "faces": parse_entry("faces", {"kind": "tiny", "family": "sd", "base_width": 64, "base_height": 64,
+                                       "size_multiple": 32, "steps": 2, "ip_adapter": "tiny-ip-adapter",
+                                       "character_adapter": "tiny-ip-adapter-plus", "aliases": ["6"]}),
+    })
+    user, channel = UserSettings(), ChannelSettings()
+    for name in ("--cref", "--oref"):
+        with pytest.raises(PromptError) as error:
+            plan_imagine(f"a fox {name} https://e.com/a.png", user, channel, catalogue, SETTINGS)
+        assert error.value.token == name and "`small`" in error.value.message
+        assert "character adapter" in error.value.message
+        spec = plan_imagine(f"a fox {name} https://e.com/a.png --v 6", user, channel, catalogue, SETTINGS).specs[0]
+        assert spec.engine == "faces"
+    assert "--cref" in catalogue.get("faces").reference_features
+    assert "--cref" not in catalogue.get("small").reference_features

@@ -109,7 +109,6 @@ def test_too_long_prompt_names_its_length() -> None:
 
 def test_known_midjourney_param_is_explained_as_unsupported() -> None:
     assert "doesn't support" in error_of("fox --video").message
-    assert "needs an engine whose catalogue entry lists it" in error_of("fox --cref https://e.com/a.png").message
     assert "Unknown parameter" in error_of("fox --colour red").message
 
 

@@ -46,7 +46,23 @@ def test_bad_style_references_are_refused_naming_the_value(text: str, token: str
     assert error_of(text).token == token
 
 
-def test_character_and_omni_references_are_refused_by_name() -> None:
-    for name in ("cref", "oref"):
-        error = error_of(f"a fox --{name} {A}")
-        assert error.token == f"--{name}" and "needs an engine whose catalogue entry lists it" in error.message
+def test_character_refs_with_weights_cw_and_an_omni_ref_are_echoed() -> None:
+    spec = parse_one(f"a fox --cref {A}::2 {B} --cw 0 --oref {B} --ow 400")
+    assert (spec.character_refs, spec.character_ref_weights, spec.character_weight) == ([A, B], [2.0, 1.0], 0)
+    assert (spec.omni_refs, spec.omni_weight) == ([B], 400)
+    assert spec.full_prompt == f"a fox --cref {A}::2 {B} --cw 0 --oref {B} --ow 400"
+    default = parse_one(f"a fox --cref {A}")
+    assert (default.character_weight, default.omni_weight, default.omni_refs) == (100, 100, [])
+
+
+@pytest.mark.parametrize(("prompt", "token"), [
+    (f"a fox --cref {A} --cw 101", "101"),
+    (f"a fox --oref {A} --ow 0", "0"),
+    (f"a fox --oref {A} --ow 1001", "1001"),
+    ("a fox --cref 1234", "1234"),
+    (f"a fox --oref {A} {B}", f"{A} {B}"),
+    (f"a fox --cref {' '.join([A] * 6)}", A),
+])
+def test_character_and_omni_errors_name_the_value(prompt: str, token: str) -> None:
+    assert error_of(prompt).token == token
+
