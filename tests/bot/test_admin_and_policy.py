@@ -52,7 +52,7 @@ async def test_a_very_long_unknown_engine_is_refused_in_one_message(pg: Playgrou
     ("a fox --ar 0:1", "--ar", "Invalid parameter"),
     ("a fox --chaos 500", "500", "Invalid parameter"),
     ("a fox --v 99", "99", "Invalid parameter"),
-    ("a fox --cref red", "red", "Invalid parameter"),
+    ("a fox --cref red", "--cref` value `red", "Invalid prompt"),
     ("a {fox, cat", "{", "Invalid prompt"),
 ])
 async def test_bad_parameters_answer_ephemerally_and_create_no_job(pg: Playground, midway: MidwayBot, settings,
