@@ -28,6 +28,8 @@ MARKER = "midway-tiny.json"
 TINY_UPSCALER = "tiny-x4-upscaler"
 # The catalogue value of `ip_adapter` that selects the tiny IP-Adapter built for the entry's UNet.
 TINY_IP_ADAPTER = "tiny-ip-adapter"
+# The catalogue value of `character_adapter` that selects the tiny IP-Adapter Plus built for the entry's UNet.
+TINY_IP_ADAPTER_PLUS = "tiny-ip-adapter-plus"
 # The MIDWAY_SAFETY_CHECKER value that selects the tiny random-weight safety checker, and its cache folder name.
 TINY_SAFETY_CHECKER = "tiny-safety-checker"
 # The catalogue value of `redux` that selects the tiny FLUX Redux prior built for the tiny FLUX transformer.
@@ -82,6 +84,15 @@ def ensure_tiny_ip_adapter(entry: EngineEntry, state_dir: Path | None = None) ->
 
     folder = tiny_dir(EngineEntry(name=f"{TINY_IP_ADAPTER}-{entry.family}", kind="tiny"), state_dir)
     return _build_once(folder, f"ip-adapter-{entry.family}", lambda: TinyIpAdapter(BUILDERS[entry.family]().unet))
+
+
+def ensure_tiny_ip_adapter_plus(entry: EngineEntry, state_dir: Path | None = None) -> Path:
+    """The cache folder of the tiny IP-Adapter Plus (--cref / --oref) for a tiny family's UNet, h94's layout."""
+    from engines.tiny.ip_adapter_plus import TinyIpAdapterPlus
+
+    folder = tiny_dir(EngineEntry(name=f"{TINY_IP_ADAPTER_PLUS}-{entry.family}", kind="tiny"), state_dir)
+    return _build_once(folder, f"ip-adapter-plus-{entry.family}",
+                       lambda: TinyIpAdapterPlus(BUILDERS[entry.family]().unet))
 
 
 def ensure_tiny_redux(entry: EngineEntry, state_dir: Path | None = None) -> Path:

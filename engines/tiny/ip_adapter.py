@@ -43,6 +43,14 @@ def adapter_state_dict(unet: Any) -> dict[str, torch.Tensor]:
         "image_proj.norm.weight": torch.ones(cross_dim),
         "image_proj.norm.bias": torch.zeros(cross_dim),
     }
+    state.update(ip_attention_weights(unet, generator))
+    return state
+
+
+def ip_attention_weights(unet: Any, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    """`ip_adapter.<n>.to_k_ip/to_v_ip` for every cross-attention of `unet` (plain and Plus adapters alike)."""
+    cross_dim = unet.config.cross_attention_dim
+    state = {}
     cross_attentions = [name for name in unet.attn_processors if not name.endswith("attn1.processor")]
     for index, name in enumerate(cross_attentions):
         hidden_size = unet.get_submodule(name.removesuffix(".processor")).to_k.weight.shape[0]
