@@ -104,9 +104,11 @@ class DiffusionEngine(Engine):
     def run(self, spec: GenerationSpec, *, init_image: Image.Image | None = None,
             on_progress: ProgressCallback | None = None, should_cancel: CancelCheck | None = None,
             max_batch: int | None = None, source_images: Sequence[Image.Image] = (),
-            style_images: Sequence[Image.Image] = ()) -> list[Image.Image]:
+            style_images: Sequence[Image.Image] = (), character_images: Sequence[Image.Image] = ()
+            ) -> list[Image.Image]:
         """`source_images`: the images of an image prompt (imagine, reroll) or of a blend (2-5);
-        `style_images`: the --sref references (`spec.style_refs`, in order)."""
+        `style_images`: the --sref references (`spec.style_refs`, in order); `character_images`: the --cref
+        then the --oref references (`spec.character_refs + spec.omni_refs`, in order)."""
         operation = Operation.imagine if spec.operation == Operation.reroll else spec.operation
         if spec.operation not in self.capabilities and operation not in self.capabilities:
             supported = ", ".join(sorted(op.value for op in self.capabilities))
@@ -131,7 +133,7 @@ class DiffusionEngine(Engine):
                     assert init_image is not None  # upscale is in NEEDS_SOURCE, checked above
                     return self.upscale(spec, init_image, on_progress, should_cancel)
                 return self.generate(spec, init_image, on_progress, should_cancel, max_batch, sources,
-                                     tuple(style_images))
+                                     tuple(style_images), tuple(character_images))
         except _OOM_ERRORS as exc:
             raise EngineOutOfMemory(f"engine {self.name!r} ran out of GPU memory") from exc
 
@@ -140,7 +142,8 @@ class DiffusionEngine(Engine):
         than becoming an img2img start."""
         return self.embeds_images
 
-    def with_references(self, spec: GenerationSpec, plan: Plan, style: tuple[Image.Image, ...]) -> Plan:
+    def with_references(self, spec: GenerationSpec, plan: Plan, style: tuple[Image.Image, ...],
+                        characters: tuple[Image.Image, ...] = ()) -> Plan:
         """The plan with the job's image references encoded (once per job); families with an adapter."""
         return plan
 
@@ -150,11 +153,6 @@ class DiffusionEngine(Engine):
             if refs and not self.entry.serves_character_refs:
                 raise UnsupportedOperation(f"{name} needs an engine whose catalogue entry lists it (a "
                                            f"character_adapter); engine {self.name!r} has none")
-            if refs:
-                # The Plus adapter's conditioning is not wired into the pipelines yet: fail the job clearly
-                # rather than render without the reference.
-                raise UnsupportedOperation(f"{name}: engine {self.name!r} cannot condition on character "
-                                           "references yet")
 
     @staticmethod
     def image_prompt_as_init(spec: GenerationSpec, sources: tuple[Image.Image, ...]
@@ -197,9 +195,11 @@ class DiffusionEngine(Engine):
 
     def generate(self, spec: GenerationSpec, init_image: Image.Image | None, on_progress: ProgressCallback | None,
                  should_cancel: CancelCheck | None, max_batch: int | None,
-                 sources: tuple[Image.Image, ...] = (), style: tuple[Image.Image, ...] = ()) -> list[Image.Image]:
+                 sources: tuple[Image.Image, ...] = (), style: tuple[Image.Image, ...] = (),
+                 characters: tuple[Image.Image, ...] = ()) -> list[Image.Image]:
         """Images 0..n-1 in chunks of at most `max_batch`; image i depends only on (seed, i)."""
-        plan = self.with_references(spec, replace(self.plan(spec, init_image), sources=sources), style)
+        plan = self.with_references(spec, replace(self.plan(spec, init_image), sources=sources), style,
+                                    characters)
         size = max(1, max_batch or spec.n_images)
         chunks = [list(range(start, min(spec.n_images, start + size))) for start in range(0, spec.n_images, size)]
         per_chunk = self.prelude_steps(plan) + plan.executed

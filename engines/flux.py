@@ -43,8 +43,9 @@ class FluxEngine(LatentDiffusionEngine):
     def conditions_on_images(self) -> bool:
         return self.redux is not None and self.entry.image_prompt_mode == "redux"
 
-    def with_references(self, spec: GenerationSpec, plan: Plan, style: tuple[Image.Image, ...]) -> Plan:
-        plan = super().with_references(spec, plan, style)
+    def with_references(self, spec: GenerationSpec, plan: Plan, style: tuple[Image.Image, ...],
+                        characters: tuple[Image.Image, ...] = ()) -> Plan:
+        plan = super().with_references(spec, plan, style, characters)
         if self.redux is None or not plan.sources or not self.conditions_on_images():
             return plan
         return replace(plan, image_tokens=self.redux.encode(spec, plan.sources))

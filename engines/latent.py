@@ -36,6 +36,11 @@ def default_adapter_source(entry: EngineEntry) -> AdapterSource:
     return repo, subfolder, weight_name, entry.image_encoder, {}
 
 
+def default_character_source(entry: EngineEntry) -> AdapterSource:
+    repo, subfolder, weight_name = parse_source(entry.character_adapter)
+    return repo, subfolder, weight_name, "", {}
+
+
 def accepts(pipe: Any, name: str) -> bool:
     return name in inspect.signature(pipe.__call__).parameters
 
@@ -57,7 +62,10 @@ class LatentDiffusionEngine(DiffusionEngine):
         # Loaded on the first job with an image reference; the registry points a tiny engine's
         # "tiny-ip-adapter" at its built folder (adapter_source), as it does the tiny upscaler.
         self.adapter_source: Callable[[], AdapterSource] = lambda: default_adapter_source(entry)
-        self.adapter = ImageAdapter(pipe, entry, lambda: self.adapter_source()) if entry.ip_adapter else None
+        self.character_source: Callable[[], AdapterSource] = lambda: default_character_source(entry)
+        characters = (lambda: self.character_source()) if entry.character_adapter else None
+        self.adapter = (ImageAdapter(pipe, entry, lambda: self.adapter_source(), characters)
+                        if entry.ip_adapter else None)
 
     @property
     def img2img(self) -> Any:
@@ -83,7 +91,8 @@ class LatentDiffusionEngine(DiffusionEngine):
     def conditions_on_images(self) -> bool:
         return self.adapter is not None and self.entry.image_prompt_mode == "adapter"
 
-    def with_references(self, spec: GenerationSpec, plan: Plan, style: tuple[Image.Image, ...]) -> Plan:
+    def with_references(self, spec: GenerationSpec, plan: Plan, style: tuple[Image.Image, ...],
+                        characters: tuple[Image.Image, ...] = ()) -> Plan:
         if self.adapter is None or spec.operation not in REFERENCE_OPERATIONS:
             return plan
         content = plan.sources if self.conditions_on_images() else ()
@@ -93,7 +102,7 @@ class LatentDiffusionEngine(DiffusionEngine):
             weights.append(1.0)
         if len(weights) != len(styles):
             raise EngineError(f"style weights {spec.style_ref_weights} do not fit {len(style)} style references")
-        return replace(plan, references=self.adapter.encode(spec, content, styles, weights))
+        return replace(plan, references=self.adapter.encode(spec, content, styles, weights, characters))
 
     def denoisers(self) -> list[Any]:
         return [getattr(self.pipe, "unet", None), getattr(self.pipe, "transformer", None), self.pipe.vae]

@@ -125,6 +125,19 @@ def redux_scale(image_weight: float) -> float:
     return 2 * image_prompt_share(image_weight)
 
 
+def character_scale(spec: GenerationSpec) -> float:
+    """IP-Adapter Plus scale of --cref: 0.3 + 0.7 * cw / 100, so --cw 0 is a light touch that keeps mostly the
+    face / identity and the default --cw 100 is the adapter's full 1.0 (the whole character: face, hair,
+    clothes). The tiny and the catalogue's adapters are one image adapter: --cw scales it, it does not crop."""
+    return 0.3 + 0.7 * spec.character_weight / 100
+
+
+def omni_scale(spec: GenerationSpec) -> float:
+    """IP-Adapter Plus scale of --oref (the whole image): min(1, ow / 100) * 0.8, so the default --ow 100 is
+    0.8 and lower --ow fades it linearly; above 100 it stays at 0.8 (higher scales drown the prompt)."""
+    return min(1.0, spec.omni_weight / 100) * 0.8
+
+
 def style_scale(spec: GenerationSpec) -> float:
     """IP-Adapter scale of the style blocks under --sref: sqrt(sw / 100), so the default --sw 100 is
     InstantStyle's 1.0, --sw 0 adds nothing and --sw 1000 about 3.2 (Midjourney's top is "strong", not

@@ -127,6 +127,9 @@ def _load_latent(entry: EngineEntry, device: Any, dtype: Any) -> DiffusionEngine
     tiny_adapter = _tiny_ip_adapter(entry)
     if tiny_adapter is not None:
         engine.adapter_source = tiny_adapter
+    tiny_plus = _tiny_ip_adapter_plus(entry)
+    if tiny_plus is not None:
+        engine.character_source = tiny_plus
     tiny_redux = _tiny_redux(entry)
     if isinstance(engine, FluxEngine) and tiny_redux is not None:
         engine.redux_source = tiny_redux
@@ -156,6 +159,20 @@ def _tiny_ip_adapter(entry: EngineEntry) -> Callable[[], tuple[str, str, str, st
     from engines.tiny.ip_adapter import SUBFOLDER, WEIGHT_NAME
 
     return lambda: (str(ensure_tiny_ip_adapter(entry)), SUBFOLDER, WEIGHT_NAME, "", {"local_files_only": True})
+
+
+def _tiny_ip_adapter_plus(entry: EngineEntry) -> Callable[[], tuple[str, str, str, str, dict[str, Any]]] | None:
+    """Where a tiny engine's `tiny-ip-adapter-plus` (--cref / --oref) loads from: its built folder. None: the
+    catalogue's `character_adapter` as it stands."""
+    from engines.tiny.cache import TINY_IP_ADAPTER_PLUS
+
+    if not entry.is_tiny or entry.character_adapter != TINY_IP_ADAPTER_PLUS:
+        return None
+    from engines.tiny.cache import ensure_tiny_ip_adapter_plus
+    from engines.tiny.ip_adapter import SUBFOLDER
+    from engines.tiny.ip_adapter_plus import WEIGHT_NAME
+
+    return lambda: (str(ensure_tiny_ip_adapter_plus(entry)), SUBFOLDER, WEIGHT_NAME, "", {"local_files_only": True})
 
 
 def _load_caption(entry: EngineEntry, device: Any, dtype: Any) -> Engine:

@@ -1,0 +1,83 @@
+"""--cref / --oref on the tiny SD and SDXL engines: the references condition the UNet through the tiny
+IP-Adapter Plus (a Resampler over the vision tower's hidden states) loaded beside the image-prompt and --sref
+adapters by diffusers' own load_ip_adapter; jobs without them keep their pixels."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engines.registry import get_engine, load_engine
+from midway.errors import UnsupportedOperation
+
+from .conftest import small_spec
+from .test_blend import BLUE, RED, mse, pixels
+
+A, B = "https://e.com/a.png", "https://e.com/b.png"
+
+
+@pytest.fixture(scope="session")
+def tiny_sdxl(state_dir, catalogue):
+    return get_engine("tiny-sdxl", catalogue)
+
+
+@pytest.fixture(params=["tiny", "tiny-sdxl"])
+def engine(request):
+    return request.getfixturevalue("tiny" if request.param == "tiny" else "tiny_sdxl")
+
+
+def same(a: list[Image.Image], b: list[Image.Image]) -> bool:
+    return np.array_equal(pixels(a), pixels(b))
+
+
+def fast(**update):
+    return small_spec(steps=2, n_images=1, **update)
+
+
+def test_a_character_reference_conditions_the_pixels(engine) -> None:
+    spec = fast(character_refs=[A])
+    text_only = engine.run(fast())
+    red = engine.run(spec, character_images=[RED])
+    # The reference moves the pixels; another reference differs; the same reference and seed repeat exactly.
+    assert mse(red, text_only) > 10
+    assert mse(red, engine.run(spec, character_images=[BLUE])) > 1
+    assert same(red, engine.run(spec, character_images=[RED]))
+    # --cw lowers the adapter's scale: cw 0 sits nearer the text than the default cw 100.
+    light = engine.run(spec.model_copy(update={"character_weight": 0}), character_images=[RED])
+    assert mse(light, red) > 1
+    assert mse(light, text_only) < mse(red, text_only)
+
+
+def test_several_crefs_average_by_their_weights_and_an_oref_conditions_too(tiny) -> None:
+    both = tiny.run(fast(character_refs=[A, B]), character_images=[RED, BLUE])
+    assert mse(both, tiny.run(fast(character_refs=[A]), character_images=[RED])) > 1
+    mostly_blue = tiny.run(fast(character_refs=[A, B], character_ref_weights=[1.0, 5.0]),
+                           character_images=[RED, BLUE])
+    assert mse(mostly_blue, both) > 1
+    text_only = tiny.run(fast())
+    omni = tiny.run(fast(omni_refs=[A]), character_images=[RED])
+    assert mse(omni, text_only) > 10
+    faint = tiny.run(fast(omni_refs=[A], omni_weight=10), character_images=[RED])
+    assert mse(faint, text_only) < mse(omni, text_only)
+
+
+def test_jobs_without_character_refs_keep_the_pixels_of_an_engine_without_the_plus_adapter(
+        tiny, catalogue) -> None:
+    # The same tiny weights with no character_adapter in its entry: only the image-prompt/--sref adapters load.
+    plain = load_engine(replace(catalogue.get("tiny"), character_adapter=""), catalogue.loras)
+    tiny.run(fast(character_refs=[A]), character_images=[BLUE])  # the Plus adapter is loaded now
+    image_prompt, styled = fast(image_urls=["red"]), fast(style_refs=[A])
+    assert same(tiny.run(fast()), plain.run(fast()))
+    assert same(tiny.run(image_prompt, source_images=[RED]), plain.run(image_prompt, source_images=[RED]))
+    assert same(tiny.run(styled, style_images=[BLUE]), plain.run(styled, style_images=[BLUE]))
+
+
+def test_an_engine_without_a_character_adapter_refuses_by_name(catalogue) -> None:
+    flux = get_engine("tiny-flux", catalogue)
+    with pytest.raises(UnsupportedOperation, match="--cref.*character_adapter.*tiny-flux"):
+        flux.run(fast(character_refs=[A]), character_images=[RED])
+    with pytest.raises(UnsupportedOperation, match="--oref"):
+        flux.run(fast(omni_refs=[A]), character_images=[RED])
