@@ -181,7 +181,8 @@ class JobRunner:
         with progress on the way."""
         engine = self.engine_for(job.spec.engine or self.settings.default_engine)
         init_image = self.sources.for_job(job)
-        references = engine_references(self.sources.prompt_images(job), self.sources.style_images(job))
+        references = engine_references(self.sources.prompt_images(job), self.sources.style_images(job),
+                                       self.sources.character_images(job))
         started = time.perf_counter()
         # Progress goes out from its own thread, its last event before this block ends (worker/progress.py).
         with self._progress_reporter(job) as progress:

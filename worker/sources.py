@@ -77,6 +77,16 @@ class SourceImages:
         return [self.reference(job, ref, f"Style reference {number}")
                 for number, ref in enumerate(job.spec.style_refs, start=1)]
 
+    def character_images(self, job: Job) -> list[Image]:
+        """The --cref then the --oref references, in order (as engine.run takes them); [] for operations they
+        do not condition. Fetched once per job, kept as blobs, like the style references."""
+        if job.spec.operation not in STYLE_OPERATIONS:
+            return []
+        crefs = [self.reference(job, ref, f"Character reference {number}")
+                 for number, ref in enumerate(job.spec.character_refs, start=1)]
+        return crefs + [self.reference(job, ref, f"Omni reference {number}")
+                        for number, ref in enumerate(job.spec.omni_refs, start=1)]
+
     def reference(self, job: Job, ref: str, which: str) -> Image:
         """One image reference: a URL is fetched on the job's first attempt only and kept as a blob (a retry
         reads the blob: the same bytes, and no second request to someone else's server)."""
@@ -121,7 +131,8 @@ class SourceImages:
             return image
         spec = parent.spec.model_copy(update={"n_images": index + 1})
         engine = self.engine_for(spec.engine or self.store.settings.default_engine)
-        extra = engine_references(self.prompt_images(parent), self.style_images(parent))
+        extra = engine_references(self.prompt_images(parent), self.style_images(parent),
+                                  self.character_images(parent))
         images = engine.run(spec, init_image=self.for_job(parent, depth + 1), **extra)
         return images[index]
 
@@ -132,11 +143,14 @@ class SourceImages:
             raise EngineError("The source image could not be read (not an image, or damaged).") from None
 
 
-def engine_references(prompt_images: list[Image], style_images: list[Image]) -> dict[str, Any]:
+def engine_references(prompt_images: list[Image], style_images: list[Image],
+                      character_images: list[Image] | None = None) -> dict[str, Any]:
     """Engine.run's keywords for a job's references; only the ones it has (older engines lack them)."""
     extra: dict[str, Any] = {"source_images": prompt_images} if prompt_images else {}
     if style_images:
         extra["style_images"] = style_images
+    if character_images:
+        extra["character_images"] = character_images
     return extra
 
 

@@ -97,10 +97,12 @@ def test_sref_reaches_only_the_style_blocks(tiny) -> None:
     tiny.run(small_spec(style_refs=["red"]), style_images=[RED])
     scales = {name: processor.scale for name, processor in tiny.pipe.unet.attn_processors.items()
               if hasattr(processor, "scale") and isinstance(processor.scale, list)}
-    styled = {name for name, (_, style) in scales.items() if style > 0}
+    styled = {name for name, (_, style, *_character) in scales.items() if style > 0}
     # The catalogue's style_blocks for the tiny UNet: the second transformer of up_blocks.0 (InstantStyle).
     assert styled and all(name.startswith("up_blocks.0.attentions.1.") for name in styled)
-    assert all(content == 0 for content, _ in scales.values())  # no image prompt: the content side is off
+    # No image prompt and no --cref / --oref: the content side and the character_adapter's are off.
+    assert all(content == 0 for content, *_ in scales.values())
+    assert all(not character or character == [0.0] for _, _, *character in scales.values())
 
 
 def test_style_codes_are_seeded_styles(tiny) -> None:

@@ -31,10 +31,12 @@ class StyleEngine(Engine):
 
     def __init__(self) -> None:
         self.styles: list[list[tuple]] = []
+        self.characters: list[list[tuple]] = []
 
     def run(self, spec, *, init_image=None, on_progress=None, should_cancel=None, max_batch=None,
-            source_images=(), style_images=()):
+            source_images=(), style_images=(), character_images=()):
         self.styles.append([image.convert("RGB").getpixel((0, 0)) for image in style_images])
+        self.characters.append([image.convert("RGB").getpixel((0, 0)) for image in character_images])
         return [Image.new("RGB", (spec.width, spec.height)) for _ in range(spec.n_images)]
 
 
@@ -114,6 +116,29 @@ def test_a_reference_link_is_fetched_once_per_job(store, blobs, site) -> None:
     # Another job (a reroll) fetches for itself.
     sources.style_images(store.submit(new_job(style_refs=[f"{base}/red.png"])))
     assert requested.count("/red.png") == 2
+
+
+def test_character_and_omni_references_reach_the_engine_in_order(store, make_worker, blobs) -> None:
+    engine = StyleEngine()
+    cref, oref = blobs.put(png((200, 0, 0))), blobs.put(png((0, 0, 200)))
+    job = store.submit(new_job(engine="styled", character_refs=[cref], omni_refs=[oref]))
+    serve(make_worker({"styled": engine}), burst=True)
+    assert store.get(job.id).status is JobStatus.done
+    # --cref's images, then --oref's, in the order engine.run documents.
+    assert engine.characters == [[(200, 0, 0), (0, 0, 200)]]
+
+
+def test_character_reference_links_are_fetched_once_per_job(store, blobs, site) -> None:
+    base, requested = site
+    job = store.submit(new_job(character_refs=[f"{base}/red.png"], omni_refs=[f"{base}/blue.png"]))
+    sources = sources_for(store, blobs, base)
+    for _attempt in range(2):  # a retry reads the blobs the first attempt kept: no second request
+        assert [image.getpixel((0, 0)) for image in sources.character_images(job)] == [(200, 0, 0), (0, 0, 200)]
+    assert sorted(requested) == ["/blue.png", "/red.png"]
+    # An upscale takes no references: nothing is fetched for it.
+    upscale = new_job(operation=Operation.upscale, init_image=blobs.put(png((1, 1, 1))),
+                      character_refs=[f"{base}/red.png"])
+    assert sources.character_images(upscale) == [] and len(requested) == 2
 
 
 @pytest.mark.parametrize(("path", "complaint"), [
