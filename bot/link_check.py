@@ -21,7 +21,8 @@ LINK_CHECK_TIMEOUT_S = 0.8
 
 def links_of(specs: list[GenerationSpec]) -> list[str]:
     """The distinct image links the specs' jobs would fetch (uploads are blob refs, already here)."""
-    links = (url for spec in specs for url in (*spec.image_urls, *spec.style_refs))
+    links = (url for spec in specs
+             for url in (*spec.image_urls, *spec.style_refs, *spec.character_refs, *spec.omni_refs))
     return list(dict.fromkeys(url for url in links if not is_ref(url)))
 
 

@@ -129,6 +129,7 @@ def _generate(args: argparse.Namespace) -> int:
     if args.op == "imagine":
         blended = [*(_reference(url) for url in spec.image_urls), *(_load_image(path) for path in args.image)]
     style = [_reference(ref) for ref in spec.style_refs]
+    characters = [_reference(ref) for ref in [*spec.character_refs, *spec.omni_refs]]
     if args.op in ("zoom", "pan", "inpaint"):
         spec = _outpaint_spec(args, spec, source, catalogue.get(spec.engine).size_multiple)
     quiet_libraries()
@@ -145,6 +146,8 @@ def _generate(args: argparse.Namespace) -> int:
     extra: dict = {"source_images": blended} if blended else {}
     if style:
         extra["style_images"] = style
+    if characters:
+        extra["character_images"] = characters
     images = engine.run(spec, init_image=source, max_batch=args.max_batch, **extra)
     elapsed = time.perf_counter() - started
     result = compose_grid(images) if len(images) == 4 else images[0]

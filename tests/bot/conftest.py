@@ -58,6 +58,8 @@ capabilities = ["imagine", "variation", "upscale", "reroll"]
 # has none, so it takes image prompts as img2img starts and refuses --sref.
 ip_adapter = "tiny-ip-adapter"
 style_blocks = { up = { block_0 = [0.0, 1.0] } }
+# --cref / --oref through a random-weight IP-Adapter Plus; `tiny` has none and refuses them.
+character_adapter = "tiny-ip-adapter-plus"
 
 # Many steps: a job runs for seconds, long enough to press Cancel while it runs.
 [engines.tinyslow]

@@ -70,9 +70,30 @@ async def test_sref_on_an_engine_without_a_style_adapter_is_refused_by_name(pg: 
 async def test_engine_list_says_what_each_engine_does_with_references(pg: Playground, worker, midway) -> None:
     reply = await (await pg.slash("engine list", user="admin", channel="general")).response()
     lines = {line.split("`")[1]: line for line in reply.content.splitlines() if line.startswith("`")}
-    assert "References: image prompts (adapter), --sref." in lines["tiny2"]
+    assert "References: image prompts (adapter), --sref, --cref, --oref." in lines["tiny2"]
     assert "References: image prompts (img2img)." in lines["tiny"]
     assert "References" not in lines["tiny-caption"]
+
+
+async def test_cref_on_an_engine_without_a_character_adapter_is_refused_by_name(pg: Playground, worker, midway,
+                                                                              settings) -> None:
+    before = len(jobs_of_user(settings.redis_url, pg.user("alice").id))
+    # A public address literal: the link passes the address check, so the engine's refusal is what answers.
+    reply = await (await pg.slash("imagine", user="alice", channel="general",
+                                  options={"prompt": "a knight --cref https://93.184.216.34/face.png"})).response()
+    assert reply.ephemeral_for == pg.user("alice").id
+    assert "`--cref` needs an engine with a character adapter" in reply.content and "`tiny`" in reply.content
+    assert len(jobs_of_user(settings.redis_url, pg.user("alice").id)) == before
+
+
+async def test_a_cref_link_to_a_private_address_is_refused_before_any_job(pg: Playground, worker, midway,
+                                                                          settings) -> None:
+    before = len(jobs_of_user(settings.redis_url, pg.user("alice").id))
+    reply = await (await pg.slash("imagine", user="alice", channel="general",
+                                  options={"prompt": "a knight --v 7 --cref http://127.0.0.1:6379/a.png"})).response()
+    assert reply.ephemeral_for == pg.user("alice").id
+    assert "Cannot use the image link" in reply.content and "private or local address" in reply.content
+    assert len(jobs_of_user(settings.redis_url, pg.user("alice").id)) == before
 
 
 @pytest.mark.parametrize("link", ["http://127.0.0.1:6379/a.png", "http://169.254.169.254/latest/x.png"])
