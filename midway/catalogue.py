@@ -419,6 +419,9 @@ def _check(entry: EngineEntry, fail: Fail) -> EngineEntry:
         raise fail("image_prompts = \"redux\" needs redux")
     if entry.character_adapter and family not in ("sd", "sdxl"):
         raise fail(f"character_adapter is for the sd and sdxl families, not {family!r}")
+    if entry.character_adapter and not entry.ip_adapter:
+        # It loads beside ip_adapter's two copies and shares its image encoder (engines/image_adapter.py).
+        raise fail("character_adapter needs ip_adapter")
     if entry.dtype not in DTYPES:
         raise fail(f"dtype must be one of {list(DTYPES)}, got {entry.dtype!r}")
     if entry.compile_mode not in COMPILE_MODES:

@@ -86,6 +86,7 @@ def test_unknown_engine_names_it_and_lists_the_known_ones():
         ('kind = "sd"\nmodel = "x"\nimage_prompts = "paint"', "image_prompts must be one of"),
         ('kind = "sd"\nmodel = "x"\nimage_prompts = "adapter"', "needs ip_adapter"),
         ('kind = "flux"\nmodel = "x"\nip_adapter = "a:b/c.safetensors"', "ip_adapter is for the sd and sdxl"),
+        ('kind = "sd"\nmodel = "x"\ncharacter_adapter = "a:b/c.safetensors"', "character_adapter needs ip_adapter"),
         ('kind = "sd"\nmodel = "x"\nstyle_blocks = { up = "block_0" }', "style_blocks must be a table"),
     ],
 )
@@ -170,8 +171,10 @@ def test_alias_table_refuses_a_shared_alias_in_a_catalogue_built_in_code():
 
 def test_the_catalogue_says_what_each_engine_does_with_image_references(tmp_path):
     catalogue = load_catalogue(SHIPPED_CATALOGUE)
-    assert catalogue.get("tiny").reference_features == ["image prompts (adapter)", "--sref"]
+    assert catalogue.get("tiny").reference_features == ["image prompts (adapter)", "--sref", "--cref", "--oref"]
     assert catalogue.get("sdxl").ip_adapter == "h94/IP-Adapter:sdxl_models/ip-adapter_sdxl.safetensors"
+    # Its ViT-bigG adapter has no Plus partner on the same encoder: no --cref out of the box.
+    assert catalogue.get("sdxl").reference_features == ["image prompts (adapter)", "--sref"]
     assert catalogue.get("sdxl").style_block_scales == {"up": {"block_0": [0.0, 1.0, 0.0]}}
     assert catalogue.get("tiny-unclip").reference_features == ["image prompts (embeddings)"]
     assert catalogue.get("flux-schnell").reference_features == ["image prompts (img2img)"]
