@@ -19,9 +19,16 @@ from .test_blend import BLUE, RED, mse, pixels
 A, B = "https://e.com/a.png", "https://e.com/b.png"
 
 
-@pytest.fixture(scope="session")
+# Engines of their own, not the session's shared ones: once its adapters are loaded, a UNet called directly
+# (as tests/engines/test_denoised_estimate.py does) needs image embeddings.
+@pytest.fixture(scope="module")
+def tiny(state_dir, catalogue):
+    return load_engine(catalogue.get("tiny"), catalogue.loras)
+
+
+@pytest.fixture(scope="module")
 def tiny_sdxl(state_dir, catalogue):
-    return get_engine("tiny-sdxl", catalogue)
+    return load_engine(catalogue.get("tiny-sdxl"), catalogue.loras)
 
 
 @pytest.fixture(params=["tiny", "tiny-sdxl"])
