@@ -23,6 +23,16 @@ def png(colour: tuple[int, int, int]) -> bytes:
     return out.getvalue()
 
 
+async def refusal(pg: Playground, settings, options: dict) -> str:
+    """alice's /imagine with `options`: the ephemeral reply's text, checked to have started no job."""
+    alice = pg.user("alice").id
+    before = len(jobs_of_user(settings.redis_url, alice))
+    reply = await (await pg.slash("imagine", user="alice", channel="general", options=options)).response()
+    assert reply.ephemeral_for == alice
+    assert len(jobs_of_user(settings.redis_url, alice)) == before
+    return reply.content
+
+
 async def test_an_uploaded_image_is_the_prompts_image_reference(pg: Playground, worker, midway, settings) -> None:
     ack = await (await pg.slash("imagine", user="alice", channel="general",
                                 options={"prompt": "a red kite --v 7 --iw 2",
@@ -38,12 +48,8 @@ async def test_an_uploaded_image_is_the_prompts_image_reference(pg: Playground, 
 
 async def test_an_upload_that_is_no_image_is_refused_and_starts_nothing(pg: Playground, worker, midway,
                                                                         settings) -> None:
-    before = len(jobs_of_user(settings.redis_url, pg.user("alice").id))
-    reply = await (await pg.slash("imagine", user="alice", channel="general",
-                                  options={"prompt": "a kite", "image": ("notes.txt", b"no picture")})).response()
-    assert reply.ephemeral_for == pg.user("alice").id
-    assert "Cannot use the image" in reply.content and "notes.txt" in reply.content
-    assert len(jobs_of_user(settings.redis_url, pg.user("alice").id)) == before
+    content = await refusal(pg, settings, {"prompt": "a kite", "image": ("notes.txt", b"no picture")})
+    assert "Cannot use the image" in content and "notes.txt" in content
 
 
 async def test_sref_random_runs_on_a_style_adapter_and_shows_its_code(pg: Playground, worker, midway,
@@ -59,12 +65,8 @@ async def test_sref_random_runs_on_a_style_adapter_and_shows_its_code(pg: Playgr
 
 async def test_sref_on_an_engine_without_a_style_adapter_is_refused_by_name(pg: Playground, worker, midway,
                                                                             settings) -> None:
-    before = len(jobs_of_user(settings.redis_url, pg.user("alice").id))
-    reply = await (await pg.slash("imagine", user="alice", channel="general",
-                                  options={"prompt": "a lighthouse --sref 1234"})).response()
-    assert reply.ephemeral_for == pg.user("alice").id
-    assert "`--sref` needs an engine with a style adapter" in reply.content and "`tiny`" in reply.content
-    assert len(jobs_of_user(settings.redis_url, pg.user("alice").id)) == before
+    content = await refusal(pg, settings, {"prompt": "a lighthouse --sref 1234"})
+    assert "`--sref` needs an engine with a style adapter" in content and "`tiny`" in content
 
 
 async def test_engine_list_says_what_each_engine_does_with_references(pg: Playground, worker, midway) -> None:
@@ -77,31 +79,19 @@ async def test_engine_list_says_what_each_engine_does_with_references(pg: Playgr
 
 async def test_cref_on_an_engine_without_a_character_adapter_is_refused_by_name(pg: Playground, worker, midway,
                                                                               settings) -> None:
-    before = len(jobs_of_user(settings.redis_url, pg.user("alice").id))
     # A public address literal: the link passes the address check, so the engine's refusal is what answers.
-    reply = await (await pg.slash("imagine", user="alice", channel="general",
-                                  options={"prompt": "a knight --cref https://93.184.216.34/face.png"})).response()
-    assert reply.ephemeral_for == pg.user("alice").id
-    assert "`--cref` needs an engine with a character adapter" in reply.content and "`tiny`" in reply.content
-    assert len(jobs_of_user(settings.redis_url, pg.user("alice").id)) == before
+    content = await refusal(pg, settings, {"prompt": "a knight --cref https://93.184.216.34/face.png"})
+    assert "`--cref` needs an engine with a character adapter" in content and "`tiny`" in content
 
 
 async def test_a_cref_link_to_a_private_address_is_refused_before_any_job(pg: Playground, worker, midway,
                                                                           settings) -> None:
-    before = len(jobs_of_user(settings.redis_url, pg.user("alice").id))
-    reply = await (await pg.slash("imagine", user="alice", channel="general",
-                                  options={"prompt": "a knight --v 7 --cref http://127.0.0.1:6379/a.png"})).response()
-    assert reply.ephemeral_for == pg.user("alice").id
-    assert "Cannot use the image link" in reply.content and "private or local address" in reply.content
-    assert len(jobs_of_user(settings.redis_url, pg.user("alice").id)) == before
+    content = await refusal(pg, settings, {"prompt": "a knight --v 7 --cref http://127.0.0.1:6379/a.png"})
+    assert "Cannot use the image link" in content and "private or local address" in content
 
 
 @pytest.mark.parametrize("link", ["http://127.0.0.1:6379/a.png", "http://169.254.169.254/latest/x.png"])
 async def test_a_link_to_a_private_address_is_refused_before_any_job(pg: Playground, worker, midway, settings,
                                                                      link: str) -> None:
-    before = len(jobs_of_user(settings.redis_url, pg.user("alice").id))
-    reply = await (await pg.slash("imagine", user="alice", channel="general",
-                                  options={"prompt": f"{link} a fox --v 7"})).response()
-    assert reply.ephemeral_for == pg.user("alice").id
-    assert "Cannot use the image link" in reply.content and "private or local address" in reply.content
-    assert len(jobs_of_user(settings.redis_url, pg.user("alice").id)) == before
+    content = await refusal(pg, settings, {"prompt": f"{link} a fox --v 7"})
+    assert "Cannot use the image link" in content and "private or local address" in content
