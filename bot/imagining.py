@@ -14,7 +14,7 @@ from bot.admission import Request, admit, release_holds
 from bot.confirmation import ask_to_confirm
 from bot.guards import prompt_error
 from bot.jobflow import ephemeral, start_jobs
-from bot.link_check import unfetchable_link
+from bot.link_check import REFUSED, unfetchable_link
 from bot.planning import plan_imagine
 from bot.services import Services
 from bot.store import ChannelSettings
@@ -67,7 +67,7 @@ async def plan_and_start(bot: Services, interaction: discord.Interaction, reques
             return
         specs.extend(with_uploads(cap_steps(spec, channel, bot.catalogue), uploads) for spec in planned.specs)
     if refusal := await unfetchable_link(specs, bot.settings.fetch_allow_hosts):
-        await ephemeral(interaction, f"**Cannot use the image link**\n{refusal}")
+        await ephemeral(interaction, f"{REFUSED}\n{refusal}")
         return
     jobs = jobs_for(specs, request.requester, bot.settings.max_attempts)
     request.first_job_id(jobs)

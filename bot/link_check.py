@@ -1,6 +1,8 @@
 """Image links in a prompt checked before any job exists: the scheme, and every address the host resolves
 to (midway/fetch.py's rule, the operator's MIDWAY_FETCH_ALLOW_HOSTS included). A `file://` link or one
-to a private address is then refused at once, ephemerally, instead of failing a job on the worker.
+to a private address is then refused at once, ephemerally, instead of failing a job on the worker: in
+/imagine's prompt, and in a Remix modal's edited prompt (only the links the remix adds: its parent's
+passed when it was made).
 
 What only a download shows (a non-image, a truncated file, a decompression bomb, a redirect to a
 private address) stays the worker's to find: it fetches each link once, under the same rule, and fails
@@ -11,12 +13,15 @@ so a slow DNS answer cannot cost the reply its 3 s.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 
 from midway.blobs import is_ref
 from midway.contract import GenerationSpec
 from midway.fetch import FetchError, checked_address, policy_from_text
 
 LINK_CHECK_TIMEOUT_S = 0.8
+# The ephemeral reply's heading; the refusal's reason follows on the next line.
+REFUSED = "**Cannot use the image link**"
 
 
 def links_of(specs: list[GenerationSpec]) -> list[str]:
@@ -26,9 +31,11 @@ def links_of(specs: list[GenerationSpec]) -> list[str]:
     return list(dict.fromkeys(url for url in links if not is_ref(url)))
 
 
-async def unfetchable_link(specs: list[GenerationSpec], allow_hosts: str) -> str | None:
-    """Why one of the specs' links will not be fetched, or None when all pass (or the check ran late)."""
-    links = links_of(specs)
+async def unfetchable_link(specs: list[GenerationSpec], allow_hosts: str,
+                           known: Collection[str] = ()) -> str | None:
+    """Why one of the specs' links will not be fetched, or None when all pass (or the check ran late).
+    `known` links passed before (a remixed job's parent's) and are not looked up again."""
+    links = [url for url in links_of(specs) if url not in known]
     if not links:
         return None
     policy = policy_from_text(allow_hosts)

@@ -25,6 +25,7 @@ from bot.delivery import result_nonce
 from bot.derive import DeriveError, capabilities_of, derive
 from bot.guards import cannot_post_here
 from bot.jobflow import ephemeral, message_ref, post_job, requester_of
+from bot.link_check import REFUSED, links_of, unfetchable_link
 from bot.services import services
 from bot.views import build_view
 from midway.contract import GenerationSpec, Job
@@ -131,6 +132,11 @@ async def run_action(bot: Services, interaction: discord.Interaction, parent: Jo
                      catalogue=bot.catalogue)
     except (DeriveError, EngineError) as error:
         await ephemeral(interaction, f"**Can't do that**\n{error}")
+        return
+    # A Remix may edit a reference link: checked as /imagine checks its prompt's, before any job exists.
+    if remix is not None and (refusal_text := await unfetchable_link([job.spec], bot.settings.fetch_allow_hosts,
+                                                                     known=links_of([parent.spec]))):
+        await ephemeral(interaction, f"{REFUSED}\n{refusal_text}")
         return
     claimed = claim_name(ref, job)
     if ref.action is not Action.upscale:

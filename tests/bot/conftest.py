@@ -8,6 +8,7 @@ themselves by the playground's fresh snowflake ids (users, channels, messages) i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import uuid
@@ -52,6 +53,8 @@ size_multiple = 32
 steps = 4
 guidance = 5.0
 aliases = ["7"]
+# `--draft`: 2 of its 4 steps, so a V7-style draft can carry references (tests/bot/test_references_kept.py).
+draft_steps = 2
 # No outpainting: its single images get no Zoom Out / Pan buttons.
 capabilities = ["imagine", "variation", "upscale", "reroll"]
 # Image prompts and --sref through a random-weight IP-Adapter (tests/bot/test_references.py); `tiny`
@@ -117,14 +120,25 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     server = LocalRedis(port=free_port(), data_dir=root / "redis").start()
     # Tiny models are cached per engine name; the repo's state dir keeps them across test runs.
     state = Path(os.environ.get("MIDWAY_TEST_STATE_DIR", PROJECT_ROOT / ".state" / "test-bot"))
-    yield {"redis_url": server.url, "catalogue": str(catalogue), "state_dir": str(state)}
+    # The port of a playground whose attachment links the worker may fetch as references (the tests of
+    # tests/bot/test_references_kept.py run theirs there): chosen now, as the worker reads its allow list
+    # once, at start.
+    yield {"redis_url": server.url, "catalogue": str(catalogue), "state_dir": str(state),
+           "reference_port": str(free_port())}
     server.stop()
 
 
 def stack_env(stack: dict[str, str]) -> dict[str, str]:
     return {**os.environ, "REDIS_URL": stack["redis_url"], "MIDWAY_CATALOGUE": stack["catalogue"],
             "MIDWAY_STATE_DIR": stack["state_dir"], "MIDWAY_HEARTBEAT_S": "0.5",
-            "MIDWAY_PROGRESS_INTERVAL_S": "0", "MIDWAY_BLOB_STORE": "redis", "MIDWAY_LOG_LEVEL": "WARNING"}
+            "MIDWAY_PROGRESS_INTERVAL_S": "0", "MIDWAY_BLOB_STORE": "redis", "MIDWAY_LOG_LEVEL": "WARNING",
+            "MIDWAY_FETCH_ALLOW_HOSTS": reference_host(stack)}
+
+
+def reference_host(stack: dict[str, str]) -> str:
+    """MIDWAY_FETCH_ALLOW_HOSTS for the tests' stack: the reference playground's port only, as `midway up`
+    allows only its playground's (cli/commands/up.py); 127.0.0.1's other ports (the Redis) stay refused."""
+    return f"127.0.0.1:{stack['reference_port']}"
 
 
 @pytest.fixture(scope="session")
@@ -151,12 +165,19 @@ def settings(stack: dict[str, str]) -> Settings:
                     max_running_per_user=3, max_queued_per_user=10, heartbeat_s=0.5)
 
 
-@pytest.fixture
-async def pg() -> AsyncIterator[Playground]:
-    async with Playground.start(port=0, bot_token=BOT_TOKEN, ack_deadline_s=3.0, heartbeat_ms=1000) as playground:
+@contextlib.asynccontextmanager
+async def playground_on(port: int = 0) -> AsyncIterator[Playground]:
+    """A playground the discord.py client points at, on `port` (0: any free one)."""
+    async with Playground.start(port=port, bot_token=BOT_TOKEN, ack_deadline_s=3.0, heartbeat_ms=1000) as playground:
         playground.point_client()
         yield playground
     restore_discord()
+
+
+@pytest.fixture
+async def pg() -> AsyncIterator[Playground]:
+    async with playground_on() as playground:
+        yield playground
 
 
 # The emulator sends every GUILD_CREATE right after READY on a local socket; discord.py's default wait of

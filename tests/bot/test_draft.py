@@ -53,11 +53,12 @@ async def test_settings_draft_toggle_drafts_plain_prompts(pg: Playground, worker
 
 
 async def test_draft_on_an_engine_without_draft_mode_is_refused_by_name(pg: Playground, worker, midway) -> None:
-    # `--v 7` picks tiny2, which has no draft setting in the test catalogue.
-    reply = await (await pg.slash("imagine", user="alice", channel="general",
-                                  options={"prompt": "a fox --v 7 --draft"})).response()
+    # #art runs tinyslow, which has no draft setting in the test catalogue.
+    await (await pg.slash("engine set", user="admin", channel="art", options={"engine": "tinyslow"})).response()
+    reply = await (await pg.slash("imagine", user="alice", channel="art",
+                                  options={"prompt": "a fox --draft"})).response()
     assert reply.ephemeral_for == pg.user("alice").id
-    assert "`tiny2` has no draft mode" in reply.content
+    assert "`tinyslow` has no draft mode" in reply.content
 
 
 async def test_a_prefer_option_can_hold_draft(pg: Playground, worker, midway, settings) -> None:
