@@ -1,5 +1,6 @@
-"""Image references (`--sref`, image prompt links) in the worker: loaded for the engine, fetched once per
-job and kept as blobs, and a hostile link fails its job with a reason, never the worker."""
+"""Image references (`--sref`, `--cref`, image prompt links) in the worker: loaded for the engine, fetched
+once per job and kept as blobs (a job RQ retries on another worker reads them, no second request), and a
+hostile link fails its job with a reason, never the worker."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from midway.blobs import RedisBlobStore
 from midway.contract import JobStatus, Operation
 from midway.errors import EngineError
 from midway.fetch import FetchPolicy
+from worker.main import build_worker
 from worker.rq_worker import serve
 from worker.sources import SourceImages
 
@@ -162,3 +164,32 @@ def test_a_loopback_style_reference_is_refused_unless_allowed(store, make_worker
     failed = store.get(job.id)
     assert failed.status is JobStatus.failed and "private or local address" in (failed.error or "")
     assert engine.styles == [] and requested == []
+
+
+class BreaksOnce(StyleEngine):
+    """Its first run fails as a broken GPU does (a CUDA error), after it has seen its references."""
+
+    def run(self, spec, **kwargs):
+        images = super().run(spec, **kwargs)
+        if len(self.characters) == 1:
+            raise RuntimeError("CUDA error: an illegal memory access was encountered")
+        return images
+
+
+def test_a_cref_job_retried_by_a_worker_does_not_fetch_its_reference_again(store, redis_client, settings, blobs,
+                                                                          site) -> None:
+    base, requested = site
+    # The playground's rule: this one local server allowed. One device error puts the job back to RQ.
+    settings = settings.model_copy(update={"fetch_allow_hosts": base.removeprefix("http://"), "max_errors_in_a_row": 1})
+    job = store.submit(new_job(engine="styled", character_refs=[f"{base}/red.png"]))
+    engine = BreaksOnce()
+    first = build_worker(redis_client, settings, {"styled": engine})
+    serve(first, burst=True)
+    assert first.restart_reason and store.get(job.id).status is JobStatus.running
+
+    # Another worker (its own sources, nothing in memory) runs the second attempt from the kept blob.
+    serve(build_worker(redis_client, settings, {"styled": engine}), burst=True)
+    record = store.get(job.id)
+    assert (record.status, record.attempts) == (JobStatus.done, 2)
+    assert engine.characters == [[(200, 0, 0)], [(200, 0, 0)]]
+    assert requested == ["/red.png"]
