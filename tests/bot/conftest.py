@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
+import socket
 import subprocess
 import uuid
 from collections.abc import AsyncIterator
@@ -124,8 +126,23 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     # tests/bot/test_references_kept.py run theirs there): chosen now, as the worker reads its allow list
     # once, at start.
     yield {"redis_url": server.url, "catalogue": str(catalogue), "state_dir": str(state),
-           "reference_port": str(free_port())}
+           "reference_port": str(listening_port())}
     server.stop()
+
+
+def listening_port() -> int:
+    """A free port below the kernel's ephemeral range: one the system never hands an outgoing connection
+    (the session's many Redis clients), so it is still free when a test listens on it minutes later."""
+    ranges = Path("/proc/sys/net/ipv4/ip_local_port_range")
+    low = int(ranges.read_text().split()[0]) if ranges.exists() else 32768  # Linux's default, and IANA's 49152 is above
+    for port in random.sample(range(max(1024, low - 10000), low), 50):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    return free_port()
 
 
 def stack_env(stack: dict[str, str]) -> dict[str, str]:
