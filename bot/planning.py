@@ -156,29 +156,36 @@ def fit_engine(spec: GenerationSpec, catalogue: Catalogue, stylize_preset: int |
     fitted = draft_spec(spec.model_copy(update=update), catalogue)
     fitted = resolve_loras(fitted, entry.family, catalogue.loras, allowed_loras)
     served_by = catalogue.get(fitted.engine or entry.name)
+    # A draft moved to its engine's draft engine: a refusal names both, or "pick another engine" would
+    # point at the engine the user did pick.
+    drafted_from = entry.name if served_by.name != entry.name else None
     check_negatives_apply(fitted, served_by)
-    check_style_refs_apply(fitted, served_by)
-    check_character_refs_apply(fitted, served_by)
+    check_style_refs_apply(fitted, served_by, drafted_from)
+    check_character_refs_apply(fitted, served_by, drafted_from)
     return fitted
 
 
-def check_style_refs_apply(spec: GenerationSpec, entry: EngineEntry) -> None:
+def check_style_refs_apply(spec: GenerationSpec, entry: EngineEntry, drafted_from: str | None = None) -> None:
     """`--sref` conditions through an IP-Adapter's style blocks; refused here, before a job exists, on an
     engine whose catalogue entry has none (the worker would only fail the job later)."""
     if (spec.style_refs or spec.style_code is not None) and not entry.serves_style_refs:
-        raise PromptError(f"`--sref` needs an engine with a style adapter, and {shown(entry.name)} has none. "
-                          "Leave it out, or pick another engine with `--v` (`/engine list` shows which serve it).",
-                          "--sref")
+        raise PromptError(_no_adapter("--sref", "style adapter", entry, drafted_from), "--sref")
 
 
-def check_character_refs_apply(spec: GenerationSpec, entry: EngineEntry) -> None:
+def check_character_refs_apply(spec: GenerationSpec, entry: EngineEntry, drafted_from: str | None = None) -> None:
     """`--cref` / `--oref` condition through the engine's `character_adapter`: refused by name, before a job,
     on an engine without one."""
     for name, refs in (("--cref", spec.character_refs), ("--oref", spec.omni_refs)):
         if refs and not entry.serves_character_refs:
-            raise PromptError(f"`{name}` needs an engine with a character adapter, and {shown(entry.name)} has "
-                              "none. Leave it out, or pick another engine with `--v` (`/engine list` shows which "
-                              "serve it).", name)
+            raise PromptError(_no_adapter(name, "character adapter", entry, drafted_from), name)
+
+
+def _no_adapter(param: str, adapter: str, entry: EngineEntry, drafted_from: str | None) -> str:
+    if drafted_from is not None:
+        return (f"`{param}` needs an engine with a {adapter}, and the drafts of {shown(drafted_from)} run on "
+                f"{shown(entry.name)}, which has none. Leave out `--draft` (or `{param}`).")
+    return (f"`{param}` needs an engine with a {adapter}, and {shown(entry.name)} has none. Leave it out, or pick "
+            "another engine with `--v` (`/engine list` shows which serve it).")
 
 
 def check_negatives_apply(spec: GenerationSpec, entry: EngineEntry) -> None:

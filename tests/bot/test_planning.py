@@ -141,3 +141,21 @@ def test_character_refs_are_refused_by_name_on_an_engine_without_a_character_ada
         assert spec.engine == "faces"
     assert "--cref" in catalogue.get("faces").reference_features
     assert "--cref" not in catalogue.get("small").reference_features
+
+
+def test_references_a_draft_engine_cannot_serve_are_refused_naming_both_engines() -> None:
+    # As the shipped sdxl drafts on sdxl-turbo: the full engine has the adapters, its draft engine none.
+    adapters = {"ip_adapter": "tiny-ip-adapter", "character_adapter": "tiny-ip-adapter-plus"}
+    catalogue = Catalogue({
+        "full": parse_entry("full", {"kind": "tiny", "family": "sd", "steps": 8, "aliases": ["5"],
+                                     "draft_engine": "quick", **adapters}),
+        "quick": parse_entry("quick", {"kind": "tiny", "family": "sd", "steps": 2}),
+    })
+    user, channel, settings = UserSettings(), ChannelSettings(), Settings(default_engine="full")
+    for param in ("--sref", "--cref"):
+        prompt = f"a fox --v 5 {param} https://e.com/a.png"
+        with pytest.raises(PromptError) as error:
+            plan_imagine(f"{prompt} --draft", user, channel, catalogue, settings)
+        assert error.value.token == param
+        assert "the drafts of `full` run on `quick`, which has none. Leave out `--draft`" in error.value.message
+        assert plan_imagine(prompt, user, channel, catalogue, settings).specs[0].engine == "full"
