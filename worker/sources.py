@@ -89,10 +89,13 @@ class SourceImages:
 
     def reference(self, job: Job, ref: str, which: str) -> Image:
         """One image reference: a URL is fetched on the job's first attempt only and kept as a blob (a retry
-        reads the blob: the same bytes, and no second request to someone else's server)."""
+        reads the blob: the same bytes, and no second request to someone else's server). A job made from
+        another (V, 🔄, Enhance, Remix) reads what its parent kept for the same link, so the references do
+        not change under it, and a link gone dead since does not fail it."""
         if ref.startswith(("http://", "https://")):
-            kept = self.store.redis.hget(keys.fetched_key(job.id), ref)
-            data = self.blobs.get(kept.decode() if isinstance(kept, bytes) else kept) if kept else None
+            data = self._kept(job.id, ref)
+            if data is None and job.parent_job_id and (data := self._kept(job.parent_job_id, ref)) is not None:
+                self._point(job.id, ref, self._kept_ref(job.parent_job_id, ref))
             if data is None:
                 data = self._fetch(ref)
                 image = decode(data)  # before keeping it: a bomb or a non-image fails here, unstored
@@ -104,12 +107,25 @@ class SourceImages:
             raise EngineError(f"{which} has expired or is not an image link; upload it again.")
         return decode(data)
 
+    def _kept_ref(self, job_id: str, url: str) -> str | None:
+        kept = self.store.redis.hget(keys.fetched_key(job_id), url)
+        return kept.decode() if isinstance(kept, bytes) else kept
+
+    def _kept(self, job_id: str, url: str) -> bytes | None:
+        """The bytes job `job_id` fetched from `url`, while their blob lives."""
+        blob = self._kept_ref(job_id, url)
+        return self.blobs.get(blob) if blob else None
+
     def _keep(self, job_id: str, url: str, data: bytes) -> None:
-        ttl_s = self.store.settings.image_ttl_s
-        blob = self.blobs.put(data, content_type="application/octet-stream", ttl_s=ttl_s)
+        self._point(job_id, url, self.blobs.put(data, content_type="application/octet-stream",
+                                                ttl_s=self.store.settings.image_ttl_s))
+
+    def _point(self, job_id: str, url: str, blob: str | None) -> None:
+        if blob is None:
+            return
         with self.store.redis.pipeline() as pipe:
             pipe.hset(keys.fetched_key(job_id), url, blob)
-            pipe.expire(keys.fetched_key(job_id), ttl_s)
+            pipe.expire(keys.fetched_key(job_id), self.store.settings.image_ttl_s)
             pipe.execute()
 
     def download(self, url: str) -> Image:

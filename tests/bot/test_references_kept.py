@@ -61,7 +61,7 @@ async def reference_grid(pg: Playground, prompt: str) -> Message:
 
 
 def fetched_links(redis_url: str, job_id: str) -> set[str]:
-    """The links the worker fetched for the job (and kept as blobs for its retries: worker/sources.py)."""
+    """The links the worker read for the job: fetched, or its parent's kept copy (worker/sources.py)."""
     client = redis.Redis.from_url(redis_url)
     try:
         return {link.decode() for link in client.hkeys(keys.fetched_key(job_id))}
@@ -70,8 +70,8 @@ def fetched_links(redis_url: str, job_id: str) -> set[str]:
 
 
 def ran_with_references(settings: Settings, message: Message, link: str) -> Job:
-    """The finished job behind `message`, checked to have kept the references (and the worker to have fetched
-    them for it, its own copy)."""
+    """The finished job behind `message`, checked to have kept the references (and the worker to have read
+    them for it)."""
     job = stored_job(settings.redis_url, job_of(message))
     assert job is not None and job.status is JobStatus.done and job.grid is not None
     spec = job.spec

@@ -120,6 +120,32 @@ def test_a_reference_link_is_fetched_once_per_job(store, blobs, site) -> None:
     assert requested.count("/red.png") == 2
 
 
+def child_of(parent_id: str, **spec_fields):
+    job = new_job(**spec_fields)
+    job.parent_job_id = parent_id
+    return job
+
+
+def test_a_job_made_from_another_reads_its_parents_references_without_fetching(store, blobs, site) -> None:
+    base, requested = site
+    parent = store.submit(new_job(character_refs=[f"{base}/red.png"]))
+    sources = sources_for(store, blobs, base)
+    sources.character_images(parent)
+    assert requested == ["/red.png"]
+    # A V press's job: the same link read from its parent's kept copy, no request; and kept for the V's own
+    # retries and children (a V of the V).
+    variation = store.submit(child_of(parent.id, operation=Operation.variation, init_image=blobs.put(png((1, 1, 1))),
+                                      character_refs=[f"{base}/red.png"]))
+    assert [image.getpixel((0, 0)) for image in sources.character_images(variation)] == [(200, 0, 0)]
+    grandchild = store.submit(child_of(variation.id, style_refs=[f"{base}/red.png"]))
+    assert [image.getpixel((0, 0)) for image in sources.style_images(grandchild)] == [(200, 0, 0)]
+    assert requested == ["/red.png"]
+    # A link the parent did not have (a Remix added it) is fetched for the child.
+    remixed = store.submit(child_of(parent.id, character_refs=[f"{base}/red.png", f"{base}/blue.png"]))
+    assert [image.getpixel((0, 0)) for image in sources.character_images(remixed)] == [(200, 0, 0), (0, 0, 200)]
+    assert requested == ["/red.png", "/blue.png"]
+
+
 def test_character_and_omni_references_reach_the_engine_in_order(store, make_worker, blobs) -> None:
     engine = StyleEngine()
     cref, oref = blobs.put(png((200, 0, 0))), blobs.put(png((0, 0, 200)))
