@@ -69,10 +69,17 @@ async def test_describe_answers_with_four_prompts_and_buttons(pg: Playground, st
     # Four prompts, each ending with the image's shape as Midjourney suggests it (96x64 is 3:2).
     assert len(prompts) == 4 and all(prompt.endswith("--ar 3:2") for prompt in prompts)
     assert labels(answer) == ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "🔄", "Imagine all"]
-    assert answer.attachments  # the image described, above its prompts
+    # The image described, above its prompts (small already: kept as it is).
+    assert [(image.width, image.height) for image in answer.attachments] == [(96, 64)]
     job = stored_job(stack["redis_url"], job_of(answer))
     assert job.spec.operation is Operation.describe and job.spec.engine == "tiny-caption"
     assert [text.strip() for text in job.texts] == prompts
+
+
+async def test_a_large_upload_is_shown_as_a_thumbnail_of_its_shape(pg: Playground, worker, midway) -> None:
+    _, answer = await describe(pg, size=(1500, 1000))
+    assert [(image.width, image.height) for image in answer.attachments] == [(512, 341)]
+    assert all(prompt.endswith("--ar 3:2") for prompt in prompts_in(answer))
 
 
 async def test_a_numbered_prompt_opens_editable_and_its_submit_imagines_it(pg: Playground, worker, midway) -> None:
