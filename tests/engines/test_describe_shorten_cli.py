@@ -1,5 +1,5 @@
-"""`midway describe` and `midway shorten` as a user runs them, with no Redis to reach: one describe in a real subprocess,
-the rest in-process through the same `cli.main.main` (tests/cli_run.py)."""
+"""`midway describe` and `midway shorten` as a user runs them, with no Redis to reach: one describe in a real
+subprocess, the rest in-process through the same `cli.main.main` (tests/cli_run.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from PIL import Image
 
 from tests.cli_run import run_cli
 from tests.image_links import png, png_bomb
-
 
 # No Redis: nothing listens on this port, so a command that needed one would fail.
 NO_REDIS = "redis://127.0.0.1:9/0"
