@@ -216,6 +216,12 @@ async def test_shorten_marks_the_words_and_offers_five_prompts(pg: Playground, s
     assert labels(answer) == ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣"]
     job = stored_job(stack["redis_url"], job_of(answer))
     assert job.spec.operation is Operation.shorten and len(job.word_scores) == len(prompt.split()) - 2
+    # Ranked by the encoder's scores: every bold word moved the embedding at least as far as any struck one.
+    marked = answer.content.splitlines()[1].split()
+    scored = list(zip(marked, job.word_scores, strict=True))
+    bold = [score for word, score in scored if word.startswith("**")]
+    struck = [score for word, score in scored if word.startswith("~~")]
+    assert len(bold) + len(struck) == len(scored) and bold and struck and min(bold) >= max(struck)
 
     modal = await (await pg.click(answer.id, button(answer, "1️⃣"), user="alice")).response()
     assert shortened[0] in str(modal.components)
