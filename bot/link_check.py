@@ -1,8 +1,8 @@
-"""Image links in a prompt checked before any job exists: the scheme, and every address the host resolves
-to (midway/fetch.py's rule, the operator's MIDWAY_FETCH_ALLOW_HOSTS included). A `file://` link or one
-to a private address is then refused at once, ephemerally, instead of failing a job on the worker: in
-/imagine's prompt, and in a Remix modal's edited prompt (only the links the remix adds: its parent's
-passed when it was made).
+"""Image links in a prompt, and /describe's `link`, checked before any job exists: the scheme, and every
+address the host resolves to (midway/fetch.py's rule, the operator's MIDWAY_FETCH_ALLOW_HOSTS included).
+A `file://` link or one to a private address is then refused at once, ephemerally, instead of failing a
+job on the worker: in /imagine's prompt, in a Remix modal's edited prompt (only the links the remix adds:
+its parent's passed when it was made), and in /describe's `link`.
 
 What only a download shows (a non-image, a truncated file, a decompression bomb, a redirect to a
 private address) stays the worker's to find: it fetches each link once, under the same rule, and fails
@@ -35,7 +35,11 @@ async def unfetchable_link(specs: list[GenerationSpec], allow_hosts: str,
                            known: Collection[str] = ()) -> str | None:
     """Why one of the specs' links will not be fetched, or None when all pass (or the check ran late).
     `known` links passed before (a remixed job's parent's) and are not looked up again."""
-    links = [url for url in links_of(specs) if url not in known]
+    return await unfetchable([url for url in links_of(specs) if url not in known], allow_hosts)
+
+
+async def unfetchable(links: list[str], allow_hosts: str) -> str | None:
+    """Why one of `links` will not be fetched, or None when all pass (or the check ran late)."""
     if not links:
         return None
     policy = policy_from_text(allow_hosts)

@@ -6,6 +6,7 @@ split out without a worker (bot/actions.py), and by /show (a deliberate re-post)
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from typing import Any
@@ -22,6 +23,10 @@ from midway.blobs import is_ref
 from midway.contract import Job, Operation
 
 log = logging.getLogger(__name__)
+
+# /describe's answer shows the image it read as a thumbnail beside its prompts, not the upload again at
+# full size: enough to recognise it (BLIP itself reads it at 384 px), a fraction of the bytes to post.
+DESCRIBED_SIDE = 512
 
 
 def result_nonce(job_id: str) -> str:
@@ -108,14 +113,16 @@ async def channel_is_nsfw(client: discord.Client, job: Job) -> bool:
 
 
 async def described_image(backend: Backend, job: Job) -> list[discord.File]:
-    """The image a /describe read, shown above its prompts while its upload is still stored (a link
-    the user gave is in the prompt line, which Discord previews itself)."""
+    """The image a /describe read, as a thumbnail above its prompts while its upload is still stored (a
+    link the user gave is in the prompt line, which Discord previews itself)."""
     if job.spec.operation is not Operation.describe or not job.spec.image_urls:
         return []
     data = await backend.blob(job.spec.image_urls[0]) if is_ref(job.spec.image_urls[0]) else None
     if data is None:
         return []
     try:
-        return [render.as_file(job, *render.fit(data, render.size_limit(job)))]
+        # Decoding an upload of up to 10 MB takes long enough to stall every other interaction's reply.
+        image = await asyncio.to_thread(render.thumbnail, data, DESCRIBED_SIDE, render.size_limit(job))
     except OSError:  # not an image after all: the worker said so in the job's message
         return []
+    return [render.as_file(job, *image)]

@@ -17,6 +17,7 @@ from bot.admission import Request, admit, read_request, release_holds
 from bot.attachments import AttachmentError, check_attachment, store_attachments
 from bot.guards import cannot_post_here, prompt_error
 from bot.jobflow import ephemeral, start_jobs
+from bot.link_check import unfetchable
 from bot.planning import plan_imagine
 from bot.services import services
 from midway.catalogue import Catalogue
@@ -43,7 +44,8 @@ def caption_engine(catalogue: Catalogue, name: str) -> str:
 
 
 def checked_link(link: str) -> str:
-    """A web link to an image. Where it may point (no private addresses) the worker checks as it fetches."""
+    """A web link to an image, as typed. Where it points (no private address) is unfetchable()'s to check,
+    before the job; what it serves (an image, not a bomb), the worker's as it fetches."""
     link = link.strip()
     if not link.lower().startswith(("https://", "http://")) or len(link) > MAX_LINK or any(c.isspace() for c in link):
         raise DescribeError("`link` must be one http(s) link to an image.")
@@ -100,6 +102,11 @@ async def describe(interaction: discord.Interaction, image: discord.Attachment |
             shown = checked_link(link or "")
     except (DescribeError, AttachmentError) as error:
         await ephemeral(interaction, f"**Cannot describe**\n{error}")
+        return
+    # As for an image prompt's link (bot/imagining.py): a private or loopback address is refused now, by
+    # the worker's own rule, rather than failing a job. An upload is fetched from Discord, not checked here.
+    if link is not None and (refusal := await unfetchable([shown], bot.settings.fetch_allow_hosts)):
+        await ephemeral(interaction, f"**Cannot describe**\n{refusal}")
         return
     request = await read_request(bot, interaction)
     spec = GenerationSpec(operation=Operation.describe, engine=engine, full_prompt=shown, image_urls=[shown],

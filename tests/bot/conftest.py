@@ -1,6 +1,7 @@
 """End-to-end fixtures: a real redis-server and a `midway worker --engines tiny,tiny2,tinyslow,tiny-caption`
 subprocess per session (and one for `tinyflag`, whose safety filter flags everything, for the tests that
-need it), a playground per test, and a factory that starts (and restarts) the real Midway bot in it.
+need it), a local server of image links the bot and that worker may fetch, a playground per test, and a
+factory that starts (and restarts) the real Midway bot in it.
 
 The redis and worker outlive single tests (starting a worker costs seconds), so tests isolate
 themselves by the playground's fresh snowflake ids (users, channels, messages) instead of FLUSHALL.
@@ -14,7 +15,7 @@ import random
 import socket
 import subprocess
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ from ops.supervisor import worker_subprocess
 from playground.clients import ClientRunner
 from playground.connect import restore_discord
 from playground.driver import Playground
+from tests.image_links import ImageLinks, hostile_files, png, serving
 
 BOT_TOKEN = "midway-bot-test-token"
 ENGINES = ("tiny", "tiny2", "tinyslow", "tiny-caption")
@@ -145,6 +147,17 @@ def listening_port() -> int:
     return free_port()
 
 
+@pytest.fixture(scope="session")
+def image_links() -> Iterator[ImageLinks]:
+    """Image links on 127.0.0.1 (tests/image_links.py) that the session's worker may fetch from (and the bot,
+    where a test allows them in its settings), as `midway up` allows its playground's address: only this
+    port, so 127.0.0.1's others stay refused. Serves a 96x64 PNG as /wide.png and the hostile files."""
+    with serving() as links:
+        links.routes["/wide.png"] = png((96, 64))
+        links.routes.update({path: body for path, (body, _) in hostile_files().items()})
+        yield links
+
+
 def stack_env(stack: dict[str, str]) -> dict[str, str]:
     return {**os.environ, "REDIS_URL": stack["redis_url"], "MIDWAY_CATALOGUE": stack["catalogue"],
             "MIDWAY_STATE_DIR": stack["state_dir"], "MIDWAY_HEARTBEAT_S": "0.5",
@@ -159,10 +172,11 @@ def reference_host(stack: dict[str, str]) -> str:
 
 
 @pytest.fixture(scope="session")
-def worker(stack: dict[str, str]) -> subprocess.Popen:
+def worker(stack: dict[str, str], image_links: ImageLinks) -> subprocess.Popen:
     # The tiny safety checker's random scores put some images above the default line of 0.5; at 1 it flags
     # none, so results are posted plainly here. The filter's tests use `flagging_worker` instead.
-    env = {**stack_env(stack), "MIDWAY_SAFETY_THRESHOLD": "1"}
+    env = {**stack_env(stack), "MIDWAY_SAFETY_THRESHOLD": "1",
+           "MIDWAY_FETCH_ALLOW_HOSTS": f"{reference_host(stack)},{image_links.allow}"}
     with worker_subprocess(stack["redis_url"], ENGINES, env, cwd=PROJECT_ROOT) as process:
         yield process
 

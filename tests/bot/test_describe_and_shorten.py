@@ -14,13 +14,23 @@ from PIL import Image
 
 from bot.custom_ids import Action, ButtonRef
 from midway.contract import Job, Operation
+from midway.settings import Settings
 from playground.driver import Playground
+from playground.interactions import MESSAGE
 from playground.state import Message
 from tests.bot.helpers import button, job_of, jobs_of_user, labels, result_for, stored_job
+from tests.image_links import ImageLinks, hostile_files
 
 pytestmark = pytest.mark.slow
 
+HOSTILE = hostile_files()
 NUMBERED = re.compile(r"^(1️⃣|2️⃣|3️⃣|4️⃣|5️⃣) (.+)$", re.M)
+
+
+@pytest.fixture
+def settings(settings: Settings, image_links: ImageLinks) -> Settings:
+    # The bot checks a link against the same allow list as the worker (MIDWAY_FETCH_ALLOW_HOSTS).
+    return settings.model_copy(update={"fetch_allow_hosts": image_links.allow})
 
 
 def png(size: tuple[int, int], colour: tuple[int, int, int] = (200, 60, 30)) -> bytes:
@@ -47,17 +57,29 @@ async def describe(pg: Playground, user: str = "alice", size: tuple[int, int] = 
 
 async def test_describe_answers_with_four_prompts_and_buttons(pg: Playground, stack, worker, midway) -> None:
     alice = pg.user("alice").id
-    ack, answer = await describe(pg)
-    # Answered at once with the image's link as the job's prompt (the message then follows the job).
-    assert re.match(rf"\*\*http://\S+/photo\.png\*\* - <@{alice}> ", ack.content), ack.content
+    run = await pg.slash("describe", user="alice", channel="general", options={"image": ("photo.png", png((96, 64)))})
+    ack = await run.response()
+    # Answered at once, well inside Discord's 3 s, by a message (the waiting one; not a deferral) with the
+    # image's link as the job's prompt; that message then follows the job.
+    interaction = run.interaction
+    assert run.response_type == MESSAGE and interaction.responded_at - interaction.created_at < 3
+    assert re.match(rf"\*\*http://\S+/photo\.png\*\* - <@{alice}> \(", ack.content), ack.content
+    answer = await answer_for(pg, ack)
     prompts = prompts_in(answer)
     # Four prompts, each ending with the image's shape as Midjourney suggests it (96x64 is 3:2).
     assert len(prompts) == 4 and all(prompt.endswith("--ar 3:2") for prompt in prompts)
     assert labels(answer) == ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "🔄", "Imagine all"]
-    assert answer.attachments  # the image described, above its prompts
+    # The image described, above its prompts (small already: kept as it is).
+    assert [(image.width, image.height) for image in answer.attachments] == [(96, 64)]
     job = stored_job(stack["redis_url"], job_of(answer))
     assert job.spec.operation is Operation.describe and job.spec.engine == "tiny-caption"
     assert [text.strip() for text in job.texts] == prompts
+
+
+async def test_a_large_upload_is_shown_as_a_thumbnail_of_its_shape(pg: Playground, worker, midway) -> None:
+    _, answer = await describe(pg, size=(1500, 1000))
+    assert [(image.width, image.height) for image in answer.attachments] == [(512, 341)]
+    assert all(prompt.endswith("--ar 3:2") for prompt in prompts_in(answer))
 
 
 async def test_a_numbered_prompt_opens_editable_and_its_submit_imagines_it(pg: Playground, worker, midway) -> None:
@@ -85,7 +107,9 @@ async def test_reroll_describes_again_and_imagine_all_makes_four_jobs(pg: Playgr
     second = stored_job(stack["redis_url"], job_of(again))
     # The same image, read with a new seed: four new prompts.
     assert second.spec.operation is Operation.describe and second.spec.image_urls == first.spec.image_urls
-    assert second.spec.seed != first.spec.seed and second.texts != first.texts
+    assert second.spec.seed != first.spec.seed and len(second.texts) == 4
+    assert set(second.texts).isdisjoint(first.texts)
+    assert set(prompts_in(again)).isdisjoint(prompts_in(answer)) and len(prompts_in(again)) == 4
 
     before = len(jobs_of_user(settings.redis_url, bob))
     ack = await (await pg.click(answer.id, button(answer, "Imagine all"), user="bob")).response()
@@ -93,6 +117,32 @@ async def test_reroll_describes_again_and_imagine_all_makes_four_jobs(pg: Playgr
     made = await imagine_jobs(settings.redis_url, bob, 4)
     assert len(jobs_of_user(settings.redis_url, bob)) == before + 4
     assert sorted(job.spec.full_prompt for job in made) == sorted(text.strip() for text in first.texts)
+
+
+async def test_imagine_all_is_refused_whole_when_it_would_pass_the_caps(pg: Playground, worker, bots,
+                                                                        settings) -> None:
+    # Room for three jobs in all: the describe job fits, its four prompts do not (as a --repeat 4 would not).
+    settings.max_running_per_user, settings.max_queued_per_user = 1, 2
+    await bots.start()
+    frank = pg.add_user("frank").id
+    _, answer = await describe(pg, user="frank")
+    refused = await (await pg.click(answer.id, button(answer, "Imagine all"), user="frank")).response()
+    assert refused.ephemeral_for == frank and refused.content.startswith("**Queue full**"), refused.content
+    assert [job.spec.operation for job in jobs_of_user(settings.redis_url, frank)] == [Operation.describe]
+
+
+async def test_imagine_all_above_the_confirmation_line_asks_first(pg: Playground, worker, bots, settings) -> None:
+    settings.confirm_above = 3  # four jobs: asked to confirm, as --repeat 4 would be
+    await bots.start()
+    gina = pg.add_user("gina").id
+    _, answer = await describe(pg, user="gina")
+    ask = await (await pg.click(answer.id, button(answer, "Imagine all"), user="gina")).response()
+    assert ask.ephemeral_for == gina and "**4**" in ask.content and labels(ask) == ["Yes", "No"]
+    assert await imagine_jobs(settings.redis_url, gina, 1, timeout=0.5) == []
+    confirmed = await (await pg.click(ask.id, button(ask, "Yes"), user="gina")).response()
+    assert confirmed.content == "Submitting 4 jobs."
+    made = await imagine_jobs(settings.redis_url, gina, 4)
+    assert sorted(job.spec.full_prompt for job in made) == sorted(prompts_in(answer))
 
 
 async def imagine_jobs(redis_url: str, user_id: int, count: int, timeout: float = 20) -> list[Job]:
@@ -120,13 +170,35 @@ async def test_describe_refuses_bad_input_by_name_and_makes_no_job(pg: Playgroun
     assert jobs_of_user(settings.redis_url, carol) == []
 
 
-async def test_a_private_link_fails_the_job_visibly(pg: Playground, worker, midway) -> None:
-    """The worker refuses to fetch from a private address (checked before connecting): the job's message says so."""
+@pytest.mark.parametrize("link", ["http://127.0.0.1:9/secret.png", "http://169.254.169.254/latest/x.png",
+                                  "http://10.0.0.7/a.png"], ids=["loopback", "link-local", "private"])
+async def test_a_link_to_a_private_address_is_refused_before_any_job(pg: Playground, worker, midway, settings,
+                                                                    link: str) -> None:
+    """As an image prompt's link is (tests/bot/test_references.py): by the worker's own rule, before a job."""
+    erin = pg.add_user("erin").id
+    reply = await (await pg.slash("describe", user="erin", channel="general", options={"link": link})).response()
+    assert reply.ephemeral_for == erin and reply.content.startswith("**Cannot describe**")
+    assert "is a private or local address; only public image links are fetched." in reply.content
+    assert jobs_of_user(settings.redis_url, erin) == []
+
+
+async def test_a_link_is_fetched_by_the_worker_and_described(pg: Playground, worker, midway, image_links) -> None:
+    link = image_links.url("/wide.png")
+    ack = await (await pg.slash("describe", user="alice", channel="general", options={"link": link})).response()
+    assert ack.content.startswith(f"**{link}** - ")
+    prompts = prompts_in(await answer_for(pg, ack))
+    assert len(prompts) == 4 and all(prompt.endswith("--ar 3:2") for prompt in prompts)
+    assert "/wide.png" in image_links.hits
+
+
+@pytest.mark.parametrize("path", list(HOSTILE), ids=["html", "truncated", "bomb"])
+async def test_a_link_that_serves_no_usable_image_fails_the_job_by_name(pg: Playground, worker, midway,
+                                                                      image_links, path: str) -> None:
+    """What only the download shows (the address is allowed): the worker fails the job, its message says why."""
     ack = await (await pg.slash("describe", user="alice", channel="general",
-                                options={"link": "http://127.0.0.1:9/secret.png"})).response()
-    failed = await pg.wait_for_message("general", lambda m: m.id == ack.id and "(Waiting to start)" not in m.content
-                                       and "%" not in m.content, timeout=60)
-    assert "1️⃣" not in labels(failed) and "127.0.0.1" in failed.content
+                                options={"link": image_links.url(path)})).response()
+    failed = await pg.wait_for_message("general", lambda m: m.id == ack.id and "(Failed: " in m.content, timeout=60)
+    assert failed.content.endswith(f"(Failed: {HOSTILE[path][1]})") and "1️⃣" not in labels(failed)
 
 
 async def test_shorten_marks_the_words_and_offers_five_prompts(pg: Playground, stack, worker, midway) -> None:
@@ -144,12 +216,27 @@ async def test_shorten_marks_the_words_and_offers_five_prompts(pg: Playground, s
     assert labels(answer) == ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣"]
     job = stored_job(stack["redis_url"], job_of(answer))
     assert job.spec.operation is Operation.shorten and len(job.word_scores) == len(prompt.split()) - 2
+    # Ranked by the encoder's scores: every bold word moved the embedding at least as far as any struck one.
+    marked = answer.content.splitlines()[1].split()
+    scored = list(zip(marked, job.word_scores, strict=True))
+    bold = [score for word, score in scored if word.startswith("**")]
+    struck = [score for word, score in scored if word.startswith("~~")]
+    assert len(bold) + len(struck) == len(scored) and bold and struck and min(bold) >= max(struck)
 
     modal = await (await pg.click(answer.id, button(answer, "1️⃣"), user="alice")).response()
     assert shortened[0] in str(modal.components)
     made = await (await pg.submit_modal(modal.custom_id, {"prompt": shortened[0]}, user="alice")).response()
     assert made.content.startswith(f"**{shortened[0]}** - <@{alice}> (")
     await result_for(pg, made)
+
+
+async def test_shorten_scores_on_the_channels_engine(pg: Playground, stack, worker, midway) -> None:
+    """The text encoder of the engine the prompt would imagine with: the channel's, or the one `--v` names."""
+    await (await pg.slash("engine set", user="admin", channel="general", options={"engine": "tiny2"})).response()
+    ack = await (await pg.slash("shorten", user="alice", channel="general",
+                                options={"prompt": "a red fox in the snow"})).response()
+    job = stored_job(stack["redis_url"], job_of(await answer_for(pg, ack)))
+    assert job.spec.engine == "tiny2" and len(job.word_scores) == 6
 
 
 async def test_shorten_refuses_what_it_cannot_take(pg: Playground, worker, midway, settings) -> None:
@@ -162,7 +249,7 @@ async def test_shorten_refuses_what_it_cannot_take(pg: Playground, worker, midwa
     assert jobs_of_user(settings.redis_url, dave) == []
 
 
-async def test_the_buttons_work_after_a_bot_restart(pg: Playground, stack, worker, bots) -> None:
+async def test_the_buttons_work_after_a_bot_restart(pg: Playground, stack, worker, bots, settings) -> None:
     alice = pg.user("alice").id
     bot = await bots.start()
     _, answer = await describe(pg)
@@ -178,6 +265,9 @@ async def test_the_buttons_work_after_a_bot_restart(pg: Playground, stack, worke
     first = job_of(answer)
     await pg.wait_for_message("general", lambda m: "1️⃣" in labels(m) and m.id != answer.id and job_of(m) != first,
                               timeout=60)
+    await (await pg.click(answer.id, button(answer, "Imagine all"), user="alice")).response()
+    made = await imagine_jobs(settings.redis_url, alice, 5)  # the modal's job, and the four
+    assert {job.spec.full_prompt for job in made} >= set(prompts_in(answer))
 
 
 async def test_engine_set_refuses_a_captioning_engine(pg: Playground, midway) -> None:

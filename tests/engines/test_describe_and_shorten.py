@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from PIL import Image
 
 from engines.caption import PREFIXES, look_of, suggested_aspect
 from engines.shorten import cosine_distances, leave_one_out, score_prompt, word_scores
+from midway.errors import EngineError
 from midway.prompt.shorten import shorten_input, shortened_prompts
 
 
@@ -16,6 +19,29 @@ def tiny_caption(state_dir, catalogue):
     from engines.registry import get_engine
 
     return get_engine("tiny-caption", catalogue)
+
+
+def test_the_shipped_blip_entry_loads_through_the_same_code_as_the_tiny_one(catalogue, tiny_caption) -> None:
+    """`blip` names a hub id (no download here): pointed at the tiny captioner's saved folder, the real
+    entry's own path (kind `caption`, not tiny, no local-only flag) loads the same class and describes alike."""
+    from engines.registry import load_engine
+    from engines.tiny.cache import ensure_tiny
+
+    blip = catalogue.get("blip")
+    assert (blip.kind, blip.model, blip.is_tiny) == ("caption", "Salesforce/blip-image-captioning-large", False)
+    engine = load_engine(dataclasses.replace(blip, model=str(ensure_tiny(catalogue.get("tiny-caption")))))
+    assert type(engine) is type(tiny_caption) and type(engine.model) is type(tiny_caption.model)
+    assert engine.describe(fox(), seed=5) == tiny_caption.describe(fox(), seed=5)
+
+
+def test_a_caption_entry_whose_weights_are_not_here_says_how_to_get_them(catalogue, monkeypatch) -> None:
+    """As `blip` offline, before its download (a hub id no cache holds, so the test means the same anywhere)."""
+    from engines.registry import load_engine
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    entry = dataclasses.replace(catalogue.get("blip"), model="midway-test/blip-not-downloaded")
+    with pytest.raises(EngineError, match="'blip': cannot load 'midway-test/blip-not-downloaded'.*download"):
+        load_engine(entry)
 
 
 def fox(size: tuple[int, int] = (96, 64), colour: tuple[int, int, int] = (200, 30, 30)) -> Image.Image:

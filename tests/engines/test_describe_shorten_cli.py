@@ -1,5 +1,5 @@
-"""`midway describe` and `midway shorten` as a user runs them, no Redis: one describe in a real subprocess,
-the rest in-process through the same `cli.main.main` (tests/cli_run.py)."""
+"""`midway describe` and `midway shorten` as a user runs them, with no Redis to reach: one describe in a real
+subprocess, the rest in-process through the same `cli.main.main` (tests/cli_run.py)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,19 @@ import sys
 from PIL import Image
 
 from tests.cli_run import run_cli
+from tests.image_links import png, png_bomb
+
+# No Redis: nothing listens on this port, so a command that needed one would fail.
+NO_REDIS = "redis://127.0.0.1:9/0"
 
 
 def midway(state_dir, *args: str) -> subprocess.CompletedProcess:
-    return run_cli(*args, env={"MIDWAY_STATE_DIR": str(state_dir), "HF_HUB_OFFLINE": "1"})
+    return run_cli(*args, env={"MIDWAY_STATE_DIR": str(state_dir), "HF_HUB_OFFLINE": "1", "REDIS_URL": NO_REDIS})
 
 
 def midway_process(state_dir, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, MIDWAY_STATE_DIR=str(state_dir), OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
+    env = dict(os.environ, MIDWAY_STATE_DIR=str(state_dir), OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1",
+               REDIS_URL=NO_REDIS)
     return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, env=env,
                           timeout=240)
 
@@ -38,7 +43,10 @@ def test_describe_prints_four_numbered_prompts_with_the_images_aspect_ratio(stat
 def test_describe_refuses_what_is_not_an_image(state_dir, tmp_path) -> None:
     text = tmp_path / "notes.png"
     text.write_text("not a picture")
+    (tmp_path / "cut.png").write_bytes(png()[:60])
+    (tmp_path / "bomb.png").write_bytes(png_bomb())
     for args, says in ((str(text), "not an image"), (str(tmp_path / "missing.png"), "image not found"),
+                       (str(tmp_path / "cut.png"), "cut short"), (str(tmp_path / "bomb.png"), "too many pixels"),
                        ("http://127.0.0.1:9/fox.png", "private or local address"),
                        ("file:///etc/passwd", "Only http")):
         result = midway(state_dir, "describe", args)

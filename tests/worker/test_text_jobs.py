@@ -1,15 +1,11 @@
 """/describe and /shorten on a worker: text jobs on the tiny engines finish `done` with their texts on the
 record and on the `done` event; a /describe link goes through the SSRF-safe fetch (a real HTTP server
-on a thread says whether it was asked at all), and an upload that is no image, or a bomb, fails clearly."""
+on a thread says whether it was asked at all), and an upload or a link that is no image, or a bomb, fails
+clearly."""
 
 from __future__ import annotations
 
-import io
-import threading
-import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from PIL import Image
@@ -18,28 +14,13 @@ from midway.blobs import RedisBlobStore
 from midway.contract import Event, Job, JobStatus, Operation
 from midway.events import TERMINAL_KINDS, EventConsumer
 from midway.prompt.shorten import shorten_input
+from tests.image_links import ImageLinks, hostile_files, png, serving
 from worker.rq_worker import serve
 
 from .conftest import new_job
 
 SHORTEN = "a very beautiful red fox in a misty forest"
-
-
-def png(size: tuple[int, int] = (96, 64), colour: tuple[int, int, int] = (200, 30, 30)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, colour).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def png_bomb(side: int = 9000) -> bytes:
-    """A real PNG of a blank side x side greyscale image: ~80 KB of file, 81 M pixels once decoded."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
-
-    compressor, row = zlib.compressobj(9), bytes(side + 1)  # each row: filter byte 0, then black pixels
-    pixels = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
-    header = side.to_bytes(4, "big") * 2 + bytes([8, 0, 0, 0, 0])
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+HOSTILE = hostile_files()
 
 
 def describe_job(ref: str, engine: str = "tiny-caption") -> Job:
@@ -56,43 +37,14 @@ def terminal_event(consumer: EventConsumer, job_id: str) -> Event:
     raise AssertionError(f"no terminal event for job {job_id}")
 
 
-@dataclass
-class ImageServer:
-    port: int
-    paths: list[str] = field(default_factory=list)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/fox.png"
-
-
 @pytest.fixture
-def image_server() -> Iterator[ImageServer]:
-    """A real HTTP server on 127.0.0.1 serving a 96x64 PNG, recording every path it was asked for."""
-    body = png()
-    paths: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            paths.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Type", "image/png")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield ImageServer(server.server_port, paths)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+def image_server() -> Iterator[ImageLinks]:
+    """A real HTTP server on 127.0.0.1 serving a 96x64 PNG as /fox.png and the hostile files, recording
+    every path it was asked for."""
+    with serving() as links:
+        links.routes["/fox.png"] = png()
+        links.routes.update({path: body for path, (body, _) in HOSTILE.items()})
+        yield links
 
 
 @pytest.fixture
@@ -139,37 +91,46 @@ def test_a_shorten_job_answers_five_prompts_and_a_score_per_word(store, make_wor
 
 def test_a_link_to_a_local_address_is_refused_without_a_request(store, make_worker, image_server,
                                                                  caption_engine) -> None:
-    job = store.submit(describe_job(image_server.url))
+    job = store.submit(describe_job(image_server.url("/fox.png")))
     serve(make_worker({"tiny-caption": caption_engine}), burst=True)
     finished = store.get(job.id)
     assert finished.status is JobStatus.failed
     assert finished.error == "127.0.0.1 is a private or local address; only public image links are fetched."
-    assert image_server.paths == []
+    assert image_server.hits == []
 
 
 def test_a_link_to_an_allowed_host_is_fetched_and_described(store, make_worker, settings, image_server,
                                                             caption_engine) -> None:
     # The playground's own address, as `midway up` allows it: host and port, nothing else on the host.
-    settings.fetch_allow_hosts = f"127.0.0.1:{image_server.port}"
-    job = store.submit(describe_job(image_server.url))
+    settings.fetch_allow_hosts = image_server.allow
+    job = store.submit(describe_job(image_server.url("/fox.png")))
     serve(make_worker({"tiny-caption": caption_engine}), burst=True)
     finished = store.get(job.id)
     assert finished.status is JobStatus.done, finished.error
-    assert image_server.paths == ["/fox.png"]
+    assert image_server.hits == ["/fox.png"]
     assert len(finished.texts) == 4 and all(text.endswith("--ar 3:2") for text in finished.texts)
 
 
-@pytest.mark.parametrize(("data", "error"), [
-    (b"<html>not an image</html>", "That is not an image we can read (or the file is damaged or cut short)."),
-    (png()[:60], "That is not an image we can read (or the file is damaged or cut short)."),
-    (png_bomb(), "The image is 9000x9000: too many pixels, over 64 M pixels."),
-], ids=["html", "truncated", "bomb"])
+@pytest.mark.parametrize("path", list(HOSTILE), ids=["html", "truncated", "bomb"])
 def test_an_upload_that_is_no_usable_image_fails_clearly(store, make_worker, blobs, caption_engine,
-                                                         data: bytes, error: str) -> None:
+                                                         path: str) -> None:
+    data, error = HOSTILE[path]
     job = store.submit(describe_job(blobs.put(data)))
     serve(make_worker({"tiny-caption": caption_engine}), burst=True)
     finished = store.get(job.id)
     assert (finished.status, finished.error) == (JobStatus.failed, error)
+
+
+@pytest.mark.parametrize("path", list(HOSTILE), ids=["html", "truncated", "bomb"])
+def test_a_link_that_serves_no_usable_image_fails_clearly(store, make_worker, settings, image_server,
+                                                          caption_engine, path: str) -> None:
+    """What the bot's check before the job cannot see (the address is allowed): only the download shows it."""
+    settings.fetch_allow_hosts = image_server.allow
+    job = store.submit(describe_job(image_server.url(path)))
+    serve(make_worker({"tiny-caption": caption_engine}), burst=True)
+    finished = store.get(job.id)
+    assert (finished.status, finished.error) == (JobStatus.failed, HOSTILE[path][1])
+    assert image_server.hits == [path]
 
 
 def test_an_expired_upload_asks_for_it_again(store, make_worker, caption_engine) -> None:
