@@ -91,12 +91,12 @@ class CaptionEngine:
         inputs = self.processor(images=image, text=prefix, return_tensors="pt").to(self.device)
         inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
         # Sampling, seeded per prompt: four different captions of one image, reproducible by its seed.
-        generator_state = torch.random.get_rng_state()
-        torch.manual_seed(seed)
-        try:
+        # generate() samples from the global generators: fork them (the CUDA one too, on a GPU) so the
+        # worker's other random state is as it was.
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
             output = self.model.generate(**inputs, do_sample=True, top_p=TOP_P, max_new_tokens=MAX_NEW_TOKENS)
-        finally:
-            torch.random.set_rng_state(generator_state)
         return str(self.processor.decode(output[0], skip_special_tokens=True))
 
 

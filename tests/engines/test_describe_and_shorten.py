@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+import torch
 from PIL import Image
 
 from engines.caption import PREFIXES, look_of, suggested_aspect
@@ -61,6 +62,12 @@ def test_the_same_image_and_seed_give_the_same_prompts_another_seed_others(tiny_
     first = tiny_caption.describe(image, seed=3)
     assert tiny_caption.describe(image, seed=3) == first
     assert tiny_caption.describe(image, seed=4) != first
+
+
+def test_describing_leaves_the_workers_global_random_state_as_it_was(tiny_caption) -> None:
+    before = torch.random.get_rng_state()
+    tiny_caption.describe(fox(), seed=3)
+    assert torch.equal(torch.random.get_rng_state(), before)
 
 
 def test_the_caption_follows_the_image(tiny_caption) -> None:
