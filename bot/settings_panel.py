@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import discord
 
+from bot.listing import quoted
 from bot.messages import ButtonSpec, Style
+from bot.planning import MAX_SAVED_LENGTH
 from bot.services import services
 from bot.store import UserSettings, VariationMode
 from bot.views import build_view
@@ -21,6 +23,18 @@ DEFAULT_STYLIZE = 100
 
 PANEL_TEXT = ("**Your Midway settings**\nThese apply to your new jobs; parameters typed in a prompt "
               "override them.")
+
+
+def panel_text(user: UserSettings) -> str:
+    """The panel's text, with the saved text every prompt takes (a `--sref` code kept in the suffix, say):
+    the toggles alone would hide what Reset Settings clears (the suffix) and what it keeps (the options)."""
+    lines = [PANEL_TEXT]
+    if user.suffix:
+        lines.append(f"**Suffix** (added to every prompt; Reset clears it): {quoted(user.suffix, MAX_SAVED_LENGTH)}")
+    if user.options:
+        names = ", ".join(f"`--{name}`" for name in sorted(user.options))
+        lines.append(f"**Options** (`/prefer option list` shows them): {names}")
+    return "\n".join(lines)
 
 
 def _button(label: str, setting: str, value: str, row: int, selected: bool) -> ButtonSpec:
@@ -74,4 +88,4 @@ async def apply_panel_click(interaction: discord.Interaction, custom_id: str) ->
         await interaction.response.send_message("**Unknown setting**\nThat button is outdated; run `/settings`.",
                                                 ephemeral=True)
         return
-    await interaction.response.edit_message(content=PANEL_TEXT, view=build_view(panel_buttons(user)))
+    await interaction.response.edit_message(content=panel_text(user), view=build_view(panel_buttons(user)))
