@@ -159,3 +159,18 @@ def test_references_a_draft_engine_cannot_serve_are_refused_naming_both_engines(
         assert error.value.token == param
         assert "the drafts of `full` run on `quick`, which has none. Leave out `--draft`" in error.value.message
         assert plan_imagine(prompt, user, channel, catalogue, settings).specs[0].engine == "full"
+
+
+@pytest.mark.parametrize(("text", "user", "blame"), [
+    ("a fox", UserSettings(suffix="--draft"), "This comes from your `/prefer suffix`"),
+    ("a fox --quick", UserSettings(options={"quick": "--chaos 5 --draft"}), "This comes from your option `--quick`"),
+    ("a fox --quick --draft", UserSettings(options={"quick": "--chaos 5"}, suffix="--draft"), None),
+    ("a fox --draft", UserSettings(suffix="--draft"), None),
+])
+def test_an_engine_refusal_names_the_saved_text_a_parameter_came_from(text: str, user: UserSettings,
+                                                                      blame: str | None) -> None:
+    # `small` has no draft mode: a saved `--draft` is refused there, and the refusal says where it was saved.
+    with pytest.raises(PromptError) as refused:
+        plan_imagine(text, user, ChannelSettings(), CATALOGUE, SETTINGS)
+    assert "has no draft mode" in refused.value.message and refused.value.token == "--draft"
+    assert ("This comes from" not in refused.value.message) if blame is None else (blame in refused.value.message)

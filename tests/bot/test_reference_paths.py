@@ -108,3 +108,21 @@ async def test_show_of_a_draft_keeps_enhance_and_info_counts_it(pg: Playground, 
     # The hours /info counts are the GPU time the draft really took (its few steps), not a full job's.
     usage = await midway.store.usage(str(pg.user("alice").id))
     assert job.compute_s is not None and usage.compute_s == pytest.approx(job.compute_s)
+
+
+async def test_a_saved_sref_the_engine_cannot_serve_is_blamed_on_where_it_was_saved(pg: Playground, worker, midway,
+                                                                                   settings) -> None:
+    # The channel's engine `tiny` has no style adapter: the refusal must say the --sref came from the saved
+    # text, or the user is told to leave out a parameter they never typed.
+    await slash(pg, "prefer suffix", value="--sref 777")
+    from_suffix = await imagine(pg, "a lighthouse")
+    assert from_suffix.ephemeral_for == pg.user("alice").id
+    assert "`--sref` needs an engine with a style adapter" in from_suffix.content
+    assert "This comes from your `/prefer suffix`" in from_suffix.content
+    await slash(pg, "prefer suffix")
+    await slash(pg, "prefer option set", name="mystyle", value="--sref 123456 --sw 300")
+    from_option = await imagine(pg, "a lighthouse --mystyle")
+    assert "`--sref` needs an engine with a style adapter" in from_option.content
+    assert "This comes from your option `--mystyle`" in from_option.content
+    typed = await imagine(pg, "a lighthouse --sref 5")
+    assert "`--sref` needs an engine" in typed.content and "This comes from" not in typed.content
