@@ -10,7 +10,6 @@ import discord
 
 from bot.listing import quoted
 from bot.messages import ButtonSpec, Style
-from bot.planning import MAX_SAVED_LENGTH
 from bot.services import services
 from bot.store import UserSettings, VariationMode
 from bot.views import build_view
@@ -25,12 +24,16 @@ PANEL_TEXT = ("**Your Midway settings**\nThese apply to your new jobs; parameter
               "override them.")
 
 
+# The panel shows this much of a long suffix, so that with 20 option names it stays one Discord message.
+SHOWN_SUFFIX = 300
+
+
 def panel_text(user: UserSettings) -> str:
     """The panel's text, with the saved text every prompt takes (a `--sref` code kept in the suffix, say):
     the toggles alone would hide what Reset Settings clears (the suffix) and what it keeps (the options)."""
     lines = [PANEL_TEXT]
     if user.suffix:
-        lines.append(f"**Suffix** (added to every prompt; Reset clears it): {quoted(user.suffix, MAX_SAVED_LENGTH)}")
+        lines.append(f"**Suffix** (added to every prompt; Reset clears it): {quoted(user.suffix, SHOWN_SUFFIX)}")
     if user.options:
         names = ", ".join(f"`--{name}`" for name in sorted(user.options))
         lines.append(f"**Options** (`/prefer option list` shows them): {names}")

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from bot.planning import MAX_SAVED_LENGTH
+from bot.settings_panel import panel_text
+from bot.store import MAX_OPTIONS, UserSettings
+from midway.discord_limits import MESSAGE_CONTENT
 from midway.settings import Settings
 from playground.driver import Playground
 from tests.bot.helpers import job_of, labels, result_for, stored_job, wait_for_stored_job
@@ -126,3 +130,11 @@ async def test_a_saved_sref_the_engine_cannot_serve_is_blamed_on_where_it_was_sa
     assert "This comes from your option `--mystyle`" in from_option.content
     typed = await imagine(pg, "a lighthouse --sref 5")
     assert "`--sref` needs an engine" in typed.content and "This comes from" not in typed.content
+
+
+def test_the_settings_panel_fits_one_message_with_the_longest_suffix_and_most_options() -> None:
+    user = UserSettings(suffix="--sref " + "1" * (MAX_SAVED_LENGTH - 7),
+                        options={f"{n:02d}".ljust(32, "x"): "--chaos 5" for n in range(MAX_OPTIONS)})
+    text = panel_text(user)
+    assert len(text) <= MESSAGE_CONTENT and text.count("xx`") == MAX_OPTIONS
+    assert "`--sref 111" in text and "…`" in text  # a long suffix is cut, visibly
