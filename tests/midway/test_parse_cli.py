@@ -111,7 +111,7 @@ def test_parse_prints_every_reference_field() -> None:
     ("a cat --ow 0", ["`0`", "`--ow`", "1 to 1000"]),
     ("a cat --iw 3.5", ["`3.5`", "`--iw`", "0 to 3"]),
     ("a cat --cref " + " ".join(f"https://x/{n}.png" for n in range(6)), ["`--cref`", "at most 5"]),
-    ("a cat --sref abc", ["`abc`", "`--sref`", "style code"]),
+    ("a cat --sref abc", ["`abc`", "`--sref`", "style code (a whole number from 0 to 4294967295)"]),
     ("a cat --sref 99999999999", ["`--sref`", "0 to 4294967295"]),
     ("a cat --sref file:///etc/a.png", ["`file:///etc/a.png`", "`--sref`"]),
     ("a cat --cref file:///etc/a.png", ["`file:///etc/a.png`", "`--cref`"]),
