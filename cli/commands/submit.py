@@ -138,21 +138,25 @@ def parse(text: str, engine: str, lane: Lane, settings: Settings) -> list[Genera
                            size_multiple=entry.size_multiple, max_permutations=settings.max_permutations,
                            max_repeat=settings.max_repeat, aliases=alias_table(catalogue),
                            default_engine=entry.name, engine_sizes=sizes, default_lane=lane)
-    specs = [draft_spec(spec, catalogue) for spec in parse_prompt(text, options)]
-    for spec in specs:
-        check_engine_serves(spec, catalogue.get(spec.engine or entry.name))
+    specs = []
+    for parsed in parse_prompt(text, options):
+        spec = draft_spec(parsed, catalogue)
+        # A draft may move to its engine's draft engine, which must serve the references too.
+        drafted_from = parsed.engine if spec.engine != parsed.engine else None
+        check_engine_serves(spec, catalogue.get(spec.engine or entry.name), drafted_from)
+        specs.append(spec)
     return specs
 
 
-def check_engine_serves(spec: GenerationSpec, entry) -> None:
+def check_engine_serves(spec: GenerationSpec, entry, drafted_from: str | None = None) -> None:
     """The bot's refusals of what the spec's engine cannot do (`--sref` without a style adapter, `--cref`
     / `--oref` without a character adapter, `--no` without guidance): PromptError by name, before a job,
     rather than a job that fails on the worker or drops the parameter silently."""
     from bot.planning import check_character_refs_apply, check_negatives_apply, check_style_refs_apply
 
     check_negatives_apply(spec, entry)
-    check_style_refs_apply(spec, entry)
-    check_character_refs_apply(spec, entry)
+    check_style_refs_apply(spec, entry, drafted_from)
+    check_character_refs_apply(spec, entry, drafted_from)
 
 
 def unfetchable_link(specs: list[GenerationSpec], settings: Settings) -> str | None:
