@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.custom_ids import Action
 from bot.derive import DeriveError, derive
 from bot.planning import append_suffix, expand_options, plan_imagine
 from bot.store import ChannelSettings, UserSettings, VariationMode
+from midway import catalogue as catalogue_module
 from midway.catalogue import Catalogue, parse_entry
 from midway.contract import GenerationSpec, Job, JobStatus, Lane, Operation, Requester
 from midway.prompt.errors import PromptError
@@ -174,3 +177,20 @@ def test_an_engine_refusal_names_the_saved_text_a_parameter_came_from(text: str,
         plan_imagine(text, user, ChannelSettings(), CATALOGUE, SETTINGS)
     assert "has no draft mode" in refused.value.message and refused.value.token == "--draft"
     assert ("This comes from" not in refused.value.message) if blame is None else (blame in refused.value.message)
+
+
+def test_an_option_holding_a_style_code_a_character_link_and_draft_applies_on_the_shipped_tiny() -> None:
+    from midway.catalogue import load_catalogue
+
+    shipped = load_catalogue(Path(catalogue_module.__file__).with_name("catalogue.toml"))
+    face = "https://e.com/face.png"
+    user = UserSettings(options={"mystyle": f"--sref 123456 --sw 300 --cref {face} --cw 40 --draft"})
+    spec = plan_imagine("a cat --mystyle", user, ChannelSettings(engine="tiny"), shipped,
+                        Settings(default_engine="tiny")).specs[0]
+    assert (spec.style_code, spec.style_weight, spec.character_refs, spec.character_weight) == (123456, 300, [face], 40)
+    assert (spec.draft, spec.engine, spec.prompt) == (True, "tiny", "a cat")
+    # sdxl drafts on sdxl-turbo, which has no adapter: refused naming both engines and the option.
+    with pytest.raises(PromptError) as refused:
+        plan_imagine("a cat --mystyle", user, ChannelSettings(engine="sdxl"), shipped, Settings(default_engine="sdxl"))
+    assert "the drafts of `sdxl` run on `sdxl-turbo`" in refused.value.message
+    assert "This comes from your option `--mystyle`" in refused.value.message
