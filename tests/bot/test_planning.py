@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bot.custom_ids import Action
 from bot.derive import DeriveError, derive
 from bot.planning import append_suffix, expand_options, plan_imagine
 from bot.store import ChannelSettings, UserSettings, VariationMode
-from midway import catalogue as catalogue_module
-from midway.catalogue import Catalogue, parse_entry
+from midway.catalogue import SHIPPED_CATALOGUE, Catalogue, load_catalogue, parse_entry
 from midway.contract import GenerationSpec, Job, JobStatus, Lane, Operation, Requester
 from midway.prompt.errors import PromptError
 from midway.settings import Settings
@@ -180,9 +177,7 @@ def test_an_engine_refusal_names_the_saved_text_a_parameter_came_from(text: str,
 
 
 def test_an_option_holding_a_style_code_a_character_link_and_draft_applies_on_the_shipped_tiny() -> None:
-    from midway.catalogue import load_catalogue
-
-    shipped = load_catalogue(Path(catalogue_module.__file__).with_name("catalogue.toml"))
+    shipped = load_catalogue(SHIPPED_CATALOGUE)
     face = "https://e.com/face.png"
     user = UserSettings(options={"mystyle": f"--sref 123456 --sw 300 --cref {face} --cw 40 --draft"})
     spec = plan_imagine("a cat --mystyle", user, ChannelSettings(engine="tiny"), shipped,
