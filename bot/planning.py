@@ -122,6 +122,26 @@ def blame_suffix(error: PromptError, user: UserSettings) -> PromptError:
                        "running `/prefer suffix` with no value.", error.token, error.param)
 
 
+def blame_refused_param(error: PromptError, text: str, user: UserSettings) -> PromptError:
+    """`error`, or, when the engine refused a parameter (`--sref` without a style adapter, say) that the
+    user did not type but saved in an option or the suffix, the same refusal saying where it came from:
+    else they are told to leave out a parameter they never wrote."""
+    if not error.token.startswith("--"):
+        return error
+    refused = _canonical(error.token[2:])
+    typed = [name.lower() for name in _PARAM.findall(text)]
+    if refused in {_canonical(name) for name in typed}:
+        return error
+    for name in dict.fromkeys(typed):
+        if name in user.options and refused in {_canonical(n) for n in _PARAM.findall(user.options[name])}:
+            return PromptError(f"{error.message}\nThis comes from your option `--{name}`: change it with "
+                               "`/prefer option set`, or delete it by leaving the value empty.",
+                               error.token, error.param)
+    if refused in {_canonical(name) for name in _PARAM.findall(user.suffix)}:
+        return blame_suffix(error, user)
+    return error
+
+
 def engine_for(channel: ChannelSettings, settings: Settings) -> str:
     return channel.engine or settings.default_engine
 
@@ -214,4 +234,11 @@ def plan_imagine(text: str, user: UserSettings, channel: ChannelSettings, catalo
         if blamed is error:
             raise
         raise blamed from error
-    return Planned([fit_engine(spec, catalogue, user.stylize, user.draft, channel.loras) for spec in specs], full_text)
+    try:
+        fitted = [fit_engine(spec, catalogue, user.stylize, user.draft, channel.loras) for spec in specs]
+    except PromptError as error:
+        blamed = blame_refused_param(error, text, user)
+        if blamed is error:
+            raise
+        raise blamed from error
+    return Planned(fitted, full_text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import discord
 
+from bot.listing import quoted
 from bot.messages import ButtonSpec, Style
 from bot.services import services
 from bot.store import UserSettings, VariationMode
@@ -21,6 +22,22 @@ DEFAULT_STYLIZE = 100
 
 PANEL_TEXT = ("**Your Midway settings**\nThese apply to your new jobs; parameters typed in a prompt "
               "override them.")
+
+
+# The panel shows this much of a long suffix, so that with 20 option names it stays one Discord message.
+SHOWN_SUFFIX = 300
+
+
+def panel_text(user: UserSettings) -> str:
+    """The panel's text, with the saved text every prompt takes (a `--sref` code kept in the suffix, say):
+    the toggles alone would hide what Reset Settings clears (the suffix) and what it keeps (the options)."""
+    lines = [PANEL_TEXT]
+    if user.suffix:
+        lines.append(f"**Suffix** (added to every prompt; Reset clears it): {quoted(user.suffix, SHOWN_SUFFIX)}")
+    if user.options:
+        names = ", ".join(f"`--{name}`" for name in sorted(user.options))
+        lines.append(f"**Options** (`/prefer option list` shows them): {names}")
+    return "\n".join(lines)
 
 
 def _button(label: str, setting: str, value: str, row: int, selected: bool) -> ButtonSpec:
@@ -74,4 +91,4 @@ async def apply_panel_click(interaction: discord.Interaction, custom_id: str) ->
         await interaction.response.send_message("**Unknown setting**\nThat button is outdated; run `/settings`.",
                                                 ephemeral=True)
         return
-    await interaction.response.edit_message(content=PANEL_TEXT, view=build_view(panel_buttons(user)))
+    await interaction.response.edit_message(content=panel_text(user), view=build_view(panel_buttons(user)))

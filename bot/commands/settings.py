@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 
 from bot.services import services
-from bot.settings_panel import PANEL_TEXT, panel_buttons
+from bot.settings_panel import panel_buttons, panel_text
 from bot.views import build_view
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 async def settings(interaction: discord.Interaction) -> None:
     bot = services(interaction)
     user = await bot.store.user(str(interaction.user.id))
-    await interaction.response.send_message(PANEL_TEXT, view=build_view(panel_buttons(user)), ephemeral=True)
+    await interaction.response.send_message(panel_text(user), view=build_view(panel_buttons(user)), ephemeral=True)
 
 
 def setup(bot: Services) -> None:

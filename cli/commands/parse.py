@@ -11,15 +11,27 @@ import argparse
 import json
 import re
 import sys
+import textwrap
 from collections.abc import Mapping
 
 from midway.catalogue import Catalogue
 from midway.contract import GenerationSpec
 from midway.loras import resolve_loras
 from midway.prompt import ParseOptions, PromptError, parse_prompt
+from midway.prompt.params import parameter_lines
+
+GRAMMAR = ("A prompt is [image links] text [--parameters]. Image links go first (direct http(s) links to .png, "
+           ".gif, .jpg, .jpeg or .webp files, each may end in ::weight; --iw weighs them against the text); "
+           "`::` weighs parts of the text; {a, b} makes one prompt per choice. Parameters and their values:")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    # The parameter table is the help's body: one line each, kept as written (the default formatter would
+    # run them together), then the shared exit-status note, wrapped here instead.
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = "\n".join([textwrap.fill(GRAMMAR, 100), "",
+                                *(textwrap.fill(line, 100, subsequent_indent="      ") for line in parameter_lines()),
+                                "", textwrap.fill(parser.epilog or "", 100)])
     parser.add_argument("text", nargs="+", help="the prompt; quote it (words are joined with spaces)")
     parser.add_argument(
         "--engine-base", type=_size, metavar="WxH", help="base size that --ar keeps the area of (default 1024x1024)"

@@ -2,7 +2,8 @@
 
     midway submit "a red fox --ar 16:9" --engine tiny --wait -o fox.png
 
-It takes the same path as the bot: parse the prompt, store a Job, enqueue it, follow its events.
+It takes the same path as the bot: parse the prompt, refuse what the engine cannot serve and links the
+workers would not fetch (as the bot does), store a Job, enqueue it, follow its events.
 Exit 0 when every job is done; 1 when one failed or was cancelled, --wait timed out, its result could
 not be written or Redis went away while following; 2 for a prompt error, a usage error (an -o path
 that cannot be written: missing folders are created) or a Redis that cannot be reached, before
@@ -47,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     except PromptError as error:
         print(error.message, file=sys.stderr)
         return 2
-    problem = prepare_output(args.output) if args.output else None
+    problem = unfetchable_link(specs, settings)
+    problem = problem or (prepare_output(args.output) if args.output else None)
     problem = problem or redis_problem(settings.redis_url)
     if problem:
         print(f"midway submit: {problem}", file=sys.stderr)
@@ -136,7 +138,40 @@ def parse(text: str, engine: str, lane: Lane, settings: Settings) -> list[Genera
                            size_multiple=entry.size_multiple, max_permutations=settings.max_permutations,
                            max_repeat=settings.max_repeat, aliases=alias_table(catalogue),
                            default_engine=entry.name, engine_sizes=sizes, default_lane=lane)
-    return [draft_spec(spec, catalogue) for spec in parse_prompt(text, options)]
+    specs = []
+    for parsed in parse_prompt(text, options):
+        spec = draft_spec(parsed, catalogue)
+        # A draft may move to its engine's draft engine, which must serve the references too.
+        drafted_from = parsed.engine if spec.engine != parsed.engine else None
+        check_engine_serves(spec, catalogue.get(spec.engine or entry.name), drafted_from)
+        specs.append(spec)
+    return specs
+
+
+def check_engine_serves(spec: GenerationSpec, entry, drafted_from: str | None = None) -> None:
+    """The bot's refusals of what the spec's engine cannot do (`--sref` without a style adapter, `--cref`
+    / `--oref` without a character adapter, `--no` without guidance): PromptError by name, before a job,
+    rather than a job that fails on the worker or drops the parameter silently."""
+    from bot.planning import check_character_refs_apply, check_negatives_apply, check_style_refs_apply
+
+    check_negatives_apply(spec, entry)
+    check_style_refs_apply(spec, entry, drafted_from)
+    check_character_refs_apply(spec, entry, drafted_from)
+
+
+def unfetchable_link(specs: list[GenerationSpec], settings: Settings) -> str | None:
+    """Why a reference link will not be fetched (a `file://` link, a private address not in
+    MIDWAY_FETCH_ALLOW_HOSTS, a host that does not resolve), checked as the bot checks them; or None."""
+    from bot.link_check import links_of
+    from midway.fetch import FetchError, checked_address, policy_from_text
+
+    policy = policy_from_text(settings.fetch_allow_hosts)
+    for url in links_of(specs):
+        try:
+            checked_address(url, policy)
+        except FetchError as error:
+            return f"cannot use the image link: {error}"
+    return None
 
 
 def follow_job(client, job_id: str, after: str, timeout_s: float | None):

@@ -40,6 +40,9 @@ class Param:
     echoed: bool = True
     # `--lora` may be given several times: its converter returns one-item lists, which add up.
     repeatable: bool = False
+    # The value as `midway parse --help` shows it; tests/midway/test_param_docs.py checks each `low–high`
+    # range written here against what the converter accepts, so the two cannot drift apart.
+    doc: str = ""
 
 
 def _field(field: str, read: Callable[[str, str], Any]) -> Converter:
@@ -55,36 +58,50 @@ def _ranged(field: str, low: int, high: int) -> Converter:
 
 
 PARAMS: tuple[Param, ...] = (
-    Param("ar", ("aspect",), Takes.ONE, _field("aspect_ratio", values.aspect)),
-    Param("chaos", ("c",), Takes.ONE, _ranged("chaos", 0, 100)),
-    Param("no", (), Takes.WORDS, lambda n, v: {"negative_prompt": ", ".join(values.negative_items(n, v))}),
-    Param("quality", ("q",), Takes.ONE, _field("quality", values.quality)),
-    Param("seed", (), Takes.ONE, _ranged("seed", 0, MAX_SEED)),
-    Param("stop", (), Takes.ONE, _ranged("stop", 10, 100)),
-    Param("stylize", ("s",), Takes.ONE, _ranged("stylize", 0, 1000)),
-    Param("tile", (), Takes.FLAG, _constant(tile=True)),
-    Param("draft", (), Takes.FLAG, _constant(draft=True)),
-    Param("iw", (), Takes.ONE, lambda n, v: {"image_weight": values.number(n, v, 0, 3)}),
-    Param("weird", ("w",), Takes.ONE, _ranged("weird", 0, 3000)),
-    Param("sref", (), Takes.WORDS, style_refs),
-    Param("sw", (), Takes.ONE, _ranged("style_weight", 0, 1000)),
+    Param("ar", ("aspect",), Takes.ONE, _field("aspect_ratio", values.aspect),
+          doc="W:H in whole numbers, up to 8:1 either way; default 1:1"),
+    Param("chaos", ("c",), Takes.ONE, _ranged("chaos", 0, 100), doc="0–100, default 0"),
+    Param("no", (), Takes.WORDS, lambda n, v: {"negative_prompt": ", ".join(values.negative_items(n, v))},
+          doc="what to leave out, separated by commas"),
+    Param("quality", ("q",), Takes.ONE, _field("quality", values.quality),
+          doc="0–4, rounded to 0.25, 0.5, 1 or 2; default 1"),
+    Param("seed", (), Takes.ONE, _ranged("seed", 0, MAX_SEED), doc="0–4294967295"),
+    Param("stop", (), Takes.ONE, _ranged("stop", 10, 100), doc="10–100, default 100"),
+    Param("stylize", ("s",), Takes.ONE, _ranged("stylize", 0, 1000), doc="0–1000, default 100"),
+    Param("tile", (), Takes.FLAG, _constant(tile=True), doc="no value: a seamless tile"),
+    Param("draft", (), Takes.FLAG, _constant(draft=True),
+          doc="no value: Draft mode, a few-step grid at part of the cost, with Enhance"),
+    Param("iw", (), Takes.ONE, lambda n, v: {"image_weight": values.number(n, v, 0, 3)},
+          doc="0–3, default 1: the image prompts against the text"),
+    Param("weird", ("w",), Takes.ONE, _ranged("weird", 0, 3000), doc="0–3000, default 0"),
+    Param("sref", (), Takes.WORDS, style_refs,
+          doc="style references: up to 5 image links (each may end in ::weight), a style code (0–4294967295) "
+              "or random"),
+    Param("sw", (), Takes.ONE, _ranged("style_weight", 0, 1000),
+          doc="0–1000, default 100: the style references' weight"),
     # Checked against the engine's character_adapter once it is known (bot/planning.py).
-    Param("cref", (), Takes.WORDS, character_refs),
-    Param("cw", (), Takes.ONE, _ranged("character_weight", 0, 100)),
-    Param("oref", (), Takes.WORDS, omni_ref),
-    Param("ow", (), Takes.ONE, _ranged("omni_weight", 1, 1000)),
+    Param("cref", (), Takes.WORDS, character_refs,
+          doc="character references: up to 5 image links (each may end in ::weight)"),
+    Param("cw", (), Takes.ONE, _ranged("character_weight", 0, 100),
+          doc="0–100, default 100: the character weight (0 mostly the face, 100 the whole character)"),
+    Param("oref", (), Takes.WORDS, omni_ref, doc="omni reference: one image link"),
+    Param("ow", (), Takes.ONE, _ranged("omni_weight", 1, 1000), doc="1–1000, default 100: the omni reference's weight"),
     # Checked against the caller's cap by the parser, which also makes the copies.
-    Param("repeat", ("r",), Takes.ONE, lambda n, v: {"repeat": v}, echoed=False),
-    Param("style", (), Takes.ONE, _field("style", values.style), slot="style"),
+    Param("repeat", ("r",), Takes.ONE, lambda n, v: {"repeat": v}, echoed=False,
+          doc="2 up to the server's cap: copies of the job"),
+    Param("style", (), Takes.ONE, _field("style", values.style), slot="style", doc="one word such as raw"),
     # Midjourney echoes `--style raw` as `--raw`, so people paste `--raw` back.
-    Param("raw", (), Takes.FLAG, _constant(style="raw"), slot="style"),
-    Param("v", ("version",), Takes.ONE, lambda n, v: {"version": version_key(v)}, slot="model"),
-    Param("niji", (), Takes.OPTIONAL, lambda n, v: {"version": niji_key(v)}, slot="model"),
-    Param("fast", (), Takes.FLAG, _constant(lane=Lane.fast), slot="lane"),
-    Param("relax", (), Takes.FLAG, _constant(lane=Lane.relax), slot="lane"),
-    Param("turbo", (), Takes.FLAG, _constant(lane=Lane.turbo), slot="lane"),
+    Param("raw", (), Takes.FLAG, _constant(style="raw"), slot="style", doc="no value: the same as --style raw"),
+    Param("v", ("version",), Takes.ONE, lambda n, v: {"version": version_key(v)}, slot="model",
+          doc="a version the engine catalogue names"),
+    Param("niji", (), Takes.OPTIONAL, lambda n, v: {"version": niji_key(v)}, slot="model",
+          doc="no value or a version: a Niji version the engine catalogue names"),
+    Param("fast", (), Takes.FLAG, _constant(lane=Lane.fast), slot="lane", doc="no value: this job in the fast lane"),
+    Param("relax", (), Takes.FLAG, _constant(lane=Lane.relax), slot="lane", doc="no value: this job in the relax lane"),
+    Param("turbo", (), Takes.FLAG, _constant(lane=Lane.turbo), slot="lane", doc="no value: this job in the turbo lane"),
     # Checked against the catalogue and the channel once the engine is known (midway/loras.resolve_loras).
-    Param("lora", (), Takes.ONE, lambda n, v: {"loras": [values.lora(n, v)]}, repeatable=True),
+    Param("lora", (), Takes.ONE, lambda n, v: {"loras": [values.lora(n, v)]}, repeatable=True,
+          doc="name or name::weight (weight from -4 to 4); several allowed"),
 )
 _BY_NAME: dict[str, Param] = {alias: p for p in PARAMS for alias in (p.name, *p.aliases)}
 # Every name a parameter answers to (a `/prefer option` may not take one).
@@ -151,3 +168,8 @@ def _value_of(param: Param, raw: RawParam) -> str:
     if not words and param.takes in (Takes.ONE, Takes.WORDS):
         raise PromptError(f"{shown(raw.token)} needs a value.", raw.token)
     return " ".join(words)
+
+
+def parameter_lines() -> list[str]:
+    """One `--name (aliases): what its value may be` line per parameter, in the table's order."""
+    return [f"--{param.name}{''.join(f' --{alias}' for alias in param.aliases)}: {param.doc}" for param in PARAMS]

@@ -73,7 +73,7 @@ def _code(name: str, word: str) -> int:
     if not word.isdigit():
         raise PromptError(
             f"Invalid `--{name}` value {shown(word)}: give direct links to {', '.join(IMAGE_EXTENSIONS)} files, "
-            "a style code (a whole number) or `random`.", word)
+            f"a style code (a whole number from 0 to {MAX_SEED}) or `random`.", word)
     return values.whole(name, word, 0, MAX_SEED)
 
 

@@ -19,6 +19,9 @@ _EXTENSIONS_LISTED = ", ".join(IMAGE_EXTENSIONS)
 _DASH_PARAM = re.compile(r"(?<!\S)[—–]-?(?=\S)")
 # Discord shows links in angle brackets to suppress embeds; people paste them that way.
 _LINK = re.compile(r"<?(https?://[^\s<>]+)>?", re.IGNORECASE)
+# A leading link of another scheme (`file:///etc/a.png`, `ftp://...`) was meant as an image prompt that
+# could never be fetched: refused by name rather than silently kept as prompt text.
+_OTHER_SCHEME = re.compile(r"<?((?!https?://)[a-z][a-z0-9+.-]*://\S*?)>?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ def split_sections(text: str) -> Sections:
     words = normalise_dashes(text).split()
     image_urls: list[str] = []
     image_weights: list[str | None] = []
-    while words and (image := _leading_image(words[0])) is not None:
+    while words and (image := _prompt_image(words[0])) is not None:
         image_urls.append(image[0])
         image_weights.append(image[1])
         words.pop(0)
@@ -60,6 +63,16 @@ def split_sections(text: str) -> Sections:
 
 def image_link(word: str) -> tuple[str, str | None] | None:
     """(image URL, its `::` weight as typed) of a word that is an image link (--sref's values too)."""
+    return _leading_image(word)
+
+
+def _prompt_image(word: str) -> tuple[str, str | None] | None:
+    """_leading_image, for the words before the text: a link of another scheme is refused there too
+    (a parameter's value names its parameter instead, in its own message)."""
+    other = _OTHER_SCHEME.fullmatch(word)
+    if other is not None:
+        raise PromptError(f"Invalid link {shown(other.group(1))}: image prompts must be http:// or https:// "
+                          f"links to a {_EXTENSIONS_LISTED} file.", other.group(1))
     return _leading_image(word)
 
 

@@ -8,7 +8,7 @@ from bot.custom_ids import Action
 from bot.derive import DeriveError, derive
 from bot.planning import append_suffix, expand_options, plan_imagine
 from bot.store import ChannelSettings, UserSettings, VariationMode
-from midway.catalogue import Catalogue, parse_entry
+from midway.catalogue import SHIPPED_CATALOGUE, Catalogue, load_catalogue, parse_entry
 from midway.contract import GenerationSpec, Job, JobStatus, Lane, Operation, Requester
 from midway.prompt.errors import PromptError
 from midway.settings import Settings
@@ -159,3 +159,33 @@ def test_references_a_draft_engine_cannot_serve_are_refused_naming_both_engines(
         assert error.value.token == param
         assert "the drafts of `full` run on `quick`, which has none. Leave out `--draft`" in error.value.message
         assert plan_imagine(prompt, user, channel, catalogue, settings).specs[0].engine == "full"
+
+
+@pytest.mark.parametrize(("text", "user", "blame"), [
+    ("a fox", UserSettings(suffix="--draft"), "This comes from your `/prefer suffix`"),
+    ("a fox --quick", UserSettings(options={"quick": "--chaos 5 --draft"}), "This comes from your option `--quick`"),
+    ("a fox --quick --draft", UserSettings(options={"quick": "--chaos 5"}, suffix="--draft"), None),
+    ("a fox --draft", UserSettings(suffix="--draft"), None),
+])
+def test_an_engine_refusal_names_the_saved_text_a_parameter_came_from(text: str, user: UserSettings,
+                                                                      blame: str | None) -> None:
+    # `small` has no draft mode: a saved `--draft` is refused there, and the refusal says where it was saved.
+    with pytest.raises(PromptError) as refused:
+        plan_imagine(text, user, ChannelSettings(), CATALOGUE, SETTINGS)
+    assert "has no draft mode" in refused.value.message and refused.value.token == "--draft"
+    assert ("This comes from" not in refused.value.message) if blame is None else (blame in refused.value.message)
+
+
+def test_an_option_holding_a_style_code_a_character_link_and_draft_applies_on_the_shipped_tiny() -> None:
+    shipped = load_catalogue(SHIPPED_CATALOGUE)
+    face = "https://e.com/face.png"
+    user = UserSettings(options={"mystyle": f"--sref 123456 --sw 300 --cref {face} --cw 40 --draft"})
+    spec = plan_imagine("a cat --mystyle", user, ChannelSettings(engine="tiny"), shipped,
+                        Settings(default_engine="tiny")).specs[0]
+    assert (spec.style_code, spec.style_weight, spec.character_refs, spec.character_weight) == (123456, 300, [face], 40)
+    assert (spec.draft, spec.engine, spec.prompt) == (True, "tiny", "a cat")
+    # sdxl drafts on sdxl-turbo, which has no adapter: refused naming both engines and the option.
+    with pytest.raises(PromptError) as refused:
+        plan_imagine("a cat --mystyle", user, ChannelSettings(engine="sdxl"), shipped, Settings(default_engine="sdxl"))
+    assert "the drafts of `sdxl` run on `sdxl-turbo`" in refused.value.message
+    assert "This comes from your option `--mystyle`" in refused.value.message

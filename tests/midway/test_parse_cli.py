@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_run import run_cli
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -90,3 +92,35 @@ def test_parse_shows_loras_with_weights_and_trigger_words() -> None:
     assert spec["prompt"] == "a fox tnystyle"
     refused = midway("parse", "a fox --lora tiny-nope")
     assert refused.returncode == 2 and "Unknown LoRA `tiny-nope`" in refused.stderr
+
+
+def test_parse_prints_every_reference_field() -> None:
+    result = midway("parse", "https://x/a.png a cat --sref https://x/s.png::2 --sw 300 --cref https://x/c.png "
+                    "--cw 40 --oref https://x/o.png --ow 200 --draft --iw 1.5")
+    assert result.returncode == 0, result.stderr
+    [spec] = json.loads(result.stdout)
+    assert (spec["prompt"], spec["image_urls"], spec["image_weight"]) == ("a cat", ["https://x/a.png"], 1.5)
+    assert (spec["style_refs"], spec["style_ref_weights"], spec["style_weight"]) == (["https://x/s.png"], [2.0], 300)
+    assert (spec["character_refs"], spec["character_weight"]) == (["https://x/c.png"], 40)
+    assert (spec["omni_refs"], spec["omni_weight"], spec["draft"]) == (["https://x/o.png"], 200, True)
+
+
+@pytest.mark.parametrize(("prompt", "named"), [
+    ("a cat --sw 1001", ["`1001`", "`--sw`", "0 to 1000"]),
+    ("a cat --cw 101", ["`101`", "`--cw`", "0 to 100"]),
+    ("a cat --ow 0", ["`0`", "`--ow`", "1 to 1000"]),
+    ("a cat --iw 3.5", ["`3.5`", "`--iw`", "0 to 3"]),
+    ("a cat --cref " + " ".join(f"https://x/{n}.png" for n in range(6)), ["`--cref`", "at most 5"]),
+    ("a cat --sref abc", ["`abc`", "`--sref`", "style code (a whole number from 0 to 4294967295)"]),
+    ("a cat --sref 99999999999", ["`--sref`", "0 to 4294967295"]),
+    ("a cat --sref file:///etc/a.png", ["`file:///etc/a.png`", "`--sref`"]),
+    ("a cat --cref file:///etc/a.png", ["`file:///etc/a.png`", "`--cref`"]),
+    ("a cat --oref file:///etc/a.png", ["`file:///etc/a.png`", "`--oref`"]),
+    # A leading link is an image prompt: one that could never be fetched is refused, not kept as text.
+    ("file:///etc/a.png a cat", ["`file:///etc/a.png`", "http:// or https://"]),
+    ("<ftp://x/a.png> a cat", ["`ftp://x/a.png`", "http:// or https://"]),
+])
+def test_bad_reference_values_exit_2_naming_the_parameter_and_its_range(prompt: str, named: list[str]) -> None:
+    result = run_cli("parse", prompt)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert all(part in result.stderr for part in named), result.stderr

@@ -1,16 +1,21 @@
-"""Workers as real processes: SIGKILL mid-job, SIGTERM mid-job, and `midway submit --wait`."""
+"""Workers as real processes: SIGKILL mid-job, SIGTERM mid-job, and `midway submit --wait` (with reference
+links fetched from a local web server)."""
 
 from __future__ import annotations
 
+import http.server
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
+from PIL import ImageChops
 
 from cli.main import main as midway_main
 from midway import keys
@@ -21,6 +26,7 @@ from midway.settings import get_settings
 from worker.rq_worker import serve
 
 from .conftest import decode, new_job
+from .test_prompt_images import png
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,9 +37,10 @@ def spawn_worker(redis_url, state_dir, tmp_path, store):
     """Start `midway worker --engines tiny` as a subprocess and wait until its heartbeat is live."""
     started: list[subprocess.Popen] = []
 
-    def spawn(name: str) -> subprocess.Popen:
+    def spawn(name: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
         env = {**os.environ, "REDIS_URL": redis_url, "MIDWAY_STATE_DIR": str(state_dir),
-               "MIDWAY_HEARTBEAT_S": "0.5", "MIDWAY_PROGRESS_INTERVAL_S": "0.05", "OMP_NUM_THREADS": "1"}
+               "MIDWAY_HEARTBEAT_S": "0.5", "MIDWAY_PROGRESS_INTERVAL_S": "0.05", "OMP_NUM_THREADS": "1",
+               **(extra_env or {})}
         log = open(tmp_path / f"{name}.log", "wb")  # closed in the teardown below
         process = subprocess.Popen([sys.executable, "-m", "cli", "worker", "--engines", "tiny", "--name", name],
                                    cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -151,3 +158,73 @@ def test_a_workers_later_jobs_reuse_its_memory_instead_of_faulting_it_in(spawn_w
     # Untuned, two jobs fault ~350,000 pages in; tuned, 10,000-25,000 were measured (Python's own
     # arenas, the heartbeat and event threads): the bound sits far from both.
     assert minor_faults(worker.pid) - before < 70_000
+
+
+
+@pytest.fixture
+def site() -> Iterator[tuple[str, list[str]]]:
+    """A local web server with /red.png and /blue.png: its base URL and the paths requested."""
+    requested: list[str] = []
+    bodies = {"/red.png": png((200, 0, 0)), "/blue.png": png((0, 0, 200))}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            requested.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.end_headers()
+            self.wfile.write(bodies[self.path])
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", requested
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_submit_with_reference_links_runs_them_on_a_worker(spawn_worker, site, redis_url, state_dir, redis_client,
+                                                           tmp_path, monkeypatch, capsys):
+    base, requested = site
+    host = base.removeprefix("http://")
+    spawn_worker("refs", {"MIDWAY_FETCH_ALLOW_HOSTS": host})
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("MIDWAY_STATE_DIR", str(state_dir))
+    monkeypatch.setenv("MIDWAY_FETCH_ALLOW_HOSTS", host)
+    with_refs, plain = tmp_path / "refs.png", tmp_path / "plain.png"
+
+    def submit(*args: str) -> tuple[int, str, str]:
+        get_settings.cache_clear()
+        try:
+            code = midway_main(["submit", *args])
+        finally:
+            get_settings.cache_clear()
+        printed = capsys.readouterr()
+        return code, printed.out, printed.err
+
+    code, out, err = submit(f"a lighthouse --seed 7 --sref {base}/red.png --sw 300 --cref {base}/blue.png",
+                            "--engine", "tiny", "-o", str(with_refs))
+    assert code == 0, out + err
+    refs_job = out.split()[1]
+    code, out, err = submit("a lighthouse --seed 7", "--engine", "tiny", "-o", str(plain))
+    assert code == 0, out + err
+    # Each link fetched once, by the worker, and kept with the job; and the references change the pixels.
+    assert sorted(requested) == ["/blue.png", "/red.png"]
+    assert redis_client.hlen(keys.fetched_key(refs_job)) == 2
+    assert ImageChops.difference(decode(with_refs.read_bytes()).convert("RGB"),
+                                 decode(plain.read_bytes()).convert("RGB")).getbbox() is not None
+
+    # Refused before anything is submitted, as the bot refuses them: an engine without the adapters, and
+    # (without the allow list) a link to a local address.
+    assert submit(f"a lighthouse --sref {base}/red.png", "--engine", "tiny-unclip") == \
+        (2, "", "`--sref` needs an engine with a style adapter, and `tiny-unclip` has none. Leave it out, or pick "
+                "another engine with `--v` (`/engine list` shows which serve it).\n")
+    monkeypatch.delenv("MIDWAY_FETCH_ALLOW_HOSTS")
+    code, out, err = submit(f"a lighthouse --cref {base}/blue.png", "--engine", "tiny")
+    assert (code, out) == (2, "") and "private or local address" in err
