@@ -10,15 +10,16 @@ line per check and engine, and raises at the first mismatch. Not in the test sui
 
 SDXL's real UNet is ~10 GB in float32; by default it keeps the real block widths and cross_attention_dim
 (2048) but one transformer layer per block instead of (1, 2, 10), which the adapter shapes do not depend on
-(`--full-sdxl` builds the real one).
+(`--full-sdxl` builds the real one, in bfloat16 to halve its ~10 GB).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,15 +54,41 @@ def make_engine(family: str, repo: Path, full_sdxl: bool) -> Any:
     from engines.stable_diffusion import StableDiffusionEngine, StableDiffusionXLEngine
 
     entry = load_catalogue().get(ENGINES[family])
-    overrides = REDUCED_SDXL if family == "sdxl" and not full_sdxl else None
-    pipe = real_size.build_pipeline(family, unet_overrides=overrides)
+    full = family == "sdxl" and full_sdxl
+    # The real SDXL in bfloat16, built so from the start: its float32 weights alone would be ~10 GB.
+    dtype = torch.bfloat16 if full else torch.float32
+    with default_dtype(dtype):
+        pipe = real_size.build_pipeline(family, dtype=dtype,
+                                        unet_overrides=None if full or family == "sd" else REDUCED_SDXL)
     engine_cls = StableDiffusionEngine if family == "sd" else StableDiffusionXLEngine
-    engine = engine_cls(entry, pipe, torch.device("cpu"), torch.float32)
+    engine = engine_cls(entry, pipe, torch.device("cpu"), dtype)
     # The hub repo as a local folder: only the repo part changes; the catalogue's subfolder, weight names
     # and image_encoder go to load_ip_adapter as they would for h94/IP-Adapter itself.
     engine.adapter_source = lambda: (str(repo), *default_adapter_source(entry)[1:])
     engine.character_source = lambda: (str(repo), *default_character_source(entry)[1:])
     return engine
+
+
+def describe(path: Path, repo: Path) -> str:
+    """`models/x.safetensors (8 image_proj + 32 ip_adapter tensors, ip_adapter.1-31)`."""
+    from safetensors import safe_open
+
+    with safe_open(path, framework="pt") as weights:
+        keys = list(weights.keys())
+    numbers = sorted({int(key.split(".")[1]) for key in keys if key.startswith("ip_adapter.")})
+    projection = sum(key.startswith("image_proj.") for key in keys)
+    return (f"{path.relative_to(repo)} ({projection} image_proj + {len(keys) - projection} ip_adapter tensors, "
+            f"ip_adapter.{numbers[0]}-{numbers[-1]})")
+
+
+@contextlib.contextmanager
+def default_dtype(dtype: torch.dtype) -> Iterator[None]:
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(previous)
 
 
 def count_calls(module: Any) -> tuple[list[int], Callable[[], None]]:
@@ -79,7 +106,7 @@ def check(family: str, repo: Path, full_sdxl: bool) -> None:
                  f" {unet.config.cross_attention_dim}, transformer layers per block "
                  f"{unet.config.transformer_layers_per_block})")
     paths = real_adapters.save_adapters(repo, family, unet)
-    say(started, f"{ENGINES[family]}: twins saved: {', '.join(str(path.relative_to(repo)) for path in paths)}")
+    say(started, f"{ENGINES[family]}: twins saved: {'; '.join(describe(path, repo) for path in paths)}")
     check_loading(engine, family, started)
     check_encoding(engine, family, started)
     check_job(engine, family, started)
@@ -128,7 +155,7 @@ def check_job(engine: Any, family: str, started: float) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.real_adapter_shapes", description=__doc__.splitlines()[0])
-    parser.add_argument("--full-sdxl", action="store_true", help="the real SDXL UNet (~10 GB in float32)")
+    parser.add_argument("--full-sdxl", action="store_true", help="the real SDXL UNet, in bfloat16 (~5 GB)")
     parser.add_argument("--only", choices=sorted(ENGINES), action="append", help="one family (default both)")
     parser.add_argument("--keep", type=Path, help="write the twins here and keep them (default: a temp dir)")
     args = parser.parse_args(argv)

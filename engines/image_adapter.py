@@ -91,8 +91,10 @@ class ImageAdapter:
 
     def _load(self, sources: list[AdapterSource]) -> None:
         # ip_adapter twice: adapter 0 for the image prompt, adapter 1 for the style reference (each its own
-        # scales); then the Plus adapter, if any. diffusers keeps one image encoder, the first adapter's
-        # (`image_encoder_folder` is relative to it): the Plus adapter must be made for the same vision tower.
+        # scales); then the Plus adapter, if any. diffusers keeps one image encoder, the first adapter's: the
+        # Plus adapter must be made for the same vision tower. load_ip_adapter reads a bare
+        # `image_encoder_folder` next to the first adapter's weights (sd15: models/image_encoder) and one with
+        # a '/' from the repo's root (sdxl's vit-h adapters under sdxl_models/: "models/image_encoder").
         repo, subfolder, weight_name, encoder, extra = sources[0]
         adapters = [(repo, subfolder, weight_name), (repo, subfolder, weight_name)]
         adapters += [(source[0], source[1], source[2]) for source in sources[1:]]

@@ -191,3 +191,15 @@ def test_the_catalogue_says_what_each_engine_does_with_image_references(tmp_path
         image_prompts = "img2img"
         """)).get("x")
     assert fallback.reference_features == ["image prompts (img2img)", "--sref"]
+
+
+def test_engine_list_shows_cref_and_oref_on_the_real_sd15_and_sdxl():
+    from types import SimpleNamespace
+
+    from bot.commands.engine import engine_lines
+
+    lines = engine_lines(SimpleNamespace(catalogue=load_catalogue(SHIPPED_CATALOGUE)), live=set(), current="")
+    for name in ("sd15", "sdxl"):
+        line = next(line for line in lines if line.startswith(f"`{name}`"))
+        # Whole, not cut by the 300-character cap of a line.
+        assert line.endswith("References: image prompts (adapter), --sref, --cref, --oref."), line
