@@ -1,6 +1,6 @@
 """`python -m bench` / `bench/run` / `midway bench`: run the selected parts, print, write results.
 
-Usage: bench/run [--quick] [--only overhead,ack,fairness,grid,gpu,scale] [--out bench/results.json]
+Usage: bench/run [--quick] [--only overhead,ack,fairness,grid,gpu,scale,refs] [--out bench/results.json]
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from bench.report import PARTS, PartResult, PartUnavailable
 BENCH_DIR = Path(__file__).resolve().parent
 # Part name -> its module; imported only when selected (the gpu part imports torch).
 MODULES = {"overhead": "bench.overhead", "ack": "bench.ack_load", "fairness": "bench.fairness",
-           "grid": "bench.grid_encode", "gpu": "bench.gpu_speed", "scale": "bench.scale"}
+           "grid": "bench.grid_encode", "gpu": "bench.gpu_speed", "scale": "bench.scale",
+           "refs": "bench.refs"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -30,12 +30,14 @@ HEADLINE_KEYS: dict[str, str] = {
     "sdxl_fraction_of_flop_bound": "gpu",
     "scale_duplicates": "scale",
     "scale_lost": "scale",
+    "refs_sref_ratio_vs_text": "refs",
+    "refs_cref_ratio_vs_text": "refs",
 }
-PARTS: tuple[str, ...] = ("overhead", "ack", "fairness", "grid", "gpu", "scale")
+PARTS: tuple[str, ...] = ("overhead", "ack", "fairness", "grid", "gpu", "scale", "refs")
 
 MARKDOWN_INTRO = """# Midway benchmarks
 
-Written by `bench/run` (or `midway bench`): `bench/run [--quick] [--only overhead,ack,fairness,grid,gpu,scale]`.
+Written by `bench/run` (or `midway bench`): `bench/run [--quick] [--only overhead,ack,fairness,grid,gpu,scale,refs]`.
 One section per machine, mode and set of parts, replaced on each run; the last run's raw figures are
 in `bench/results.json`. Every figure is either a ratio against a baseline measured in the same run
 on the same machine, or an absolute time on a GPU. A part that could not run says why.
@@ -53,6 +55,9 @@ on the same machine, or an absolute time on a GPU. A part that could not run say
 - **scale**: 200 `/imagine` (40 in `--quick`) over 4 shards, one guild each, through real `midway bot`
   processes: 1 process holding the 4 shards, 2 holding 2 each, and 2 with one SIGKILLed a quarter of the
   way through the results; results posted (duplicates, lost) and the acknowledgement p99 (bench/scale.py).
+- **refs**: a 4-image grid (64², 4 steps, one thread) on the tiny SD engine with no reference, an image
+  prompt, `--sref`, `--cref`, and on tiny-flux without and with a Redux image prompt; seconds, the ratio to
+  text only, and the image encoder's passes per job (once per reference per job, not per image or step).
 
 CPU figures from a small shared machine are noisy (other processes compete for the cores); the
 ratios are measured in one run so both sides see the same machine.

@@ -68,6 +68,7 @@ class ImageAdapter:
         self.character_source = character_source
         self.loaded = False
         self._blanks: dict[int, Reference] = {}
+        self._zero_hidden_states: torch.Tensor | None = None
 
     def load(self) -> None:
         if self.loaded:
@@ -90,8 +91,10 @@ class ImageAdapter:
 
     def _load(self, sources: list[AdapterSource]) -> None:
         # ip_adapter twice: adapter 0 for the image prompt, adapter 1 for the style reference (each its own
-        # scales); then the Plus adapter, if any. diffusers keeps one image encoder, the first adapter's
-        # (`image_encoder_folder` is relative to it): the Plus adapter must be made for the same vision tower.
+        # scales); then the Plus adapter, if any. diffusers keeps one image encoder, the first adapter's: the
+        # Plus adapter must be made for the same vision tower. load_ip_adapter reads a bare
+        # `image_encoder_folder` next to the first adapter's weights (sd15: models/image_encoder) and one with
+        # a '/' from the repo's root (sdxl's vit-h adapters under sdxl_models/: "models/image_encoder").
         repo, subfolder, weight_name, encoder, extra = sources[0]
         adapters = [(repo, subfolder, weight_name), (repo, subfolder, weight_name)]
         adapters += [(source[0], source[1], source[2]) for source in sources[1:]]
@@ -163,10 +166,24 @@ class ImageAdapter:
 
         # Plain IP-Adapters project the pooled embedding; the "plus" ones resample the hidden states.
         layer = self.pipe.unet.encoder_hid_proj.image_projection_layers[adapter]
-        hidden = not isinstance(layer, ImageProjection)
         rgb = [image.convert("RGB") for image in images]
-        positive, negative = self.pipe.encode_image(rgb, self.pipe.unet.device, 1, hidden)
-        return positive, negative
+        if isinstance(layer, ImageProjection):
+            positive, negative = self.pipe.encode_image(rgb, self.pipe.unet.device, 1, False)
+            return positive, negative
+        return self._hidden_states(rgb)
+
+    def _hidden_states(self, rgb: list[Image.Image]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The vision tower's penultimate hidden states, as diffusers' encode_image returns them for a Plus
+        adapter. Its negative side is the tower's output for an all-zero input, the same for every job: encoded
+        once per engine, not once per reference and job (encode_image runs the tower twice per call)."""
+        encoder = self.pipe.image_encoder
+        pixels = self.pipe.feature_extractor(rgb, return_tensors="pt").pixel_values
+        pixels = pixels.to(device=self.pipe.unet.device, dtype=next(encoder.parameters()).dtype)
+        positive = encoder(pixels, output_hidden_states=True).hidden_states[-2]
+        if self._zero_hidden_states is None:
+            zeros = torch.zeros_like(pixels[:1])
+            self._zero_hidden_states = encoder(zeros, output_hidden_states=True).hidden_states[-2]
+        return positive, self._zero_hidden_states.to(positive).expand_as(positive)
 
 
 def scaled(blocks: Any, factor: float) -> Any:

@@ -32,14 +32,16 @@ def vision_encoder() -> Any:
     return CLIPVisionModelWithProjection(config)
 
 
-def adapter_state_dict(unet: Any) -> dict[str, torch.Tensor]:
-    """Random weights shaped for `unet`'s attention processors, under the flat safetensors key names."""
+def adapter_state_dict(unet: Any, tokens: int = IMAGE_TOKENS,
+                       embed_dim: int = PROJECTION_DIM) -> dict[str, torch.Tensor]:
+    """Random weights shaped for `unet`'s attention processors, under the flat safetensors key names: `tokens`
+    image tokens from a `embed_dim` CLIP image embedding (engines/tiny/real_adapters.py passes real sizes)."""
     generator = torch.Generator().manual_seed(3)
     cross_dim = unet.config.cross_attention_dim
     # Large enough that a reference visibly moves a random-weight UNet's output (real ones are trained).
     state = {
-        "image_proj.proj.weight": torch.randn(IMAGE_TOKENS * cross_dim, PROJECTION_DIM, generator=generator) * 0.5,
-        "image_proj.proj.bias": torch.zeros(IMAGE_TOKENS * cross_dim),
+        "image_proj.proj.weight": torch.randn(tokens * cross_dim, embed_dim, generator=generator) * 0.5,
+        "image_proj.proj.bias": torch.zeros(tokens * cross_dim),
         "image_proj.norm.weight": torch.ones(cross_dim),
         "image_proj.norm.bias": torch.zeros(cross_dim),
     }

@@ -30,16 +30,19 @@ HEAD_DIM = 64
 FFN_RATIO = 4
 
 
-def resampler_state_dict(cross_dim: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
-    """The Resampler under h94's key names: one 64-wide head per block, projecting to the UNet's width."""
-    width, inner = RESAMPLER_WIDTH, HEAD_DIM
+def resampler_state_dict(cross_dim: int, generator: torch.Generator, vision_hidden: int = VISION_HIDDEN,
+                         width: int = RESAMPLER_WIDTH, tokens: int = IMAGE_TOKENS,
+                         heads: int = 1) -> dict[str, torch.Tensor]:
+    """The Resampler under h94's key names: `heads` 64-wide heads per block over `tokens` latents of `width`,
+    from the vision tower's `vision_hidden` to the UNet's width (the tiny one: a single head)."""
+    inner = HEAD_DIM * heads
 
     def linear(rows: int, cols: int) -> torch.Tensor:
         return torch.randn(rows, cols, generator=generator) / cols ** 0.5
 
     state = {
-        "image_proj.latents": torch.randn(1, IMAGE_TOKENS, width, generator=generator) / width ** 0.5,
-        "image_proj.proj_in.weight": linear(width, VISION_HIDDEN),
+        "image_proj.latents": torch.randn(1, tokens, width, generator=generator) / width ** 0.5,
+        "image_proj.proj_in.weight": linear(width, vision_hidden),
         "image_proj.proj_in.bias": torch.zeros(width),
         # Scaled up so a reference visibly moves a random-weight UNet's output (real ones are trained).
         "image_proj.proj_out.weight": linear(cross_dim, width) * 2.0,
@@ -62,10 +65,11 @@ def resampler_state_dict(cross_dim: int, generator: torch.Generator) -> dict[str
     return state
 
 
-def adapter_state_dict(unet: Any) -> dict[str, torch.Tensor]:
-    """Random Plus weights shaped for `unet`, under the flat safetensors key names."""
+def adapter_state_dict(unet: Any, **resampler: int) -> dict[str, torch.Tensor]:
+    """Random Plus weights shaped for `unet`, under the flat safetensors key names (`resampler`: the sizes
+    resampler_state_dict takes; the tiny ones by default)."""
     generator = torch.Generator().manual_seed(5)
-    state = resampler_state_dict(unet.config.cross_attention_dim, generator)
+    state = resampler_state_dict(unet.config.cross_attention_dim, generator, **resampler)
     state.update(ip_attention_weights(unet, generator))
     return state
 

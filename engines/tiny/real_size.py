@@ -45,10 +45,11 @@ UNET_CONFIGS = {"sd": SD15_UNET, "sdxl": SDXL_UNET}
 UNET_PARAMS = {"sd": 859_520_964, "sdxl": 2_567_463_684}
 
 
-def build_unet(kind: str) -> Any:
+def build_unet(kind: str, **overrides: Any) -> Any:
+    """The real model's UNet; `overrides` change its config (e.g. fewer transformer layers per block)."""
     from diffusers import UNet2DConditionModel
 
-    return UNet2DConditionModel(**UNET_CONFIGS[kind])
+    return UNet2DConditionModel(**{**UNET_CONFIGS[kind], **overrides})
 
 
 def _text_encoders(kind: str) -> dict[str, Any]:
@@ -65,8 +66,9 @@ def _text_encoders(kind: str) -> dict[str, Any]:
 
 
 def build_pipeline(kind: str, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32,
-                   seed: int = 0) -> Any:
-    """A real-architecture SD 1.5 (`sd`) or SDXL (`sdxl`) pipeline with random weights on `device`."""
+                   seed: int = 0, unet_overrides: dict[str, Any] | None = None) -> Any:
+    """A real-architecture SD 1.5 (`sd`) or SDXL (`sdxl`) pipeline with random weights on `device`
+    (`unet_overrides`: see build_unet)."""
     from diffusers import (
         AutoencoderKL,
         EulerDiscreteScheduler,
@@ -79,7 +81,7 @@ def build_pipeline(kind: str, device: str | torch.device = "cpu", dtype: torch.d
     torch.manual_seed(seed)
     # Creating the parameters on the target device skips a slow CPU init and a copy.
     with torch.device(device):
-        unet = build_unet(kind)
+        unet = build_unet(kind, **(unet_overrides or {}))
         vae = AutoencoderKL(**VAE, scaling_factor=0.18215 if kind == "sd" else 0.13025)
         encoders = _text_encoders(kind)
     scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",

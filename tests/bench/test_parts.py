@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import ack_load, fairness, gpu_speed
+from bench import ack_load, fairness, gpu_speed, refs
 from bench.report import PartUnavailable
 
 
@@ -61,3 +61,20 @@ def test_the_ack_ratio_pairs_each_round_so_a_slow_round_counts_against_neither_b
     # Round by round: 3.0, 1.1, 1.1. The medians' ratio (30 ms / 10 ms) would say 3.0.
     assert result.figures["ack_p99_ratio_vs_bare"] == pytest.approx(1.1)
     assert result.figures["ack_p99_ms"] == pytest.approx(30.0)
+
+
+def test_refs_figures_are_each_variants_time_over_its_own_engines_text_only_grid() -> None:
+    measured = {refs.TEXT: {"seconds": 0.5, "encoder_passes": None},
+                "tiny: --sref (IP-Adapter, style blocks)": {"seconds": 0.6, "encoder_passes": 1},
+                "tiny: --cref (IP-Adapter Plus)": {"seconds": 0.75, "encoder_passes": 1},
+                refs.FLUX_TEXT: {"seconds": 2.0, "encoder_passes": None},
+                "tiny-flux: image prompt (FLUX Redux)": {"seconds": 2.2, "encoder_passes": 1}}
+    result = refs.summarise(measured, rounds=3)
+    assert result.figures["refs_sref_ratio_vs_text"] == 1.2
+    assert result.figures["refs_cref_ratio_vs_text"] == 1.5
+    # Redux is compared with tiny-flux's own text-only grid, not the SD engine's.
+    assert result.figures["refs_flux_redux_ratio_vs_text"] == 1.1
+    assert result.figures["refs_text_only_s"] == 0.5 and "refs_image_prompt_ratio_vs_text" not in result.figures
+    cref = next(row for row in result.rows if "--cref" in row.figure)
+    assert cref.value == "0.750 s" and "x1.5 vs text only; image encoder passes per job: 1" == cref.versus
+    assert "Best of 3 round(s)" in result.notes[0]

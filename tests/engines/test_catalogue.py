@@ -172,9 +172,12 @@ def test_alias_table_refuses_a_shared_alias_in_a_catalogue_built_in_code():
 def test_the_catalogue_says_what_each_engine_does_with_image_references(tmp_path):
     catalogue = load_catalogue(SHIPPED_CATALOGUE)
     assert catalogue.get("tiny").reference_features == ["image prompts (adapter)", "--sref", "--cref", "--oref"]
-    assert catalogue.get("sdxl").ip_adapter == "h94/IP-Adapter:sdxl_models/ip-adapter_sdxl.safetensors"
-    # Its ViT-bigG adapter has no Plus partner on the same encoder: no --cref out of the box.
-    assert catalogue.get("sdxl").reference_features == ["image prompts (adapter)", "--sref"]
+    # The real engines too: sdxl on the vit-h adapters, whose ViT-H/14 encoder the Plus one shares.
+    for name in ("sd15", "sdxl"):
+        assert catalogue.get(name).reference_features == ["image prompts (adapter)", "--sref", "--cref", "--oref"]
+    assert catalogue.get("sdxl").ip_adapter == "h94/IP-Adapter:sdxl_models/ip-adapter_sdxl_vit-h.safetensors"
+    assert catalogue.get("sdxl").image_encoder == "models/image_encoder"
+    assert catalogue.get("sdxl-turbo").reference_features == ["image prompts (img2img)"]
     assert catalogue.get("sdxl").style_block_scales == {"up": {"block_0": [0.0, 1.0, 0.0]}}
     assert catalogue.get("tiny-unclip").reference_features == ["image prompts (embeddings)"]
     assert catalogue.get("flux-schnell").reference_features == ["image prompts (img2img)"]
@@ -188,3 +191,15 @@ def test_the_catalogue_says_what_each_engine_does_with_image_references(tmp_path
         image_prompts = "img2img"
         """)).get("x")
     assert fallback.reference_features == ["image prompts (img2img)", "--sref"]
+
+
+def test_engine_list_shows_cref_and_oref_on_the_real_sd15_and_sdxl():
+    from types import SimpleNamespace
+
+    from bot.commands.engine import engine_lines
+
+    lines = engine_lines(SimpleNamespace(catalogue=load_catalogue(SHIPPED_CATALOGUE)), live=set(), current="")
+    for name in ("sd15", "sdxl"):
+        line = next(line for line in lines if line.startswith(f"`{name}`"))
+        # Whole, not cut by the 300-character cap of a line.
+        assert line.endswith("References: image prompts (adapter), --sref, --cref, --oref."), line

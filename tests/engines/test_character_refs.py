@@ -88,3 +88,31 @@ def test_an_engine_without_a_character_adapter_refuses_by_name(catalogue) -> Non
         flux.run(fast(character_refs=[A]), character_images=[RED])
     with pytest.raises(UnsupportedOperation, match="--oref"):
         flux.run(fast(omni_refs=[A]), character_images=[RED])
+
+
+def test_a_sref_and_a_cref_are_encoded_once_per_job_not_per_image(tiny) -> None:
+    spec = small_spec(style_refs=[A], character_refs=[B], n_images=4)
+    tiny.run(spec, style_images=[RED], character_images=[BLUE], max_batch=1)  # loads the adapters if no test did
+    calls: list[int] = []
+    hook = tiny.pipe.image_encoder.register_forward_hook(lambda module, args, output: calls.append(args[0].shape[0]))
+    try:
+        tiny.run(spec, style_images=[RED], character_images=[BLUE], max_batch=1)
+    finally:
+        hook.remove()
+    # Four chunks of one image and three steps each, yet one pass for --sref and one for --cref (its negative
+    # side, an all-zero input's hidden states, is encoded once per engine).
+    assert calls == [1, 1]
+
+
+def test_the_plus_adapters_embeddings_are_diffusers_own(tiny) -> None:
+    import torch
+
+    from engines.image_adapter import CHARACTER
+
+    tiny.run(fast(character_refs=[A]), character_images=[RED])  # loads the adapters if no test did
+    with torch.inference_mode():
+        positive, negative = tiny.adapter._encode([RED, BLUE], CHARACTER)
+        expected_positive, expected_negative = tiny.pipe.encode_image([RED, BLUE], tiny.pipe.device, 1, True)
+    # The same hidden states as diffusers' encode_image, the negative side included (cached, not re-encoded).
+    assert torch.allclose(positive, expected_positive, atol=1e-5)
+    assert torch.allclose(negative, expected_negative, atol=1e-5)
