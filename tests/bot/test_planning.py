@@ -144,7 +144,7 @@ def test_character_refs_are_refused_by_name_on_an_engine_without_a_character_ada
 
 
 def test_references_a_draft_engine_cannot_serve_are_refused_naming_both_engines() -> None:
-    # As the shipped sdxl drafts on sdxl-turbo: the full engine has the adapters, its draft engine none.
+    # A catalogue whose full engine has the adapters and its draft engine none.
     adapters = {"ip_adapter": "tiny-ip-adapter", "character_adapter": "tiny-ip-adapter-plus"}
     catalogue = Catalogue({
         "full": parse_entry("full", {"kind": "tiny", "family": "sd", "steps": 8, "aliases": ["5"],
@@ -184,8 +184,7 @@ def test_an_option_holding_a_style_code_a_character_link_and_draft_applies_on_th
                         Settings(default_engine="tiny")).specs[0]
     assert (spec.style_code, spec.style_weight, spec.character_refs, spec.character_weight) == (123456, 300, [face], 40)
     assert (spec.draft, spec.engine, spec.prompt) == (True, "tiny", "a cat")
-    # sdxl drafts on sdxl-turbo, which has no adapter: refused naming both engines and the option.
-    with pytest.raises(PromptError) as refused:
-        plan_imagine("a cat --mystyle", user, ChannelSettings(engine="sdxl"), shipped, Settings(default_engine="sdxl"))
-    assert "the drafts of `sdxl` run on `sdxl-turbo`" in refused.value.message
-    assert "This comes from your option `--mystyle`" in refused.value.message
+    # sdxl drafts on sdxl-turbo, which has sdxl's adapters: the references go with the draft.
+    spec = plan_imagine("a cat --mystyle", user, ChannelSettings(engine="sdxl"), shipped,
+                        Settings(default_engine="sdxl")).specs[0]
+    assert (spec.engine, spec.draft, spec.style_code, spec.character_refs) == ("sdxl-turbo", True, 123456, [face])

@@ -173,11 +173,12 @@ def test_the_catalogue_says_what_each_engine_does_with_image_references(tmp_path
     catalogue = load_catalogue(SHIPPED_CATALOGUE)
     assert catalogue.get("tiny").reference_features == ["image prompts (adapter)", "--sref", "--cref", "--oref"]
     # The real engines too: sdxl on the vit-h adapters, whose ViT-H/14 encoder the Plus one shares.
-    for name in ("sd15", "sdxl"):
+    # sdxl-turbo, where sdxl's drafts run, has sdxl's adapters: a draft keeps what its Enhance will use.
+    for name in ("sd15", "sdxl", "sdxl-turbo"):
         assert catalogue.get(name).reference_features == ["image prompts (adapter)", "--sref", "--cref", "--oref"]
-    assert catalogue.get("sdxl").ip_adapter == "h94/IP-Adapter:sdxl_models/ip-adapter_sdxl_vit-h.safetensors"
-    assert catalogue.get("sdxl").image_encoder == "models/image_encoder"
-    assert catalogue.get("sdxl-turbo").reference_features == ["image prompts (img2img)"]
+    for name in ("sdxl", "sdxl-turbo"):
+        assert catalogue.get(name).ip_adapter == "h94/IP-Adapter:sdxl_models/ip-adapter_sdxl_vit-h.safetensors"
+        assert catalogue.get(name).image_encoder == "models/image_encoder"
     assert catalogue.get("sdxl").style_block_scales == {"up": {"block_0": [0.0, 1.0, 0.0]}}
     assert catalogue.get("tiny-unclip").reference_features == ["image prompts (embeddings)"]
     assert catalogue.get("flux-schnell").reference_features == ["image prompts (img2img)"]
