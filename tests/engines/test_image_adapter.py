@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from engines.registry import load_engine
 from engines.style_codes import style_image
 from midway.contract import Operation
 from midway.errors import UnsupportedOperation
@@ -17,11 +18,16 @@ from .conftest import small_spec
 from .test_blend import BLUE, RED, mse, pixels
 
 
-@pytest.fixture(scope="session")
-def tiny_sdxl(state_dir, catalogue):
-    from engines.registry import get_engine
+# Engines of this module's own: once an adapter is loaded, every call through the UNet needs image embeds,
+# so the session's shared `tiny` (which other files call directly) must never carry one.
+@pytest.fixture(scope="module")
+def tiny(state_dir, catalogue):
+    return load_engine(catalogue.get("tiny"), catalogue.loras)
 
-    return get_engine("tiny-sdxl", catalogue)
+
+@pytest.fixture(scope="module")
+def tiny_sdxl(state_dir, catalogue):
+    return load_engine(catalogue.get("tiny-sdxl"), catalogue.loras)
 
 
 @pytest.fixture(params=["tiny", "tiny-sdxl"])
