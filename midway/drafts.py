@@ -8,6 +8,8 @@ is queued, because each engine has its own queue and workers.
 
 from __future__ import annotations
 
+import re
+
 from midway.catalogue import Catalogue, draft_source
 from midway.contract import GenerationSpec
 from midway.prompt.errors import PromptError, shown
@@ -35,9 +37,15 @@ def draft_spec(spec: GenerationSpec, catalogue: Catalogue) -> GenerationSpec:
 def enhanced_spec(spec: GenerationSpec, catalogue: Catalogue) -> GenerationSpec:
     """The draft's prompt, seed and parameters at full quality: not a draft, and back on the engine whose
     `draft_engine` served it (if one did)."""
-    full = spec.model_copy(update={"draft": False}, deep=True)
+    # The prompt as shown (and as a Remix of the result prefills) no longer says `--draft`: it is not one.
+    full = spec.model_copy(update={"draft": False, "full_prompt": without_draft(spec.full_prompt)}, deep=True)
     source = draft_source(catalogue, spec.engine) if spec.engine else None
     return _on_engine(full, catalogue, source) if source else full
+
+
+def without_draft(prompt: str) -> str:
+    """`prompt` without its `--draft` parameter (a bare flag, never inside a word or a link)."""
+    return re.sub(r"\s+--draft(?=\s|$)", "", prompt)
 
 
 def _on_engine(spec: GenerationSpec, catalogue: Catalogue, engine: str) -> GenerationSpec:

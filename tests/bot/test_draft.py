@@ -26,7 +26,8 @@ async def test_enhance_reruns_a_draft_grid_at_full_quality_with_its_seed(pg: Pla
     assert draft_job is not None and draft_job.spec.draft
 
     enhanced = await result_of_press(pg, draft, "Enhance")
-    assert enhanced.content == f"**a paper boat --seed 42 --draft** - Enhanced by <@{alice}> (fast)"
+    # The same prompt and parameters, shown without `--draft`: the Enhanced grid is not a draft.
+    assert enhanced.content == f"**a paper boat --seed 42** - Enhanced by <@{alice}> (fast)"
     assert labels(enhanced) == GRID_LABELS  # a full-quality grid has no Enhance
     full = stored_job(settings.redis_url, job_of(enhanced))
     assert full is not None and not full.spec.draft

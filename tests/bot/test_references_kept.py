@@ -110,7 +110,8 @@ async def test_v_reroll_and_enhance_keep_the_image_prompt_sref_cref_and_cw(pg: P
     assert reroll.spec.seed != first.spec.seed
 
     enhanced = await result_of_press(pg, draft, "Enhance")
-    assert re.fullmatch(rf"\*\*{upload} {re.escape(prompt)}\*\* - Enhanced by <@{alice}> \(fast\)", enhanced.content)
+    full_prompt = re.escape(prompt.removesuffix(" --draft"))  # the same prompt; not a draft, so no `--draft`
+    assert re.fullmatch(rf"\*\*{upload} {full_prompt}\*\* - Enhanced by <@{alice}> \(fast\)", enhanced.content)
     assert "Enhance" not in labels(enhanced)
     full = ran_with_references(settings, enhanced, link)
     # Full quality, the same seed: the draft again, references and all.

@@ -83,10 +83,11 @@ def test_sdxl_drafts_on_sdxl_turbo_and_enhance_returns_to_sdxl_with_the_same_see
     full = enhanced_spec(draft, catalogue)
     assert (full.engine, full.draft, full.seed, full.aspect_ratio) == ("sdxl", False, 7, "16:9")
     assert (full.width, full.height) == (1344, 768)
-    # A same-pipeline draft stays on its engine: only `draft` changes.
+    assert full.full_prompt == "a fox --ar 16:9"  # shown without `--draft`: it is not a draft
+    # A same-pipeline draft stays on its engine: only `draft` changes, and the prompt loses its `--draft`.
     tiny = parsed("a fox --draft").model_copy(update={"engine": "tiny"})
     assert draft_spec(tiny, catalogue) == tiny
-    assert enhanced_spec(tiny, catalogue) == tiny.model_copy(update={"draft": False})
+    assert enhanced_spec(tiny, catalogue) == tiny.model_copy(update={"draft": False, "full_prompt": "a fox"})
 
 
 def test_midway_parse_shows_draft() -> None:
