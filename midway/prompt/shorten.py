@@ -56,8 +56,10 @@ def shortened_prompts(prompt: ShortenInput, scores: list[float]) -> list[str]:
     order = ranking(scores)
     prompts = []
     for count in kept_counts(len(order)):
-        kept = sorted(order[:count])
-        prompts.append(prompt.rebuild([prompt.words[index] for index in kept]))
+        words = [prompt.words[index] for index in sorted(order[:count])]
+        # A phrase cut after its comma ("golden hour,") would leave the prompt ending in one.
+        words[-1] = words[-1].rstrip(",;:") or words[-1]
+        prompts.append(prompt.rebuild(words))
     return prompts
 
 

@@ -11,6 +11,14 @@ PROMPT = "https://example.com/a.png a very beautiful red fox in a misty forest -
 SCORES = [0.01, 0.02, 0.10, 0.30, 0.50, 0.01, 0.00, 0.20, 0.40]
 
 
+def test_a_shortened_prompt_does_not_end_on_the_comma_of_a_cut_phrase() -> None:
+    prompt = shorten_input("a fox at golden hour, highly detailed --ar 3:2")
+    # "highly detailed" scores least: the prompts that drop it end at "hour", not "hour,".
+    prompts = shortened_prompts(prompt, [0.1, 0.5, 0.1, 0.4, 0.3, 0.0, 0.0])
+    assert prompts[3] == "a fox at golden hour --ar 3:2"
+    assert not any(p.split(" --")[0].endswith(",") for p in prompts)
+
+
 def test_the_prompt_is_cut_into_images_words_and_parameters() -> None:
     cut = shorten_input(PROMPT)
     assert cut.images == ["https://example.com/a.png"]
