@@ -193,11 +193,12 @@ def check_style_refs_apply(spec: GenerationSpec, entry: EngineEntry, drafted_fro
 
 
 def check_character_refs_apply(spec: GenerationSpec, entry: EngineEntry, drafted_from: str | None = None) -> None:
-    """`--cref` / `--oref` condition through the engine's `character_adapter`: refused by name, before a job,
-    on an engine without one."""
+    """`--cref` / `--oref` condition through the engine's `character_adapter` (sd, sdxl) or its `redux` (flux):
+    refused by name, before a job, on an engine without one."""
     for name, refs in (("--cref", spec.character_refs), ("--oref", spec.omni_refs)):
         if refs and not entry.serves_character_refs:
-            raise PromptError(_no_adapter(name, "character adapter", entry, drafted_from), name)
+            adapter = "character adapter (or, on FLUX, a Redux prior)"
+            raise PromptError(_no_adapter(name, adapter, entry, drafted_from), name)
 
 
 def _no_adapter(param: str, adapter: str, entry: EngineEntry, drafted_from: str | None) -> str:

@@ -148,11 +148,12 @@ class DiffusionEngine(Engine):
         return plan
 
     def check_character_refs(self, spec: GenerationSpec) -> None:
-        """--cref / --oref: refused by name on an engine without a character_adapter (the bot refuses first)."""
+        """--cref / --oref: refused by name on an engine without a character_adapter (sd, sdxl) or a redux (flux);
+        the bot refuses first."""
         for name, refs in (("--cref", spec.character_refs), ("--oref", spec.omni_refs)):
             if refs and not self.entry.serves_character_refs:
                 raise UnsupportedOperation(f"{name} needs an engine whose catalogue entry lists it (a "
-                                           f"character_adapter); engine {self.name!r} has none")
+                                           f"character_adapter, or a redux on flux); engine {self.name!r} has none")
 
     @staticmethod
     def image_prompt_as_init(spec: GenerationSpec, sources: tuple[Image.Image, ...]

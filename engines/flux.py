@@ -5,7 +5,9 @@ is no unconditional pass. `--no` therefore switches on diffusers' "true CFG" wit
 which doubles the compute of that job.
 
 Image prompts go through the catalogue's FLUX Redux prior when the entry has one (engines/redux.py): the
-images' tokens follow the prompt's T5 tokens; otherwise the first image is the img2img start.
+images' tokens follow the prompt's T5 tokens; otherwise the first image is the img2img start. --cref / --oref
+go through the same prior whenever the entry has one (whatever its image_prompts): their tokens follow the
+image prompt's.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from PIL import Image
 
 from engines import conditioning as cond
 from engines.diffusion import Plan
-from engines.latent import LatentDiffusionEngine
+from engines.latent import REFERENCE_OPERATIONS, LatentDiffusionEngine
 from engines.monitor import StepMonitor
 from engines.preview import preview_image
-from engines.redux import ReduxPrior, ReduxSource, append
+from engines.redux import ReduxPrior, ReduxSource, append, character_group, image_prompt_group
 from midway.catalogue import EngineEntry
 from midway.contract import GenerationSpec
 
@@ -36,7 +38,7 @@ class FluxEngine(LatentDiffusionEngine):
 
     def __init__(self, entry: EngineEntry, pipe: Any, device: torch.device, dtype: torch.dtype) -> None:
         super().__init__(entry, pipe, device, dtype)
-        # Loaded on the first image prompt; the registry points "tiny-redux" at its built folder.
+        # Loaded on the first image prompt or --cref / --oref; the registry points "tiny-redux" at its built folder.
         self.redux_source: Callable[[], ReduxSource] = lambda: (entry.redux, {})
         self.redux = ReduxPrior(entry, device, dtype, lambda: self.redux_source()) if entry.redux else None
 
@@ -46,9 +48,13 @@ class FluxEngine(LatentDiffusionEngine):
     def with_references(self, spec: GenerationSpec, plan: Plan, style: tuple[Image.Image, ...],
                         characters: tuple[Image.Image, ...] = ()) -> Plan:
         plan = super().with_references(spec, plan, style, characters)
-        if self.redux is None or not plan.sources or not self.conditions_on_images():
+        if self.redux is None or spec.operation not in REFERENCE_OPERATIONS:
             return plan
-        return replace(plan, image_tokens=self.redux.encode(spec, plan.sources))
+        content = plan.sources if self.conditions_on_images() else ()
+        if not content and not characters:
+            return plan  # nothing to encode: the prior is not even loaded
+        tokens = self.redux.encode_groups([image_prompt_group(spec, content), character_group(spec, characters)])
+        return replace(plan, image_tokens=tokens)
 
     def encode(self, text: str) -> cond.Conditioning:
         # T5's context is padded to max_sequence_length (512 at most); a smaller tokenizer caps it.

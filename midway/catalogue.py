@@ -139,7 +139,12 @@ class EngineEntry:
 
     @property
     def serves_character_refs(self) -> bool:
-        return bool(self.character_adapter) and self.family in ("sd", "sdxl")
+        """--cref / --oref: through an IP-Adapter Plus (sd, sdxl) or through FLUX Redux (flux), whose image tokens
+        carry a character as they carry an image prompt; a redux serves them even where image_prompts is
+        "img2img", since that setting is about image prompts alone."""
+        if self.family in ("sd", "sdxl"):
+            return bool(self.character_adapter)
+        return bool(self.redux) and self.family in REDUX_FAMILIES
 
     @property
     def style_block_scales(self) -> dict[str, Any]:

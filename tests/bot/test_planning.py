@@ -143,6 +143,29 @@ def test_character_refs_are_refused_by_name_on_an_engine_without_a_character_ada
     assert "--cref" not in catalogue.get("small").reference_features
 
 
+def test_character_refs_on_flux_need_a_redux_prior_not_a_character_adapter() -> None:
+    flux = {"kind": "tiny", "family": "flux", "base_width": 64, "base_height": 64, "size_multiple": 16, "steps": 2}
+    catalogue = Catalogue({
+        "small": CATALOGUE.get("small"),
+        "redux": parse_entry("redux", {**flux, "redux": "tiny-redux", "aliases": ["6"]}),
+        # Image prompts as img2img starts: --cref still goes through the Redux prior.
+        "fallback": parse_entry("fallback", {**flux, "redux": "tiny-redux", "image_prompts": "img2img",
+                                             "aliases": ["7"]}),
+        "bare": parse_entry("bare", {**flux, "aliases": ["6.1"]}),
+    })
+    user, channel = UserSettings(), ChannelSettings()
+    for version, engine in (("6", "redux"), ("7", "fallback")):
+        spec = plan_imagine(f"a fox --cref https://e.com/a.png --oref https://e.com/b.png --v {version}", user,
+                            channel, catalogue, SETTINGS).specs[0]
+        assert (spec.engine, spec.character_refs, spec.omni_refs) == (engine, ["https://e.com/a.png"],
+                                                                      ["https://e.com/b.png"])
+    for name in ("--cref", "--oref"):
+        with pytest.raises(PromptError) as error:
+            plan_imagine(f"a fox {name} https://e.com/a.png --v 6.1", user, channel, catalogue, SETTINGS)
+        assert error.value.token == name and "`bare`" in error.value.message
+        assert "a Redux prior" in error.value.message
+
+
 def test_references_a_draft_engine_cannot_serve_are_refused_naming_both_engines() -> None:
     # A catalogue whose full engine has the adapters and its draft engine none.
     adapters = {"ip_adapter": "tiny-ip-adapter", "character_adapter": "tiny-ip-adapter-plus"}

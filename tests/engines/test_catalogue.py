@@ -181,6 +181,8 @@ def test_the_catalogue_says_what_each_engine_does_with_image_references(tmp_path
         assert catalogue.get(name).image_encoder == "models/image_encoder"
     assert catalogue.get("sdxl").style_block_scales == {"up": {"block_0": [0.0, 1.0, 0.0]}}
     assert catalogue.get("tiny-unclip").reference_features == ["image prompts (embeddings)"]
+    # FLUX's --cref / --oref go through FLUX Redux: flux-dev has one, schnell (Apache-2.0) none (its licence).
+    assert catalogue.get("flux-dev").reference_features == ["image prompts (redux)", "--cref", "--oref"]
     assert catalogue.get("flux-schnell").reference_features == ["image prompts (img2img)"]
     assert catalogue.get("tiny-caption").reference_features == []
     # An adapter engine may still pick img2img for image prompts and keep the adapter for --sref.
@@ -194,7 +196,7 @@ def test_the_catalogue_says_what_each_engine_does_with_image_references(tmp_path
     assert fallback.reference_features == ["image prompts (img2img)", "--sref"]
 
 
-def test_engine_list_shows_cref_and_oref_on_the_real_sd15_and_sdxl():
+def test_engine_list_shows_cref_and_oref_on_the_real_sd15_sdxl_and_flux_dev():
     from types import SimpleNamespace
 
     from bot.commands.engine import engine_lines
@@ -204,3 +206,8 @@ def test_engine_list_shows_cref_and_oref_on_the_real_sd15_and_sdxl():
         line = next(line for line in lines if line.startswith(f"`{name}`"))
         # Whole, not cut by the 300-character cap of a line.
         assert line.endswith("References: image prompts (adapter), --sref, --cref, --oref."), line
+    for name in ("flux-dev", "tiny-flux"):
+        line = next(line for line in lines if line.startswith(f"`{name}`"))
+        assert line.endswith("References: image prompts (redux), --cref, --oref."), line
+    schnell = next(line for line in lines if line.startswith("`flux-schnell`"))
+    assert "--cref" not in schnell, schnell

@@ -112,7 +112,7 @@ def write(tmp_path, text: str):
 def test_the_catalogue_key_names_a_redux_prior_for_flux_only(tmp_path) -> None:
     shipped = load_catalogue(SHIPPED_CATALOGUE)
     assert shipped.get("tiny-flux").redux == "tiny-redux"
-    assert shipped.get("tiny-flux").reference_features == ["image prompts (redux)"]
+    assert shipped.get("tiny-flux").reference_features == ["image prompts (redux)", "--cref", "--oref"]
     assert shipped.get("flux-dev").redux == "black-forest-labs/FLUX.1-Redux-dev"
     entry = load_catalogue(write(tmp_path, """\
         [engines.f]
