@@ -104,6 +104,21 @@ base_height = 64
 size_multiple = 32
 steps = 4
 
+# A tiny FLUX with a tiny FLUX Redux prior: --cref / --oref through Redux's image tokens. Served only by
+# `flux_worker` (tests/bot/test_references.py), so the session's worker does not load it for every test.
+[engines.tinyflux]
+kind = "tiny"
+family = "flux"
+base_width = 64
+base_height = 64
+size_multiple = 16
+steps = 2
+guidance = 3.5
+scheduler = "default"
+capabilities = ["imagine", "variation", "upscale", "reroll"]
+redux = "tiny-redux"
+aliases = ["6"]
+
 # In the catalogue but served by no worker: /engine marks it.
 [engines.tiny3]
 kind = "tiny"
@@ -186,6 +201,15 @@ def flagging_worker(stack: dict[str, str]) -> subprocess.Popen:
     """A worker for `tinyflag` whose safety threshold of 0 flags every image (bot/safety_policy.py's tests)."""
     env = {**stack_env(stack), "MIDWAY_SAFETY_THRESHOLD": "0"}
     with worker_subprocess(stack["redis_url"], ("tinyflag",), env, cwd=PROJECT_ROOT) as process:
+        yield process
+
+
+@pytest.fixture(scope="session")
+def flux_worker(stack: dict[str, str], image_links: ImageLinks) -> subprocess.Popen:
+    """A worker for `tinyflux` (a tiny FLUX with a tiny Redux prior), fetching from the same hosts as `worker`."""
+    env = {**stack_env(stack), "MIDWAY_SAFETY_THRESHOLD": "1",
+           "MIDWAY_FETCH_ALLOW_HOSTS": f"{reference_host(stack)},{image_links.allow}"}
+    with worker_subprocess(stack["redis_url"], ("tinyflux",), env, cwd=PROJECT_ROOT) as process:
         yield process
 
 

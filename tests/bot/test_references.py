@@ -73,6 +73,8 @@ async def test_engine_list_says_what_each_engine_does_with_references(pg: Playgr
     reply = await (await pg.slash("engine list", user="admin", channel="general")).response()
     lines = {line.split("`")[1]: line for line in reply.content.splitlines() if line.startswith("`")}
     assert "References: image prompts (adapter), --sref, --cref, --oref." in lines["tiny2"]
+    # A FLUX engine with a Redux prior: image prompts and --cref / --oref through its image tokens, no --sref.
+    assert "References: image prompts (redux), --cref, --oref." in lines["tinyflux"]
     assert "References: image prompts (img2img)." in lines["tiny"]
     assert "References" not in lines["tiny-caption"]
 
