@@ -219,3 +219,35 @@ def test_a_cref_job_retried_by_a_worker_does_not_fetch_its_reference_again(store
     assert (record.status, record.attempts) == (JobStatus.done, 2)
     assert engine.characters == [[(200, 0, 0)], [(200, 0, 0)]]
     assert requested == ["/red.png"]
+
+
+@pytest.fixture(scope="module")
+def tiny_flux(state_dir) -> Engine:
+    from engines.registry import get_engine
+
+    return get_engine("tiny-flux")
+
+
+def test_a_cref_conditions_a_tiny_flux_job_through_its_redux_prior(store, make_worker, blobs, tiny_flux) -> None:
+    import numpy as np
+
+    from .conftest import decode
+
+    red, blue = blobs.put(png((200, 0, 0))), blobs.put(png((0, 0, 200)))
+    jobs = {name: store.submit(new_job(engine="tiny-flux", n_images=1, **fields)) for name, fields in {
+        "text": {}, "red": {"character_refs": [red]}, "blue": {"character_refs": [blue]},
+        "red again": {"character_refs": [red]}, "oref": {"omni_refs": [red]}}.items()}
+    serve(make_worker({"tiny-flux": tiny_flux}), burst=True)
+    images = {}
+    for name, job in jobs.items():
+        done = store.get(job.id)
+        assert done.status is JobStatus.done, done.error
+        images[name] = np.asarray(decode(blobs.get(done.outputs[0])).convert("RGB"), dtype=np.float64)
+
+    def mse(a: str, b: str) -> float:
+        return float(((images[a] - images[b]) ** 2).mean())
+
+    # The reference reached the FLUX transformer: its pixels move, by reference; the same one repeats exactly.
+    assert mse("red", "text") > 0.5 and mse("oref", "text") > 0.5
+    assert mse("red", "blue") > 0.5
+    assert mse("red", "red again") == 0
