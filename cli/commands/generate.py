@@ -8,9 +8,12 @@
     midway generate --op inpaint --image cell.png --region 25,25,50,50 -o vary.png "a red fox wearing a hat"
     midway generate --engine tiny-unclip --op blend --image a.png --image b.png -o blend.png "a blend"
     midway generate --image kite.png --sref style.png::2 -o ref.png "a red kite --iw 1.5 --sw 300"
+    midway generate --engine tiny-flux --cref face.png -o hero.png "a knight on a horse --cw 60"
 
-With --op imagine, --image files (and image links first in the prompt) are image prompts, and --sref
-adds a style reference (a file or a link, `::weight` allowed), as `--sref` in the prompt does.
+With --op imagine, --image files (and image links first in the prompt) are image prompts; --sref and --cref
+add a style / character reference (a file or a link, `::weight` allowed), --oref an omni reference, as
+`--sref`, `--cref` and `--oref` in the prompt do. An engine that cannot serve them (see `/engine list`) is
+refused by name before it loads.
 Imagine and variation write the 2x2 grid; upscale writes the single image. Exit 2 with a clear
 message for a bad prompt, an unknown engine, a missing file, an out-of-range option (--seed 0-4294967295,
 0 < --strength <= 1) or an -o path that cannot be written, all found before the engine loads.
@@ -42,6 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "an image prompt for imagine")
     parser.add_argument("--sref", action="append", default=[], metavar="PATH_OR_URL[::WEIGHT]",
                         help="a style reference, as `--sref` in the prompt (repeatable)")
+    parser.add_argument("--cref", action="append", default=[], metavar="PATH_OR_URL[::WEIGHT]",
+                        help="a character reference, as `--cref` in the prompt (repeatable)")
+    parser.add_argument("--oref", action="append", default=[], metavar="PATH_OR_URL",
+                        help="an omni (object) reference, as `--oref` in the prompt (repeatable; --ow weighs it)")
     parser.add_argument("--region", help="inpaint: x,y,w,h to repaint, in fractions (0.25,...) or percent (25%%,...)")
     parser.add_argument("--strength", type=float, help="img2img strength for variation (above 0, at most 1)")
     parser.add_argument("--factor", type=int, choices=(2, 4), default=2, help="upscale factor")
@@ -172,8 +179,11 @@ def _spec(args: argparse.Namespace, catalogue) -> GenerationSpec:
                            size_multiple=entry.size_multiple, aliases=alias_table(catalogue),
                            default_engine=default, engine_sizes=None if args.engine else engine_sizes(catalogue))
     specs = parse_prompt(" ".join([*args.prompt, *(f"--lora {lora}" for lora in args.lora)]), options)
-    if args.sref:
-        specs = [_with_style_files(spec, args.sref) for spec in specs]
+    for refs, field, weights in ((args.sref, "style_refs", "style_ref_weights"),
+                                 (args.cref, "character_refs", "character_ref_weights"),
+                                 (args.oref, "omni_refs", None)):
+        if refs:
+            specs = [_with_reference_files(spec, refs, field, weights) for spec in specs]
     if len(specs) > 1:
         print(f"note: the prompt expands to {len(specs)} jobs; generating the first", file=sys.stderr)
     spec = specs[0]
@@ -190,7 +200,14 @@ def _spec(args: argparse.Namespace, catalogue) -> GenerationSpec:
         update["draft"] = True
     if args.op == "upscale":
         update.update(n_images=1, upscale_factor=args.factor, upscale_mode=UpscaleMode(args.mode), draft=False)
-    return draft_spec(_updated(spec, **update), catalogue)
+    spec = draft_spec(_updated(spec, **update), catalogue)
+    # The bot's and `midway submit`'s refusals (--sref / --cref on an engine without the adapter, ...), here
+    # before the engine loads rather than from inside engine.run.
+    from cli.commands.submit import check_engine_serves
+
+    assert spec.engine is not None
+    check_engine_serves(spec, catalogue.get(spec.engine), engine if spec.engine != engine else None)
+    return spec
 
 
 def _outpaint_spec(args: argparse.Namespace, spec: GenerationSpec, source, multiple: int) -> GenerationSpec:
@@ -207,22 +224,28 @@ def _outpaint_spec(args: argparse.Namespace, spec: GenerationSpec, source, multi
     return zoom_spec(spec, args.zoom) if args.op == "zoom" else pan_spec(spec, args.pan, multiple)
 
 
-def _with_style_files(spec: GenerationSpec, refs: list[str]) -> GenerationSpec:
-    """--sref PATH_OR_URL[::W] joined to the prompt's own --sref links (a path is no link the parser knows)."""
+def _with_reference_files(spec: GenerationSpec, refs: list[str], field: str, weights_field: str | None
+                          ) -> GenerationSpec:
+    """--sref / --cref PATH_OR_URL[::W] (--oref: no weight) joined to the prompt's own links of that kind (a
+    path is no link the parser knows)."""
     from midway.prompt import values
 
     paths, typed = [], []
     for ref in refs:
         head, separator, weight = ref.rpartition("::")
         path, given = (head, weight) if separator and head else (ref, None)
+        if given is not None and weights_field is None:
+            raise ValueError(f"--oref {ref}: an omni reference takes no ::weight (--ow weighs it)")
         paths.append(path)
         typed.append(given)
-    own = list(spec.style_refs)
-    own_weights = spec.style_ref_weights or ([1.0] * len(own) if any(t is not None for t in typed) else [])
+    own = list(getattr(spec, field))
+    if weights_field is None:
+        return _updated(spec, **{field: own + paths})
+    own_weights = getattr(spec, weights_field) or ([1.0] * len(own) if any(t is not None for t in typed) else [])
     weights = values.image_weights(paths, typed)
     if own_weights or weights:
         weights = own_weights + (weights or [1.0] * len(paths))
-    return spec.model_copy(update={"style_refs": own + paths, "style_ref_weights": weights})
+    return spec.model_copy(update={field: own + paths, weights_field: weights})
 
 
 def _reference(ref: str):

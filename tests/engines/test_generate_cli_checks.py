@@ -74,7 +74,7 @@ def test_a_missing_output_folder_is_fine_and_not_made_up_front(broken_env, tmp_p
 
 def test_every_override_of_the_parsed_spec_is_validated():
     args = argparse.Namespace(prompt=["a fox"], engine="tiny", seed=-1, strength=None, op="imagine",
-                              factor=2, mode="subtle", draft=False, lora=[], sref=[])
+                              factor=2, mode="subtle", draft=False, lora=[], sref=[], cref=[], oref=[])
     with pytest.raises(ValidationError, match="seed"):
         generate._spec(args, load_catalogue(SHIPPED_CATALOGUE))
     args.seed, args.strength = 7, 5.0
