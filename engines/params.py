@@ -36,6 +36,10 @@ The mappings are documented here and nowhere else:
   (image_prompts = "redux") append the images' FLUX Redux tokens (weighted by `image_weights`) to the
   prompt's T5 tokens, scaled by 2 W / (W + 1) (`redux_scale`: --iw 1 is the prior's own scale 1.0, --iw 0
   drops the tokens, --iw 3 is 1.5; engines/redux.py);
+- `--cref` / `--oref` (character / omni references): through the IP-Adapter Plus on sd/sdxl, through FLUX
+  Redux's tokens (after the image prompt's) on flux, at `character_scale` (--cw) where there is a --cref,
+  else `omni_scale` (--ow); the same scales serve both, since 1.0 is the Plus adapter's full scale and
+  Redux's own token scale alike;
 - `--sref` (style references, IP-Adapter engines): the references' weighted mean embedding goes only
   to the style blocks (InstantStyle), at sqrt(sw / 100) times the block's scale (`style_scale`);
 - /blend (unCLIP only): the weighted spherical mean of the 2-5 images' CLIP image embeddings (the

@@ -114,7 +114,8 @@ class EngineEntry:
     # the default) or a path from the repo's root ("models/image_encoder").
     image_encoder: str = ""
     # FLUX Redux (flux): a FluxPriorReduxPipeline hub id or folder (e.g. "black-forest-labs/FLUX.1-Redux-dev");
-    # "tiny-redux" builds a random-weight one offline. Image prompts then condition through its image tokens.
+    # "tiny-redux" builds a random-weight one offline. Image prompts, --cref and --oref then condition through
+    # its image tokens.
     redux: str = ""
     # How an image prompt conditions a latent engine: "adapter" (needs ip_adapter), "redux" (needs redux) or
     # "img2img" (the first image as the start). Empty: adapter with ip_adapter, redux with redux, else img2img.

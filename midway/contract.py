@@ -186,7 +186,8 @@ class GenerationSpec(_Model):
     style_weight: int = Field(default=100, ge=0, le=1000)
     style_code: int | None = Field(default=None, ge=0, le=4294967295)
     # --cref character references (their `::` weights, empty: equal) and --cw; --oref's omni references
-    # and --ow. Both condition through the engine's `character_adapter` (engines/image_adapter.py).
+    # and --ow. Both condition through the engine's `character_adapter` (engines/image_adapter.py), or on
+    # FLUX through its `redux` (engines/redux.py).
     character_refs: list[str] = Field(default_factory=list)
     character_ref_weights: list[float] = Field(default_factory=list)
     character_weight: int = Field(default=100, ge=0, le=100)

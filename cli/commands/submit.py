@@ -150,7 +150,7 @@ def parse(text: str, engine: str, lane: Lane, settings: Settings) -> list[Genera
 
 def check_engine_serves(spec: GenerationSpec, entry, drafted_from: str | None = None) -> None:
     """The bot's refusals of what the spec's engine cannot do (`--sref` without a style adapter, `--cref`
-    / `--oref` without a character adapter, `--no` without guidance): PromptError by name, before a job,
+    / `--oref` without a character adapter or FLUX Redux, `--no` without guidance): PromptError by name, before a job,
     rather than a job that fails on the worker or drops the parameter silently."""
     from bot.planning import check_character_refs_apply, check_negatives_apply, check_style_refs_apply
 

@@ -79,7 +79,7 @@ PARAMS: tuple[Param, ...] = (
               "or random"),
     Param("sw", (), Takes.ONE, _ranged("style_weight", 0, 1000),
           doc="0–1000, default 100: the style references' weight"),
-    # Checked against the engine's character_adapter once it is known (bot/planning.py).
+    # Checked against the engine's character_adapter (or flux's redux) once it is known (bot/planning.py).
     Param("cref", (), Takes.WORDS, character_refs,
           doc="character references: up to 5 image links (each may end in ::weight)"),
     Param("cw", (), Takes.ONE, _ranged("character_weight", 0, 100),
