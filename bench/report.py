@@ -56,8 +56,10 @@ on the same machine, or an absolute time on a GPU. A part that could not run say
   processes: 1 process holding the 4 shards, 2 holding 2 each, and 2 with one SIGKILLed a quarter of the
   way through the results; results posted (duplicates, lost) and the acknowledgement p99 (bench/scale.py).
 - **refs**: a 4-image grid (64², 4 steps, one thread) on the tiny SD engine with no reference, an image
-  prompt, `--sref`, `--cref`, and on tiny-flux without and with a Redux image prompt; seconds, the ratio to
-  text only, and the image encoder's passes per job (once per reference per job, not per image or step).
+  prompt, `--sref`, `--cref`, and on tiny-flux without and with a Redux image prompt, a Redux `--cref` and
+  both; seconds, the ratio to text only, and the image encoder's passes per job (once per reference kind per
+  job, not per image or step; FLUX Redux: one pass for all of a job's references); and the mean squared pixel
+  difference of a tiny-flux `--cref` grid vs text only and red vs blue reference.
 
 CPU figures from a small shared machine are noisy (other processes compete for the cores); the
 ratios are measured in one run so both sides see the same machine.

@@ -68,12 +68,19 @@ def test_refs_figures_are_each_variants_time_over_its_own_engines_text_only_grid
                 "tiny: --sref (IP-Adapter, style blocks)": {"seconds": 0.6, "encoder_passes": 1},
                 "tiny: --cref (IP-Adapter Plus)": {"seconds": 0.75, "encoder_passes": 1},
                 refs.FLUX_TEXT: {"seconds": 2.0, "encoder_passes": None},
-                "tiny-flux: image prompt (FLUX Redux)": {"seconds": 2.2, "encoder_passes": 1}}
-    result = refs.summarise(measured, rounds=3)
+                "tiny-flux: image prompt (FLUX Redux)": {"seconds": 2.2, "encoder_passes": 1},
+                "tiny-flux: --cref (FLUX Redux)": {"seconds": 2.4, "encoder_passes": 1}}
+    result = refs.summarise(measured, rounds=3, differences={"cref_vs_text": 812.5, "red_vs_blue": 40.25})
     assert result.figures["refs_sref_ratio_vs_text"] == 1.2
     assert result.figures["refs_cref_ratio_vs_text"] == 1.5
     # Redux is compared with tiny-flux's own text-only grid, not the SD engine's.
     assert result.figures["refs_flux_redux_ratio_vs_text"] == 1.1
+    assert result.figures["refs_flux_cref_ratio_vs_text"] == 1.2
+    assert "refs_flux_redux_cref_ratio_vs_text" not in result.figures  # not measured here
+    # How far a FLUX --cref moves the pixels, as figures and rows.
+    assert (result.figures["refs_flux_cref_mse_vs_text"], result.figures["refs_flux_cref_mse_red_vs_blue"]) == (
+        812.5, 40.25)
+    assert any(row.figure.endswith("red --cref vs blue --cref") and row.value == "MSE 40.25" for row in result.rows)
     assert result.figures["refs_text_only_s"] == 0.5 and "refs_image_prompt_ratio_vs_text" not in result.figures
     cref = next(row for row in result.rows if "--cref" in row.figure)
     assert cref.value == "0.750 s" and "x1.5 vs text only; image encoder passes per job: 1" == cref.versus
