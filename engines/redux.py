@@ -7,7 +7,7 @@ each group is its images' tokens summed by their weights, at its own scale (`red
 `character_scale` / `omni_scale` for --cw / --ow). All of a job's references go through the vision tower in one
 pass (`encode_groups`), at plan time: never per image or step.
 
-The catalogue's `redux` is loaded with diffusers' FluxPriorReduxPipeline on the first image prompt and kept.
+The catalogue's `redux` is loaded with diffusers' FluxPriorReduxPipeline on the first image reference and kept.
 Its `__call__` is not used: it encodes the text again at a fixed 512 tokens and, without text encoders,
 pads with zeros shaped for the real T5 (4096 wide). The engine keeps its own text conditioning (`::`
 weights, `--no`, chaos) and asks the prior only for the image tokens, through the pipeline's own
