@@ -14,7 +14,6 @@ from bot.outpaint import PAN_ARROWS, PAN_DIRECTIONS
 from midway.contract import Job, Lane, Operation
 from midway.discord_limits import MESSAGE_CONTENT
 from midway.loras import choice_echo
-from midway.prompt.shorten import marked_prompt, shorten_input
 
 # Discord rejects content above MESSAGE_CONTENT characters; the prompt is the only unbounded part,
 # so it gets what the longest fixed text (a failure reason of 200 characters) leaves over.
@@ -120,34 +119,9 @@ def is_split(job: Job) -> bool:
     return job.spec.operation == Operation.upscale and job.spec.upscale_factor in (None, 1)
 
 
-# /describe and /shorten results: prompts, not images.
+# /describe and /shorten results: prompts, not images (their embeds are bot/text_answers.py's).
 TEXT_OPERATIONS = frozenset({Operation.describe, Operation.shorten})
 NUMBERS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣")
-# Each listed prompt's share of a message (four or five of them, and the header, under MESSAGE_CONTENT).
-MAX_LISTED_PROMPT = 320
-
-
-def _listed(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= MAX_LISTED_PROMPT else text[: MAX_LISTED_PROMPT - 1] + "…"
-
-
-def describe_text(job: Job) -> str:
-    """/describe's answer: the image's four prompts, numbered like its buttons."""
-    prompts = "\n\n".join(f"{NUMBERS[i]} {_listed(text)}" for i, text in enumerate(job.texts[:4]))
-    return f"{_headline(job)} (describe)\n\n{prompts}"
-
-
-def shorten_text(job: Job) -> str:
-    """/shorten's answer, Midjourney's two sections: the prompt with its important words **bold** and the
-    rest ~~struck~~, then the five shorter prompts, most to least aggressive."""
-    source = shorten_input(job.spec.full_prompt or job.spec.prompt)
-    marked = marked_prompt(source, job.word_scores) if len(job.word_scores) == len(source.words) else ""
-    if len(marked) > MAX_PROMPT_ECHO // 2:
-        marked = marked[: MAX_PROMPT_ECHO // 2 - 1] + "…"
-    prompts = "\n".join(f"{NUMBERS[i]} {_listed(text)}" for i, text in enumerate(job.texts[:5]))
-    return (f"**IMPORTANT TOKENS** - {mention(job)}\n{marked}\n\n**SHORTENED PROMPTS**\n{prompts}\n"
-            f"-# Click on a button to imagine")
 
 
 def text_buttons(job: Job, used: set[str] | frozenset[str] = frozenset()) -> list[ButtonSpec]:
@@ -163,10 +137,7 @@ def text_buttons(job: Job, used: set[str] | frozenset[str] = frozenset()) -> lis
 
 
 def result_text(job: Job) -> str:
-    if job.spec.operation is Operation.describe:
-        return describe_text(job)
-    if job.spec.operation is Operation.shorten:
-        return shorten_text(job)
+    """An image job's result content (/describe's and /shorten's answers are bot/text_answers.py's embeds)."""
     if is_split(job):
         return single_image(job, job.parent_index or 1)
     return finished(job)

@@ -13,7 +13,7 @@ from typing import Any
 
 import discord
 
-from bot import messages, render
+from bot import messages, render, text_answers
 from bot.backend import Backend
 from bot.derive import capabilities_of
 from bot.safety_policy import PLAIN, Treatment, allowed_buttons, flagged_images, treatment
@@ -24,7 +24,7 @@ from midway.contract import Job, Operation
 
 log = logging.getLogger(__name__)
 
-# /describe's answer shows the image it read as a thumbnail beside its prompts, not the upload again at
+# /describe's answer shows the image it read as a thumbnail in its embed, not the upload again at
 # full size: enough to recognise it (BLIP itself reads it at 384 px), a fraction of the bytes to post.
 DESCRIBED_SIDE = 512
 
@@ -56,8 +56,14 @@ async def post_result(client: discord.Client, backend: Backend, store: BotStore,
     assert job.message is not None
     content = messages.result_text(job)
     treated = await safety_treatment(client, store, job)
+    # Only what is given: discord.py's send treats a passed None as "given" for some of these.
+    extra: dict[str, Any] = {}
     if job.spec.operation in messages.TEXT_OPERATIONS:
         files = await described_image(backend, job)
+        # The thumbnail, when there is one, is shown inside the embed (and only there, as Discord does).
+        shown = f"attachment://{files[0].filename}" if files else text_answers.shown_link(job)
+        answer = text_answers.text_answer(job, shown)
+        content, extra["embed"] = answer.content, answer.embed()
     elif treated.blocked:
         files = []
     else:
@@ -72,8 +78,6 @@ async def post_result(client: discord.Client, backend: Backend, store: BotStore,
     buttons = messages.result_buttons(job, await store.used(job.id), capabilities(client, job))
     view = build_view(allowed_buttons(buttons, treated))
     reference_id = reply_to or (int(job.message.message_id) if job.message.message_id else None)
-    # Only what is given: discord.py's send treats a passed None as "given" for some of these.
-    extra: dict[str, Any] = {}
     if reference_id is not None:
         extra["reference"] = discord.MessageReference(message_id=reference_id, channel_id=int(job.message.channel_id),
                                                       fail_if_not_exists=False)
@@ -113,8 +117,8 @@ async def channel_is_nsfw(client: discord.Client, job: Job) -> bool:
 
 
 async def described_image(backend: Backend, job: Job) -> list[discord.File]:
-    """The image a /describe read, as a thumbnail above its prompts while its upload is still stored (a
-    link the user gave is in the prompt line, which Discord previews itself)."""
+    """The image a /describe read, as a thumbnail for its embed while its upload is still stored (a link
+    the user gave is shown by its URL instead: text_answers.shown_link)."""
     if job.spec.operation is not Operation.describe or not job.spec.image_urls:
         return []
     data = await backend.blob(job.spec.image_urls[0]) if is_ref(job.spec.image_urls[0]) else None

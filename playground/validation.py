@@ -8,6 +8,7 @@ The numbers come from `midway.discord_limits`, the table the bot sizes its paylo
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from midway import discord_limits as limits
 from playground.errors import ApiError, FormErrors, Path
@@ -70,12 +71,28 @@ def check_embeds(errors: FormErrors, embeds: list[dict[str, Any]]) -> None:
         for j, item in enumerate(fields):
             errors.max_length((*at, "fields", j, "name"), item.get("name"), limits.EMBED_FIELD_NAME)
             errors.max_length((*at, "fields", j, "value"), item.get("value"), limits.EMBED_FIELD_VALUE)
+        for media in ("image", "thumbnail"):
+            check_media_url(errors, (*at, media, "url"), (embed.get(media) or {}).get("url"))
         texts = [embed.get("title"), embed.get("description"), footer, author]
         texts += [t for item in fields for t in (item.get("name"), item.get("value"))]
         total += sum(len(t) for t in texts if t)
     if total > limits.EMBED_TOTAL:
         errors.add(("embeds",), "MAX_EMBED_SIZE_EXCEEDED",
                    f"Embed size exceeds maximum size of {limits.EMBED_TOTAL}")
+
+
+# An embed's image or thumbnail is a web link Discord's media proxy fetches, or one of the message's own
+# files by name ("attachment://grid.png"); any other scheme is refused.
+MEDIA_SCHEMES = ("http", "https", "attachment")
+
+
+def check_media_url(errors: FormErrors, path: Path, url: Any) -> None:
+    if url is None:
+        return
+    scheme = urlsplit(str(url)).scheme.lower()
+    if scheme not in MEDIA_SCHEMES:
+        errors.add(path, "URL_TYPE_INVALID_SCHEME",
+                   f"Scheme \"{scheme}\" is not supported. Scheme must be one of ('http', 'https').")
 
 
 def check_action_rows(errors: FormErrors, at: Path, rows: list[dict[str, Any]]) -> None:

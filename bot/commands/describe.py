@@ -3,7 +3,7 @@ prompts): thin shells that make one text job each, admitted like /imagine's, for
 
 /describe runs on the catalogue's captioning engine (settings.caption_engine); /shorten on the text encoder
 of the engine the prompt would imagine with (the channel's, or the one `--v` names). The bot loads no model.
-The answer, with its buttons, is bot/messages.describe_text / shorten_text and bot/prompt_craft.py.
+The answer is an embed (bot/text_answers.py); its buttons are bot/messages.text_buttons and bot/prompt_craft.py.
 """
 
 from __future__ import annotations

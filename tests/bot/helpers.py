@@ -78,13 +78,14 @@ def jobs_of_user(redis_url: str, user_id: int) -> list[Job]:
 
 
 async def finished_while_the_bot_was_down(pg: Playground, worker, bots, redis_url: str,
-                                          prompt: str) -> tuple[Message, str]:
-    """/imagine `prompt`, then stop the bot before the job can finish (the worker is frozen meanwhile)
-    and wait until it has: (the job's "Waiting to start" message, its job id). The bot stays stopped."""
+                                          prompt: str, command: str = "imagine") -> tuple[Message, str]:
+    """/imagine `prompt` (or another `command` taking a prompt: /shorten), then stop the bot before the
+    job can finish (the worker is frozen meanwhile) and wait until it has: (the job's "Waiting to start"
+    message, its job id). The bot stays stopped."""
     first = await bots.start()
     os.kill(worker.pid, signal.SIGSTOP)  # the job must not finish before the bot is down
     try:
-        ack = await (await pg.slash("imagine", user="alice", channel="general",
+        ack = await (await pg.slash(command, user="alice", channel="general",
                                     options={"prompt": prompt})).response()
         job_id = decode(ack.custom_ids[0]).job_id
         async with asyncio.timeout(10):

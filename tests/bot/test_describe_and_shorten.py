@@ -45,8 +45,14 @@ async def answer_for(pg: Playground, ack: Message, timeout: float = 60) -> Messa
                                      timeout=timeout)
 
 
+def embed_of(message: Message) -> dict:
+    """A text job's answer is one embed, as Midjourney's is; the content only mentions the requester."""
+    assert len(message.embeds) == 1, message.embeds
+    return message.embeds[0]
+
+
 def prompts_in(message: Message) -> list[str]:
-    return [match[1] for match in NUMBERED.findall(message.content)]
+    return [match[1] for match in NUMBERED.findall(embed_of(message)["description"])]
 
 
 async def describe(pg: Playground, user: str = "alice", size: tuple[int, int] = (96, 64)) -> tuple[Message, Message]:
@@ -65,12 +71,16 @@ async def test_describe_answers_with_four_prompts_and_buttons(pg: Playground, st
     assert run.response_type == MESSAGE and interaction.responded_at - interaction.created_at < 3
     assert re.match(rf"\*\*http://\S+/photo\.png\*\* - <@{alice}> \(", ack.content), ack.content
     answer = await answer_for(pg, ack)
+    assert answer.content == f"<@{alice}>"
     prompts = prompts_in(answer)
-    # Four prompts, each ending with the image's shape as Midjourney suggests it (96x64 is 3:2).
+    # Four prompts, one paragraph each, each ending with the image's shape as Midjourney suggests it
+    # (96x64 is 3:2).
     assert len(prompts) == 4 and all(prompt.endswith("--ar 3:2") for prompt in prompts)
+    assert embed_of(answer)["description"].count("\n\n") == 3
     assert labels(answer) == ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "🔄", "Imagine all"]
-    # The image described, above its prompts (small already: kept as it is).
+    # The image described, shown in the embed above its prompts (small already: kept as it is).
     assert [(image.width, image.height) for image in answer.attachments] == [(96, 64)]
+    assert embed_of(answer)["image"]["url"] == f"attachment://{answer.attachments[0].filename}"
     job = stored_job(stack["redis_url"], job_of(answer))
     assert job.spec.operation is Operation.describe and job.spec.engine == "tiny-caption"
     assert [text.strip() for text in job.texts] == prompts
@@ -186,9 +196,12 @@ async def test_a_link_is_fetched_by_the_worker_and_described(pg: Playground, wor
     link = image_links.url("/wide.png")
     ack = await (await pg.slash("describe", user="alice", channel="general", options={"link": link})).response()
     assert ack.content.startswith(f"**{link}** - ")
-    prompts = prompts_in(await answer_for(pg, ack))
+    answer = await answer_for(pg, ack)
+    prompts = prompts_in(answer)
     assert len(prompts) == 4 and all(prompt.endswith("--ar 3:2") for prompt in prompts)
     assert "/wide.png" in image_links.hits
+    # No upload to make a thumbnail of: the embed shows the link itself (Discord's proxy fetches it).
+    assert answer.attachments == [] and embed_of(answer)["image"]["url"] == link
 
 
 @pytest.mark.parametrize("path", list(HOSTILE), ids=["html", "truncated", "bomb"])
@@ -207,8 +220,11 @@ async def test_shorten_marks_the_words_and_offers_five_prompts(pg: Playground, s
     ack = await (await pg.slash("shorten", user="alice", channel="general", options={"prompt": prompt})).response()
     assert ack.content.startswith(f"**{prompt}** - <@{alice}> (")
     answer = await answer_for(pg, ack)
-    assert "**IMPORTANT TOKENS**" in answer.content and "**SHORTENED PROMPTS**" in answer.content
-    assert "~~" in answer.content  # the words that carry least are struck
+    embed = embed_of(answer)
+    assert answer.content == f"<@{alice}>" and embed["footer"]["text"] == "Click on a button to imagine"
+    lines = embed["description"].splitlines()
+    assert lines[0] == "**IMPORTANT TOKENS**" and "**SHORTENED PROMPTS**" in lines
+    assert "~~" in lines[1]  # the words that carry least are struck
     shortened = prompts_in(answer)
     assert len(shortened) == 5 and all(text.endswith("--ar 3:2") for text in shortened)
     # From the most to the least aggressive: each keeps at least as many words as the one before.
@@ -217,7 +233,7 @@ async def test_shorten_marks_the_words_and_offers_five_prompts(pg: Playground, s
     job = stored_job(stack["redis_url"], job_of(answer))
     assert job.spec.operation is Operation.shorten and len(job.word_scores) == len(prompt.split()) - 2
     # Ranked by the encoder's scores: every bold word moved the embedding at least as far as any struck one.
-    marked = answer.content.splitlines()[1].split()
+    marked = lines[1].split()
     scored = list(zip(marked, job.word_scores, strict=True))
     bold = [score for word, score in scored if word.startswith("**")]
     struck = [score for word, score in scored if word.startswith("~~")]

@@ -33,9 +33,15 @@ async def test_describe_then_imagine_a_prompt_in_the_page(pg: Playground, worker
 
         answer = page.locator("[data-testid=message]").filter(has_text="4️⃣")
         await expect(answer).to_have_count(1, timeout=ANSWER_MS)
-        # The described image above its four prompts, each with the image's shape as its --ar.
-        await expect(answer.locator("img[data-testid=attachment]")).to_be_visible()
-        await expect(answer.locator("[data-testid=content]")).to_contain_text("--ar 3:2")
+        # One embed: the described image in it, under it the four prompts, each with the image's shape as
+        # its --ar; the image is not shown a second time as a plain attachment.
+        embed = answer.locator("[data-testid=embed]")
+        await expect(embed.locator("img[data-testid=embed-image]")).to_be_visible()
+        await expect(answer.locator("img[data-testid=attachment]")).to_have_count(0)
+        description = embed.locator(".embed-description")
+        for number in ("1️⃣", "2️⃣", "3️⃣", "4️⃣"):
+            await expect(description).to_contain_text(number)
+        await expect(description).to_contain_text("--ar 3:2")
         for label in ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "🔄", "Imagine all"):
             await expect(answer.locator("button", has_text=label)).to_be_enabled()
 
@@ -67,11 +73,14 @@ async def test_shorten_shows_the_words_that_carry_the_prompt(pg: Playground, wor
 
         answer = page.locator("[data-testid=message]").filter(has_text="SHORTENED PROMPTS")
         await expect(answer).to_have_count(1, timeout=ANSWER_MS)
-        content = answer.locator("[data-testid=content]")
+        embed = answer.locator("[data-testid=embed]")
+        description = embed.locator(".embed-description")
         # The words that carry the prompt in bold, the rest struck through, as Discord renders `~~`.
-        await expect(content.locator("s").first).to_be_visible()
-        assert await content.locator("strong").count() > 2
+        await expect(description.locator("s").first).to_be_visible()
+        assert await description.locator("strong").count() > 2  # the two headings and the kept words
+        await expect(description).to_contain_text("IMPORTANT TOKENS")
         for label in ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣"):
             await expect(answer.locator("button", has_text=label)).to_be_enabled()
-        await expect(content).to_contain_text("--ar 3:2")
+        await expect(description).to_contain_text("--ar 3:2")
+        await expect(embed.locator(".embed-footer")).to_have_text("Click on a button to imagine")
     assert errors == [], f"the page raised or logged errors: {errors}"

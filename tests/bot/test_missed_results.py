@@ -42,6 +42,27 @@ async def test_a_result_trimmed_from_the_stream_while_the_bot_was_down_is_delive
         client.close()
 
 
+async def test_a_trimmed_shorten_answer_is_delivered_as_its_embed(pg: Playground, worker, bots, settings: Settings,
+                                                                 monkeypatch) -> None:
+    """A text job's answer through the same sweep: its words and prompts come from the job's record."""
+    monkeypatch.setattr(missed, "GRACE_S", 0.5)
+    monkeypatch.setattr(missed, "SWEEP_EVERY_S", 0.2)
+    ack, job_id = await finished_while_the_bot_was_down(pg, worker, bots, settings.redis_url,
+                                                        "a red fox in the snow", command="shorten")
+    client = redis.Redis.from_url(settings.redis_url)
+    try:
+        client.xtrim(keys.EVENTS_STREAM, maxlen=0, approximate=False)
+        await bots.start()
+        answer = await pg.wait_for_message("general", lambda m: m.reference_id == ack.id and bool(m.embeds),
+                                           timeout=20)
+        [embed] = answer.embeds
+        assert embed["description"].startswith("**IMPORTANT TOKENS**\n") and "5️⃣ " in embed["description"]
+        assert labels(answer) == ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣"]
+        await pg.wait_for_message("general", lambda m: m.id == ack.id and m.content.endswith("(Done)"))
+    finally:
+        client.close()
+
+
 def test_only_jobs_with_a_discord_message_wait_for_delivery(settings: Settings) -> None:
     client = redis.Redis.from_url(settings.redis_url)
     try:

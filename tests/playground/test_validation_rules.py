@@ -44,6 +44,10 @@ MESSAGE_CASES = [
      "BASE_TYPE_MAX_LENGTH"),
     ("author", {"embeds": [{"author": {"name": "x" * 257}}]}, ("embeds", "0", "author", "name"),
      "BASE_TYPE_MAX_LENGTH"),
+    ("embed image scheme", {"embeds": [{"image": {"url": "file:///etc/passwd"}}]}, ("embeds", "0", "image", "url"),
+     "URL_TYPE_INVALID_SCHEME"),
+    ("embed thumbnail scheme", {"embeds": [{"thumbnail": {"url": "grid.png"}}]},
+     ("embeds", "0", "thumbnail", "url"), "URL_TYPE_INVALID_SCHEME"),
     ("embeds total", {"embeds": [{"description": "x" * 4000}, {"description": "x" * 2001}]}, ("embeds",),
      "MAX_EMBED_SIZE_EXCEEDED"),
     ("rows", {"components": [row(button(f"b{i}")) for i in range(6)]}, ("components",), "BASE_TYPE_MAX_LENGTH"),
@@ -92,6 +96,16 @@ async def test_a_payload_at_the_limits_is_accepted(pg: Playground, api: RawApi) 
                "components": [row(*[button(f"b{r}{i}", "x" * 80) for i in range(5)]) for r in range(5)]}
     status, body, _ = await api.call("POST", f"/channels/{pg.channel('general').id}/messages", json=payload)
     assert status == 200 and len(pg.messages("general")[0].custom_ids) == 25
+
+
+async def test_embeds_at_the_limits_with_a_web_image_are_accepted(pg: Playground, api: RawApi) -> None:
+    embeds = [{"description": "x" * limits.EMBED_DESCRIPTION, "image": {"url": "https://example.com/a.png"}},
+              {"description": "x" * (limits.EMBED_TOTAL - limits.EMBED_DESCRIPTION),
+               "thumbnail": {"url": "attachment://a.png"}}]
+    status, body, _ = await api.call("POST", f"/channels/{pg.channel('general').id}/messages",
+                                     json={"embeds": embeds})
+    assert status == 200, body
+    assert pg.messages("general")[0].embeds[0]["image"]["url"] == "https://example.com/a.png"
 
 
 async def test_empty_message_is_50006(pg: Playground, api: RawApi) -> None:
