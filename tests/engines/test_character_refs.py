@@ -6,38 +6,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from engines.registry import load_engine
 from midway.errors import UnsupportedOperation
 
+from .adapter_engines import *  # noqa: F403  (the fixtures tiny, tiny_sdxl, engine: engines of this module's own)
+from .adapter_engines import same
 from .conftest import small_spec
-from .test_blend import BLUE, RED, mse, pixels
+from .test_blend import BLUE, RED, mse
 
 A, B = "https://e.com/a.png", "https://e.com/b.png"
-
-
-# Engines of their own, not the session's shared ones: once its adapters are loaded, a UNet called directly
-# (as tests/engines/test_denoised_estimate.py does) needs image embeddings.
-@pytest.fixture(scope="module")
-def tiny(state_dir, catalogue):
-    return load_engine(catalogue.get("tiny"), catalogue.loras)
-
-
-@pytest.fixture(scope="module")
-def tiny_sdxl(state_dir, catalogue):
-    return load_engine(catalogue.get("tiny-sdxl"), catalogue.loras)
-
-
-@pytest.fixture(params=["tiny", "tiny-sdxl"])
-def engine(request):
-    return request.getfixturevalue("tiny" if request.param == "tiny" else "tiny_sdxl")
-
-
-def same(a: list[Image.Image], b: list[Image.Image]) -> bool:
-    return np.array_equal(pixels(a), pixels(b))
 
 
 def fast(**update):

@@ -7,36 +7,16 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from engines.registry import load_engine
 from engines.style_codes import style_image
 from midway.contract import Operation
 from midway.errors import UnsupportedOperation
 
+from .adapter_engines import *  # noqa: F403  (the fixtures tiny, tiny_sdxl, engine: engines of this module's own)
+from .adapter_engines import same
 from .conftest import small_spec
-from .test_blend import BLUE, RED, mse, pixels
-
-
-# Engines of this module's own: once an adapter is loaded, every call through the UNet needs image embeds,
-# so the session's shared `tiny` (which other files call directly) must never carry one.
-@pytest.fixture(scope="module")
-def tiny(state_dir, catalogue):
-    return load_engine(catalogue.get("tiny"), catalogue.loras)
-
-
-@pytest.fixture(scope="module")
-def tiny_sdxl(state_dir, catalogue):
-    return load_engine(catalogue.get("tiny-sdxl"), catalogue.loras)
-
-
-@pytest.fixture(params=["tiny", "tiny-sdxl"])
-def engine(request):
-    return request.getfixturevalue("tiny" if request.param == "tiny" else "tiny_sdxl")
-
-
-def same(a: list[Image.Image], b: list[Image.Image]) -> bool:
-    return np.array_equal(pixels(a), pixels(b))
+from .test_blend import BLUE, RED, mse
 
 
 def test_an_image_prompt_conditions_through_the_adapter(engine) -> None:
@@ -133,7 +113,6 @@ def test_engines_without_an_adapter_refuse_sref_by_name(tiny_unclip, tiny) -> No
 
 
 def test_an_img2img_fallback_entry_starts_from_the_first_image(tiny) -> None:
-    from engines.registry import load_engine
 
     fallback = load_engine(replace(tiny.entry, image_prompts="img2img"))
     spec = small_spec(image_urls=["red", "blue"], image_weight=3.0)

@@ -3,12 +3,10 @@ links fetched from a local web server)."""
 
 from __future__ import annotations
 
-import http.server
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +21,7 @@ from midway.blobs import RedisBlobStore
 from midway.contract import EventKind, JobStatus
 from midway.events import EventConsumer, follow, last_id
 from midway.settings import get_settings
+from tests.image_links import serving
 from worker.rq_worker import serve
 
 from .conftest import decode, new_job
@@ -164,29 +163,9 @@ def test_a_workers_later_jobs_reuse_its_memory_instead_of_faulting_it_in(spawn_w
 @pytest.fixture
 def site() -> Iterator[tuple[str, list[str]]]:
     """A local web server with /red.png and /blue.png: its base URL and the paths requested."""
-    requested: list[str] = []
-    bodies = {"/red.png": png((200, 0, 0)), "/blue.png": png((0, 0, 200))}
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            requested.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Type", "image/png")
-            self.end_headers()
-            self.wfile.write(bodies[self.path])
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", requested
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving() as links:
+        links.routes.update({"/red.png": png((200, 0, 0)), "/blue.png": png((0, 0, 200))})
+        yield links.url(""), links.hits
 
 
 def test_submit_with_reference_links_runs_them_on_a_worker(spawn_worker, site, redis_url, state_dir, redis_client,
